@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultPorts, localDir, repoRoot } from './config.ts';
+import { MigrationError } from './migrate.ts';
+import { PostgresStartError, startPostgres } from './postgres.ts';
+import { prepareDatabase } from './migrate.ts';
+import { removeStackFile, startStack, writeStackFile, type RunningStack } from './stack.ts';
+
+const DEMO_ACCOUNTS = ['admin@example.com', 'support@example.com', 'alice@example.com', 'bob@example.com'];
+const DEMO_PASSWORD = 'jobhealth-demo';
+const verbose = process.env.JOBHEALTH_VERBOSE === '1';
+const dataDir = path.join(localDir, 'db');
+
+function log(line: string) {
+  if (verbose || !line.startsWith('[postgres]')) console.log(line);
+}
+
+function fail(error: unknown): never {
+  const known = error instanceof PostgresStartError || error instanceof MigrationError;
+  console.error(`error: ${known ? (error as Error).message : ((error as Error)?.stack ?? String(error))}`);
+  process.exit(1);
+}
+
+function printBanner(stack: RunningStack, appUrl?: string) {
+  const { info } = stack;
+  const lines = [
+    '',
+    'Job Health local stack is running.',
+    '',
+    ...(appUrl ? [`         App URL: ${appUrl}`] : []),
+    `         API URL: ${info.apiUrl}`,
+    `    REST API URL: ${info.apiUrl}/rest/v1`,
+    `    Realtime URL: ${info.apiUrl.replace('http', 'ws')}/realtime/v1`,
+    `          DB URL: ${info.dbUrl}`,
+    `        anon key: ${info.anonKey}`,
+    `service_role key: ${info.serviceRoleKey}`,
+    '',
+    `Demo accounts (password "${DEMO_PASSWORD}"): ${DEMO_ACCOUNTS.join(', ')}`,
+    'Stack details are in .local/stack.json. Press Ctrl-C to stop.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function runStack(withApp: boolean) {
+  const ports = defaultPorts();
+  const stack = await startStack({
+    dataDir,
+    dbPort: ports.db,
+    apiPort: ports.api,
+    dbUrl: process.env.SUPABASE_DB_URL || undefined,
+    log,
+  }).catch(fail);
+
+  const children: ChildProcess[] = [];
+  let appUrl: string | undefined;
+  if (withApp) {
+    appUrl = `http://localhost:${ports.app}`;
+    const next = spawn(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'dev', '-p', String(ports.app)], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
+        NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: stack.info.serviceRoleKey,
+        SUPABASE_DB_URL: stack.info.dbUrl,
+      },
+    });
+    children.push(next);
+    next.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`Next.js exited (${code}); stopping the stack`);
+        void shutdown(1);
+      }
+    });
+  }
+  writeStackFile({ ...stack.info, ...(appUrl ? { appUrl } : {}) });
+  printBanner(stack, appUrl);
+
+  let stopping = false;
+  const shutdown = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping...');
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    removeStackFile();
+    await stack.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGHUP', () => void shutdown());
+}
+
+async function dbReset() {
+  if (process.env.SUPABASE_DB_URL) fail(new PostgresStartError('db:reset manages the embedded database; unset SUPABASE_DB_URL'));
+  if (fs.existsSync(path.join(localDir, 'stack.json'))) {
+    fail(new PostgresStartError('a local stack is running (.local/stack.json exists); stop it before db:reset'));
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  const ports = defaultPorts();
+  const postgres = await startPostgres({ dataDir, port: ports.db, log: (l) => log(`[postgres] ${l}`) }).catch(fail);
+  try {
+    const result = await prepareDatabase(postgres.url, { log });
+    console.log(`database reset: ${result.applied.length} migrations applied${result.seeded ? ', seeded' : ''}`);
+  } catch (error) {
+    await postgres.stop();
+    fail(error);
+  }
+  await postgres.stop();
+}
+
+const command = process.argv[2];
+switch (command) {
+  case 'stack':
+    await runStack(false);
+    break;
+  case 'dev':
+    await runStack(true);
+    break;
+  case 'db:reset':
+    await dbReset();
+    break;
+  default:
+    console.error('usage: cli.ts stack | dev | db:reset');
+    process.exit(2);
+}

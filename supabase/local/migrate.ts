@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { AUTHENTICATOR_PASSWORD, supabaseDir } from './config.ts';
+
+export class MigrationError extends Error {}
+
+const bootstrapFile = path.join(supabaseDir, 'local', 'bootstrap.sql');
+export const migrationsDir = path.join(supabaseDir, 'migrations');
+export const seedFile = path.join(supabaseDir, 'seed.sql');
+
+/** `<version>_<name>.sql`, the Supabase CLI's naming: version is the leading digits. */
+const MIGRATION_NAME = /^(\d+)_(.+)\.sql$/;
+
+export interface MigrationFile {
+  version: string;
+  name: string;
+  file: string;
+}
+
+export function listMigrations(dir = migrationsDir): MigrationFile[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((file) => {
+      const match = MIGRATION_NAME.exec(file);
+      if (!match) throw new MigrationError(`${file}: migration files are named <version>_<name>.sql`);
+      return { version: match[1]!, name: match[2]!, file };
+    });
+}
+
+function describe(error: unknown, sql: string): string {
+  const e = error as pg.DatabaseError;
+  let where = '';
+  if (e.position) {
+    const line = sql.slice(0, Number(e.position)).split('\n').length;
+    where = ` (line ${line})`;
+  }
+  return `${e.message}${where}`;
+}
+
+/** Serialises concurrent starts against one database (two `npm run stack`s, parallel tests). */
+const LOCK_KEY = 7_413_052_001;
+
+export interface PrepareResult {
+  applied: string[];
+  seeded: boolean;
+}
+
+/**
+ * Brings a database to the state a hosted project would have: platform bootstrap (local
+ * only), then each migration not yet recorded, each in its own transaction and recorded in
+ * supabase_migrations.schema_migrations as the Supabase CLI records it; then seed.sql when
+ * the database was fresh.
+ */
+export async function prepareDatabase(
+  url: string,
+  options: { seed?: boolean; migrations?: string; log?: (line: string) => void } = {},
+): Promise<PrepareResult> {
+  const log = options.log ?? (() => {});
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [LOCK_KEY]);
+    const bootstrap = fs.readFileSync(bootstrapFile, 'utf8');
+    try {
+      await client.query('begin');
+      await client.query(bootstrap);
+      await client.query(`alter role authenticator password '${AUTHENTICATOR_PASSWORD.replace(/'/g, "''")}'`);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback');
+      throw new MigrationError(`platform bootstrap failed: ${describe(error, bootstrap)}`);
+    }
+
+    await client.query(`
+      create schema if not exists supabase_migrations;
+      create table if not exists supabase_migrations.schema_migrations (
+        version text primary key, statements text[], name text
+      );`);
+    const done = new Set(
+      (await client.query<{ version: string }>('select version from supabase_migrations.schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    );
+    const fresh = done.size === 0;
+    const applied: string[] = [];
+    const dir = options.migrations ?? migrationsDir;
+    for (const migration of listMigrations(dir)) {
+      if (done.has(migration.version)) continue;
+      const sql = fs.readFileSync(path.join(dir, migration.file), 'utf8');
+      try {
+        await client.query('begin');
+        await client.query(sql);
+        await client.query(
+          'insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)',
+          [migration.version, migration.name, [sql]],
+        );
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback');
+        throw new MigrationError(`migration ${migration.file} failed: ${describe(error, sql)}`);
+      }
+      applied.push(migration.file);
+      log(`applied migration ${migration.file}`);
+    }
+
+    let seeded = false;
+    if (fresh && options.seed !== false && fs.existsSync(seedFile)) {
+      const sql = fs.readFileSync(seedFile, 'utf8');
+      try {
+        await client.query('begin');
+        await client.query(sql);
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback');
+        throw new MigrationError(`seed.sql failed: ${describe(error, sql)}`);
+      }
+      seeded = true;
+      log('seeded the database from supabase/seed.sql');
+    }
+    // PostgREST reloads its schema cache on this notification; so does the local gateway.
+    await client.query(`notify pgrst, 'reload schema'`);
+    return { applied, seeded };
+  } finally {
+    await client.query('select pg_advisory_unlock_all()').catch(() => {});
+    await client.end();
+  }
+}
