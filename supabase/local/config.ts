@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root, derived from this file's place so commands work from any cwd. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const localDir = path.join(repoRoot, '.local');
+/** Where the local stack keeps its database and stack.json; tests point it elsewhere. */
+export const localDir = process.env.JOBHEALTH_LOCAL_DIR
+  ? path.resolve(process.env.JOBHEALTH_LOCAL_DIR)
+  : path.join(repoRoot, '.local');
 export const supabaseDir = path.join(repoRoot, 'supabase');
 
 /**

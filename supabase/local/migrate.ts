@@ -79,13 +79,13 @@ export async function prepareDatabase(
       create schema if not exists supabase_migrations;
       create table if not exists supabase_migrations.schema_migrations (
         version text primary key, statements text[], name text
-      );`);
+      );
+      create table if not exists supabase_migrations.seed_files (path text primary key, hash text not null);`);
     const done = new Set(
       (await client.query<{ version: string }>('select version from supabase_migrations.schema_migrations')).rows.map(
         (r) => r.version,
       ),
     );
-    const fresh = done.size === 0;
     const applied: string[] = [];
     const dir = options.migrations ?? migrationsDir;
     for (const migration of listMigrations(dir)) {
@@ -107,12 +107,19 @@ export async function prepareDatabase(
       log(`applied migration ${migration.file}`);
     }
 
+    // Seeded once per database, recorded as the Supabase CLI records seed files; a database
+    // that was seeded keeps its data across restarts.
     let seeded = false;
-    if (fresh && options.seed !== false && fs.existsSync(seedFile)) {
+    const seedDone = (await client.query(`select 1 from supabase_migrations.seed_files where path = 'supabase/seed.sql'`))
+      .rowCount;
+    if (!seedDone && options.seed !== false && fs.existsSync(seedFile)) {
       const sql = fs.readFileSync(seedFile, 'utf8');
       try {
         await client.query('begin');
         await client.query(sql);
+        await client.query(`insert into supabase_migrations.seed_files (path, hash) values ('supabase/seed.sql', md5($1))`, [
+          sql,
+        ]);
         await client.query('commit');
       } catch (error) {
         await client.query('rollback');
