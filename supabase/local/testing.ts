@@ -107,13 +107,16 @@ export interface TestStack {
 }
 
 /** A database of its own plus a gateway on a free port, as the official clients see Supabase. */
-export async function startTestStack(options: { services?: GatewayOptions['services'] } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { services?: GatewayOptions['services']; functions?: GatewayOptions['functions'] } = {},
+): Promise<TestStack> {
   const database = await createTestDatabase();
   const gateway = await startGateway({
     dbUrl: database.url,
     port: 0,
     jwtSecret: DEFAULT_JWT_SECRET,
     services: options.services,
+    functions: options.functions,
     log: process.env.JOBHEALTH_VERBOSE === '1' ? (l) => console.error(l) : undefined,
   });
   const db = new pg.Pool({ connectionString: database.url, max: 10 });

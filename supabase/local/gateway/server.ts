@@ -5,6 +5,7 @@ import pg from 'pg';
 import { AUTHENTICATOR_PASSWORD } from '../config.ts';
 import { apiKeys } from '../jwt.ts';
 import { createAuthService } from './auth.ts';
+import { createFunctionsService, type FunctionsOptions } from './functions/index.ts';
 import { apiKey, HttpError, sendJson, type GatewayContext, type GatewayService } from './http.ts';
 import { createRealtimeService } from './realtime/index.ts';
 import { createRestService } from './rest/index.ts';
@@ -16,6 +17,8 @@ export interface GatewayOptions {
   host?: string;
   jwtSecret: string;
   log?: (line: string) => void;
+  /** Edge functions: folder, secrets, instances, limits. */
+  functions?: FunctionsOptions;
   /** Extra services mounted by the stack (storage, functions) keyed by prefix, e.g. `/functions/v1`. */
   services?: Record<string, (ctx: GatewayContext) => GatewayService>;
 }
@@ -79,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ['/rest/v1', createRestService(context)],
     ['/auth/v1', createAuthService(context)],
     ['/realtime/v1', createRealtimeService(context)],
+    ['/functions/v1', createFunctionsService(context, options.functions)],
   ]);
   for (const [prefix, make] of Object.entries(options.services ?? {})) services.set(prefix, make(context));
 

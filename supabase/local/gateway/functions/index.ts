@@ -1,0 +1,191 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../config.ts';
+import { JwtError, verifyJwt } from '../../jwt.ts';
+import { freePort } from '../../postgres.ts';
+import { bearerToken, HttpError, type GatewayContext, type GatewayService } from '../http.ts';
+
+/**
+ * `/functions/v1/<name>`: Supabase Edge Functions served from real Deno. Each function runs in
+ * its own Deno process(es) started on first use, behind edge-runtime.ts, with the environment
+ * the hosted runtime provides (SUPABASE_URL, keys, SUPABASE_DB_URL) plus the stack's secrets.
+ * As on Supabase, the caller's JWT is verified before the function sees the request, the heap
+ * is capped at the hosted 256 MB, and a request past the wall-clock limit is cut.
+ */
+export interface FunctionsOptions {
+  /** Folder holding `<name>/index.ts`; default supabase/functions. */
+  dir?: string;
+  /** Extra environment for every function (secrets such as GEMINI_API_KEY). */
+  env?: Record<string, string>;
+  /** Deno processes per function; requests go to the least busy one. */
+  instances?: number;
+  /** Hosted limit: 150 s on the free plan, 400 s on paid plans. */
+  wallClockMs?: number;
+  memoryMb?: number;
+  log?: (line: string) => void;
+}
+
+const denoBinary = path.join(repoRoot, 'node_modules', 'deno', os.platform() === 'win32' ? 'deno.exe' : 'deno');
+const runtimeEntry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'edge-runtime.ts');
+/** npm: packages fetched by Deno are cached here across runs (not in .local: tests share it). */
+const denoCacheDir = path.join(os.tmpdir(), 'jobhealth-deno-cache');
+const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+interface Instance {
+  process: ChildProcess;
+  port: number;
+  ready: Promise<void>;
+  inflight: number;
+  exited: boolean;
+}
+
+export interface FunctionsService extends GatewayService {
+  /** Live Deno process ids of a function (for tests that kill workers). */
+  pids(name: string): number[];
+}
+
+export function createFunctionsService(ctx: GatewayContext, options: FunctionsOptions = {}): FunctionsService {
+  const dir = options.dir ?? path.join(repoRoot, 'supabase', 'functions');
+  const maxInstances = options.instances ?? 1;
+  const wallClockMs = options.wallClockMs ?? 150_000;
+  const log = options.log ?? ctx.log;
+  const pools = new Map<string, Instance[]>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+  const spawnInstance = async (name: string): Promise<Instance> => {
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      DENO_DIR: denoCacheDir,
+      DENO_NO_UPDATE_CHECK: '1',
+      NO_COLOR: '1',
+      SUPABASE_URL: ctx.apiUrl(),
+      SUPABASE_ANON_KEY: ctx.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: ctx.serviceRoleKey,
+      SUPABASE_DB_URL: ctx.dbUrl,
+      ...options.env,
+      JOBHEALTH_FUNCTION_PORT: String(port),
+      JOBHEALTH_FUNCTION_ENTRY: `file://${path.join(dir, name, 'index.ts')}`,
+    };
+    const denoJson = path.join(dir, name, 'deno.json');
+    const args = [
+      'run',
+      '--allow-net',
+      '--allow-env',
+      '--allow-read',
+      '--allow-sys',
+      // As hosted: the function may write only to the temp folder.
+      `--allow-write=${os.tmpdir()}`,
+      '--no-prompt',
+      `--v8-flags=--max-old-space-size=${options.memoryMb ?? 256}`,
+      ...(fs.existsSync(denoJson) ? ['--config', denoJson] : []),
+      runtimeEntry,
+    ];
+    const child = spawn(denoBinary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const instance: Instance = { process: child, port, inflight: 0, exited: false, ready: Promise.resolve() };
+    instance.ready = new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onLine = (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        output = (output + text).slice(-4000);
+        for (const line of text.split('\n')) if (line.trim()) log(`[${name}] ${line}`);
+        if (text.includes(`edge-runtime listening ${port}`)) resolve();
+      };
+      child.stdout!.on('data', onLine);
+      child.stderr!.on('data', onLine);
+      child.once('exit', (code, signal) => {
+        instance.exited = true;
+        const pool = pools.get(name);
+        if (pool) pools.set(name, pool.filter((i) => i !== instance));
+        reject(new HttpError(503, { code: 'BOOT_ERROR', message: `Function failed to start (${code ?? signal}): ${output.trim().split('\n').pop() ?? ''}` }));
+      });
+    });
+    instance.ready.catch(() => {});
+    return instance;
+  };
+
+  const pick = async (name: string): Promise<Instance> => {
+    let pool = pools.get(name);
+    if (!pool) pools.set(name, (pool = []));
+    const live = pool.filter((i) => !i.exited);
+    const idle = live.find((i) => i.inflight === 0);
+    if (idle) return idle;
+    if (live.length < maxInstances) {
+      const instance = await spawnInstance(name);
+      pool.push(instance);
+      return instance;
+    }
+    return live.reduce((a, b) => (b.inflight < a.inflight ? b : a));
+  };
+
+  const forward = (instance: Instance, req: IncomingMessage, res: ServerResponse, name: string, rest: string, url: URL) =>
+    new Promise<void>((resolve, reject) => {
+      const headers = { ...req.headers, host: `127.0.0.1:${instance.port}` };
+      const upstream = http.request(
+        { host: '127.0.0.1', port: instance.port, method: req.method, path: `/${name}${rest}${url.search}`, headers, agent },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+          reply.once('end', resolve);
+          reply.once('error', reject);
+        },
+      );
+      const timer = setTimeout(() => {
+        upstream.destroy(new HttpError(546, { code: 'WORKER_LIMIT', message: 'Function exceeded the wall clock limit' }));
+      }, wallClockMs);
+      upstream.once('close', () => clearTimeout(timer));
+      upstream.once('error', (error) =>
+        reject(error instanceof HttpError ? error : new HttpError(502, { code: 'WORKER_ERROR', message: `Function failed: ${error.message}` })),
+      );
+      req.pipe(upstream);
+    });
+
+  return {
+    pids(name: string) {
+      return (pools.get(name) ?? []).filter((i) => !i.exited && i.process.pid).map((i) => i.process.pid!);
+    },
+    async handle(req, res, requestPath, url) {
+      const [, name = '', ...restParts] = requestPath.split('/');
+      const rest = restParts.length ? `/${restParts.join('/')}` : '';
+      if (!FUNCTION_NAME.test(name) || !fs.existsSync(path.join(dir, name, 'index.ts'))) {
+        throw new HttpError(404, { code: 'NOT_FOUND', message: 'Requested function was not found' });
+      }
+      // verify_jwt, Supabase's default: any valid JWT of this project, user or key.
+      const token = bearerToken(req);
+      if (!token) throw new HttpError(401, { code: 401, message: 'Missing authorization header' });
+      try {
+        verifyJwt(token, ctx.jwtSecret);
+      } catch (error) {
+        const expired = error instanceof JwtError && error.reason === 'expired';
+        throw new HttpError(401, { code: 401, message: expired ? 'JWT expired' : 'Invalid JWT' });
+      }
+      const instance = await pick(name);
+      instance.inflight += 1;
+      try {
+        await instance.ready;
+        await forward(instance, req, res, name, rest, url);
+      } finally {
+        instance.inflight -= 1;
+      }
+    },
+    async close() {
+      const all = [...pools.values()].flat().filter((i) => !i.exited);
+      await Promise.all(
+        all.map(
+          (i) =>
+            new Promise<void>((resolve) => {
+              i.process.once('exit', () => resolve());
+              i.process.kill('SIGTERM');
+              setTimeout(() => i.process.kill('SIGKILL'), 8_000).unref();
+            }),
+        ),
+      );
+      agent.destroy();
+    },
+  };
+}
