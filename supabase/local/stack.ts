@@ -59,6 +59,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       jwtSecret: secret,
       log: (line) => log(`[gateway] ${line}`),
       services: options.services,
+      storage: { root: path.join(localDir, 'storage') },
     });
     const keys = apiKeys(secret);
     return {

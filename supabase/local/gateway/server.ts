@@ -9,6 +9,7 @@ import { createFunctionsService, type FunctionsOptions } from './functions/index
 import { apiKey, HttpError, sendJson, type GatewayContext, type GatewayService } from './http.ts';
 import { createRealtimeService } from './realtime/index.ts';
 import { createRestService } from './rest/index.ts';
+import { createStorageService, type StorageOptions } from './storage/index.ts';
 
 export interface GatewayOptions {
   /** Superuser URL of the project database. */
@@ -17,6 +18,8 @@ export interface GatewayOptions {
   host?: string;
   jwtSecret: string;
   log?: (line: string) => void;
+  /** Where Storage keeps object bytes. */
+  storage?: StorageOptions;
   /** Edge functions: folder, secrets, instances, limits. */
   functions?: FunctionsOptions;
   /** Extra services mounted by the stack (storage, functions) keyed by prefix, e.g. `/functions/v1`. */
@@ -47,8 +50,15 @@ const CORS_HEADERS = {
   'access-control-max-age': '86400',
 };
 
-/** Paths the API gateway lets through without an API key, as Supabase's does. */
-const OPEN_PATHS = [/^\/auth\/v1\/(health|settings|verify|callback|authorize)$/, /^\/functions\/v1\//];
+/**
+ * Paths the API gateway lets through without an API key, as Supabase's does: edge functions
+ * verify the JWT themselves, and signed or public Storage URLs must work in an <img> tag.
+ */
+const OPEN_PATHS = [
+  /^\/auth\/v1\/(health|settings|verify|callback|authorize)$/,
+  /^\/functions\/v1\//,
+  /^\/storage\/v1\/object\/(sign|public)\//,
+];
 
 /**
  * One HTTP + WebSocket port serving the APIs supabase-js talks to. The prefixes and the API
@@ -82,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ['/rest/v1', createRestService(context)],
     ['/auth/v1', createAuthService(context)],
     ['/realtime/v1', createRealtimeService(context)],
+    ['/storage/v1', createStorageService(context, options.storage)],
     ['/functions/v1', createFunctionsService(context, options.functions)],
   ]);
   for (const [prefix, make] of Object.entries(options.services ?? {})) services.set(prefix, make(context));

@@ -58,7 +58,7 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
 
   const spawnInstance = async (name: string): Promise<Instance> => {
     const port = await freePort();
-    const env = {
+    const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.tmpdir(),
       DENO_DIR: denoCacheDir,
@@ -86,7 +86,8 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
       ...(fs.existsSync(denoJson) ? ['--config', denoJson] : []),
       runtimeEntry,
     ];
-    const child = spawn(denoBinary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only what the hosted runtime exposes: the gateway's own environment does not leak in.
+    const child = spawn(denoBinary, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const instance: Instance = { process: child, port, inflight: 0, exited: false, ready: Promise.resolve() };
     instance.ready = new Promise<void>((resolve, reject) => {
       let output = '';
