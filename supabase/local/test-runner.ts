@@ -12,7 +12,7 @@ import { CLUSTER_ENV, startTestCluster } from './testing.ts';
  * template), then removes the cluster. Works while a dev stack runs: no fixed ports.
  */
 const SOURCE_DIRS = ['supabase', 'lib', 'app', 'components'];
-const SKIP = new Set(['node_modules', '.next', '.local', 'functions']);
+const SKIP = new Set(['node_modules', '.next', '.local']);
 
 function findTests(dir: string, out: string[] = []): string[] {
   if (!fs.existsSync(dir)) return out;
