@@ -26,7 +26,7 @@ interface Run {
 function runCli(command: string, env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'supabase/local/cli.ts'), command], {
     cwd: repoRoot,
-    env: { ...process.env, JOBHEALTH_LOCAL_DIR: localDir, ...env },
+    env: { ...process.env, JOBHEALTH_LOCAL_DIR: localDir, GEMINI_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -54,12 +54,19 @@ function alive(pid: number) {
 }
 
 async function startAndCheck(ports: { api: string; db: string }) {
-  const run = runCli('stack', { SUPABASE_API_PORT: ports.api, SUPABASE_DB_PORT: ports.db });
+  const run = runCli('stack', {
+    SUPABASE_API_PORT: ports.api,
+    SUPABASE_DB_PORT: ports.db,
+    GEMINI_STANDIN_PORT: String(await freePort()),
+  });
   await untilReady(run);
   const info = JSON.parse(fs.readFileSync(path.join(localDir, 'stack.json'), 'utf8'));
   assert.equal(info.apiUrl, `http://127.0.0.1:${ports.api}`);
   assert.equal(info.dbUrl, `postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`);
   assert.ok(info.anonKey && info.serviceRoleKey);
+  assert.match(info.geminiBaseUrl, /^http:\/\/127\.0\.0\.1:\d+$/, 'the local Gemini stand-in runs without GEMINI_API_KEY');
+  const models = await fetch(`${info.geminiBaseUrl}/v1beta/models`, { headers: { 'x-goog-api-key': 'local' } });
+  assert.equal(models.status, 200);
   assert.ok(run.output().includes('alice@example.com'), 'the banner lists the demo accounts');
 
   const supabase = createTestClient(info, info.anonKey);
@@ -88,7 +95,11 @@ describe('npm run stack', () => {
       blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)),
     );
     try {
-      const run = runCli('stack', { SUPABASE_API_PORT: String(await freePort()), SUPABASE_DB_PORT: String(taken) });
+      const run = runCli('stack', {
+        SUPABASE_API_PORT: String(await freePort()),
+        SUPABASE_DB_PORT: String(taken),
+        GEMINI_STANDIN_PORT: String(await freePort()),
+      });
       assert.equal(await run.exit, 1);
       const lines = run.output().trim().split('\n').filter((l) => l.startsWith('error:'));
       assert.deepEqual(lines, [

@@ -32,6 +32,7 @@ function printBanner(stack: RunningStack, appUrl?: string) {
     `         API URL: ${info.apiUrl}`,
     `    REST API URL: ${info.apiUrl}/rest/v1`,
     `    Realtime URL: ${info.apiUrl.replace('http', 'ws')}/realtime/v1`,
+    `      Gemini URL: ${info.geminiBaseUrl ?? 'Gemini itself (GEMINI_API_KEY is set)'}`,
     `          DB URL: ${info.dbUrl}`,
     `        anon key: ${info.anonKey}`,
     `service_role key: ${info.serviceRoleKey}`,
@@ -50,6 +51,7 @@ async function runStack(withApp: boolean) {
     dbPort: ports.db,
     apiPort: ports.api,
     dbUrl: process.env.SUPABASE_DB_URL || undefined,
+    geminiPort: ports.gemini,
     log,
   }).catch(fail);
 

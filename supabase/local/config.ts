@@ -34,6 +34,7 @@ export const defaultPorts = () => ({
   api: portFromEnv('SUPABASE_API_PORT', 54321),
   db: portFromEnv('SUPABASE_DB_PORT', 54322),
   app: portFromEnv('PORT', 3000),
+  gemini: portFromEnv('GEMINI_STANDIN_PORT', 54329),
 });
 
 export const jwtSecret = () => process.env.SUPABASE_JWT_SECRET || DEFAULT_JWT_SECRET;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { jwtSecret as configuredJwtSecret, localDir } from './config.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/server.ts';
+import { startGeminiStandIn, type RunningGeminiStandIn } from './gemini/server.ts';
 import { apiKeys } from './jwt.ts';
 import { prepareDatabase, type PrepareResult } from './migrate.ts';
 import { startPostgres, type RunningPostgres } from './postgres.ts';
@@ -17,6 +18,8 @@ export interface StackOptions {
   seed?: boolean;
   log?: (line: string) => void;
   services?: GatewayOptions['services'];
+  /** Port of the local Gemini stand-in (0: any free port); unused when GEMINI_API_KEY is set. */
+  geminiPort?: number;
 }
 
 export interface StackInfo {
@@ -33,6 +36,7 @@ export interface RunningStack {
   info: StackInfo;
   postgres?: RunningPostgres;
   gateway: RunningGateway;
+  gemini?: RunningGeminiStandIn;
   prepared: PrepareResult;
   stop(): Promise<void>;
 }
@@ -51,8 +55,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     dbUrl = postgres.url;
   }
+  let gemini: RunningGeminiStandIn | undefined;
   try {
     const prepared = await prepareDatabase(dbUrl, { seed: options.seed, log });
+    // With a real key the worker talks to Gemini itself; otherwise to the local stand-in.
+    const realGemini = Boolean(process.env.GEMINI_API_KEY);
+    if (!realGemini) {
+      gemini = await startGeminiStandIn({ port: options.geminiPort ?? 0, log: (line) => log(`[gemini] ${line}`) });
+    }
+    const geminiEnv: Record<string, string> = realGemini
+      ? {
+          GEMINI_API_KEY: process.env.GEMINI_API_KEY!,
+          ...(process.env.GEMINI_BASE_URL ? { GEMINI_BASE_URL: process.env.GEMINI_BASE_URL } : {}),
+        }
+      : { GEMINI_API_KEY: 'local-stand-in', GEMINI_BASE_URL: gemini!.url };
+    if (process.env.GEMINI_MODEL) geminiEnv.GEMINI_MODEL = process.env.GEMINI_MODEL;
     const gateway = await startGateway({
       dbUrl,
       port: options.apiPort,
@@ -60,19 +77,23 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       log: (line) => log(`[gateway] ${line}`),
       services: options.services,
       storage: { root: path.join(localDir, 'storage') },
+      functions: { env: geminiEnv },
     });
     const keys = apiKeys(secret);
     return {
-      info: { apiUrl: gateway.url, ...keys, dbUrl, jwtSecret: secret },
+      info: { apiUrl: gateway.url, ...keys, dbUrl, jwtSecret: secret, geminiBaseUrl: geminiEnv.GEMINI_BASE_URL },
       postgres,
       gateway,
+      gemini,
       prepared,
       async stop() {
         await gateway.close().catch((e) => log(`gateway close: ${e.message}`));
+        await gemini?.close();
         await postgres?.stop();
       },
     };
   } catch (error) {
+    await gemini?.close();
     await postgres?.stop();
     throw error;
   }
