@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../config.ts';
 import { JwtError, verifyJwt } from '../../jwt.ts';
 import { freePort } from '../../postgres.ts';
-import { bearerToken, HttpError, type GatewayContext, type GatewayService } from '../http.ts';
+import { bearerToken, HttpError, readBody, type GatewayContext, type GatewayService } from '../http.ts';
 
 /**
  * `/functions/v1/<name>`: Supabase Edge Functions served from real Deno. Each function runs in
@@ -113,7 +113,8 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
   const pick = async (name: string): Promise<Instance> => {
     let pool = pools.get(name);
     if (!pool) pools.set(name, (pool = []));
-    const live = pool.filter((i) => !i.exited);
+    // A process can be dead before its exit event has been handled: ask it directly too.
+    const live = pool.filter((i) => !i.exited && i.process.exitCode === null && i.process.signalCode === null);
     const idle = live.find((i) => i.inflight === 0);
     if (idle) return idle;
     if (live.length < maxInstances) {
@@ -124,11 +125,12 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
     return live.reduce((a, b) => (b.inflight < a.inflight ? b : a));
   };
 
-  const forward = (instance: Instance, req: IncomingMessage, res: ServerResponse, name: string, rest: string, url: URL) =>
+  const forward = (instance: Instance, req: IncomingMessage, res: ServerResponse, path: string, body: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      const headers = { ...req.headers, host: `127.0.0.1:${instance.port}` };
+      const headers = { ...req.headers, host: `127.0.0.1:${instance.port}`, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
       const upstream = http.request(
-        { host: '127.0.0.1', port: instance.port, method: req.method, path: `/${name}${rest}${url.search}`, headers, agent },
+        { host: '127.0.0.1', port: instance.port, method: req.method, path, headers, agent },
         (reply) => {
           res.writeHead(reply.statusCode ?? 502, reply.headers);
           reply.pipe(res);
@@ -140,11 +142,30 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
         upstream.destroy(new HttpError(546, { code: 'WORKER_LIMIT', message: 'Function exceeded the wall clock limit' }));
       }, wallClockMs);
       upstream.once('close', () => clearTimeout(timer));
-      upstream.once('error', (error) =>
-        reject(error instanceof HttpError ? error : new HttpError(502, { code: 'WORKER_ERROR', message: `Function failed: ${error.message}` })),
-      );
-      req.pipe(upstream);
+      upstream.once('error', (error: NodeJS.ErrnoException) => reject(error));
+      upstream.end(body);
     });
+
+  /** Runs the request on an instance; a refused connection (it died in between) gets one fresh instance. */
+  const dispatch = async (name: string, req: IncomingMessage, res: ServerResponse, path: string, body: Buffer) => {
+    for (let attempt = 1; ; attempt++) {
+      const instance = await pick(name);
+      instance.inflight += 1;
+      try {
+        await instance.ready;
+        await forward(instance, req, res, path, body);
+        return;
+      } catch (error) {
+        const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED' && !res.headersSent;
+        if (refused) instance.exited = true;
+        if (refused && attempt === 1) continue;
+        if (error instanceof HttpError) throw error;
+        throw new HttpError(502, { code: 'WORKER_ERROR', message: `Function failed: ${(error as Error).message}` });
+      } finally {
+        instance.inflight -= 1;
+      }
+    }
+  };
 
   return {
     pids(name: string) {
@@ -165,14 +186,9 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
         const expired = error instanceof JwtError && error.reason === 'expired';
         throw new HttpError(401, { code: 401, message: expired ? 'JWT expired' : 'Invalid JWT' });
       }
-      const instance = await pick(name);
-      instance.inflight += 1;
-      try {
-        await instance.ready;
-        await forward(instance, req, res, name, rest, url);
-      } finally {
-        instance.inflight -= 1;
-      }
+      // Buffered so a request can be replayed on a fresh instance; bounded like any body.
+      const body = await readBody(req);
+      await dispatch(name, req, res, `/${name}${rest}${url.search}`, body);
     },
     async close() {
       const all = [...pools.values()].flat().filter((i) => !i.exited);

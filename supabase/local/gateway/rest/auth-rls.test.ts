@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { signJwt } from '../../jwt.ts';
+import { createTestClient, DEMO_USERS, type TestStack } from '../../testing.ts';
+import { rest, signedIn, startRestStack } from './fixture.ts';
+
+let stack: TestStack;
+before(async () => {
+  stack = await startRestStack();
+});
+after(async () => {
+  await stack.stop();
+});
+
+async function countNotes(): Promise<number> {
+  const { rows } = await stack.db.query('select count(*)::int as n from public.notes');
+  return rows[0].n;
+}
+
+describe('row level security through the API', () => {
+  for (const user of ['alice', 'bob'] as const) {
+    test(`${user} sees exactly their own rows`, async () => {
+      const client = await signedIn(stack, user);
+      const { data, error } = await client.from('notes').select('id, owner');
+      assert.equal(error, null);
+      const { rows } = await stack.db.query('select id from public.notes where owner = $1 order by id', [DEMO_USERS[user].id]);
+      assert.deepEqual(data!.map((r) => r.id).sort((a, b) => a - b), rows.map((r) => Number(r.id)));
+      assert.ok(data!.every((r) => r.owner === DEMO_USERS[user].id));
+    });
+  }
+
+  test('anon sees nothing (no policy for anon) and cannot insert', async () => {
+    const anon = createTestClient(stack, stack.anonKey);
+    const { data, error } = await anon.from('notes').select('id');
+    assert.equal(error, null);
+    assert.deepEqual(data, []);
+    const before = await countNotes();
+    const insert = await anon.from('notes').insert({ title: 'anon', owner: DEMO_USERS.alice.id });
+    assert.equal(insert.status, 401);
+    assert.equal(insert.error?.code, '42501');
+    assert.equal(await countNotes(), before);
+  });
+
+  test("inserting a row owned by someone else is 403 42501 'new row violates row-level security policy'", async () => {
+    const alice = await signedIn(stack, 'alice');
+    const before = await countNotes();
+    const { error, status } = await alice.from('notes').insert({ title: 'forged owner', owner: DEMO_USERS.bob.id });
+    assert.equal(status, 403);
+    assert.equal(error?.code, '42501');
+    assert.match(error!.message, /^new row violates row-level security policy/);
+    assert.equal(await countNotes(), before);
+  });
+
+  test('the service role sees every row', async () => {
+    const service = createTestClient(stack, stack.serviceRoleKey);
+    const { data } = await service.from('notes').select('id');
+    assert.equal(data?.length, await countNotes());
+  });
+
+  test('claims reach SQL as request.jwt.claims and the role is the token role', async () => {
+    const alice = await signedIn(stack, 'alice');
+    await stack.db.query(`create function public.claims() returns jsonb language sql stable
+      as $$ select jsonb_build_object('role', current_user, 'email', auth.jwt() ->> 'email',
+        'method', current_setting('request.method', true), 'path', current_setting('request.path', true),
+        'has_headers', current_setting('request.headers', true)::jsonb ? 'apikey',
+        'timeout', current_setting('statement_timeout')) $$;
+      notify pgrst, 'reload schema'`);
+    let result = await alice.rpc('claims');
+    // The reload is asynchronous; poll with a deadline for the function to appear.
+    for (const until = Date.now() + 10_000; result.status === 404 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      result = await alice.rpc('claims');
+    }
+    assert.deepEqual(result.data, {
+      role: 'authenticated',
+      email: 'alice@example.com',
+      method: 'POST',
+      path: '/rpc/claims',
+      has_headers: true,
+      timeout: '8s',
+    });
+    const anon = await createTestClient(stack, stack.anonKey).rpc('claims');
+    assert.equal((anon.data as { role: string }).role, 'anon');
+    assert.equal((anon.data as { timeout: string }).timeout, '3s');
+  });
+});
+
+describe('JWT verification', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const claims = { sub: DEMO_USERS.alice.id, role: 'authenticated', aud: 'authenticated' };
+
+  const cases: [string, () => string, string, string][] = [
+    ['an expired token', () => signJwt({ ...claims, exp: now() - 10 }, stack.jwtSecret), 'PGRST303', 'JWT expired'],
+    [
+      'a token signed with another secret',
+      () => signJwt({ ...claims, exp: now() + 60 }, 'another-secret-that-is-32-characters-long!!'),
+      'PGRST301',
+      'JWT cryptographic operation failed',
+    ],
+    ['a malformed token', () => 'not-a-jwt', 'PGRST301', 'Expected 3 parts in JWT; got 1'],
+    [
+      'an unsigned alg=none token',
+      () => {
+        const [, payload] = signJwt({ ...claims, exp: now() + 60 }, stack.jwtSecret).split('.');
+        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+      },
+      'PGRST301',
+      'Wrong or unsupported encoding algorithm',
+    ],
+  ];
+  for (const [name, token, code, message] of cases) {
+    test(`${name} is 401 ${code} and reads nothing`, async () => {
+      const res = await rest(stack, '/notes?select=id', { token: token() });
+      assert.equal(res.status, 401);
+      const body = await res.json();
+      assert.equal(body.code, code);
+      assert.equal(body.message, message);
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);
+    });
+  }
+
+  test('a forged token cannot write either', async () => {
+    const before = await countNotes();
+    const forged = signJwt({ ...claims, exp: now() + 60 }, 'another-secret-that-is-32-characters-long!!');
+    const res = await rest(stack, '/notes', {
+      method: 'POST',
+      token: forged,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'forged' }),
+    });
+    assert.equal(res.status, 401);
+    assert.equal(await countNotes(), before);
+  });
+
+  test('a role claim naming no role is 401 22023; a role authenticator may not become is 403', async () => {
+    const unknown = await rest(stack, '/notes', { token: signJwt({ role: 'nobody_at_all', exp: now() + 60 }, stack.jwtSecret) });
+    assert.equal(unknown.status, 401);
+    const body = await unknown.json();
+    assert.equal(body.code, '22023');
+    assert.equal(body.message, 'role "nobody_at_all" does not exist');
+    const superuser = await rest(stack, '/notes', { token: signJwt({ role: 'postgres', exp: now() + 60 }, stack.jwtSecret) });
+    assert.equal(superuser.status, 403);
+    assert.equal((await superuser.json()).code, '42501');
+  });
+
+  test('a token without a role claim runs as anon', async () => {
+    const res = await rest(stack, '/rpc/whoami', {
+      method: 'POST',
+      token: signJwt({ sub: DEMO_USERS.bob.id, exp: now() + 60 }, stack.jwtSecret),
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(await res.json(), DEMO_USERS.bob.id);
+  });
+});
