@@ -1,0 +1,26 @@
+import 'server-only';
+import { createServerClient } from '@supabase/ssr';
+import { cookies } from 'next/headers';
+import { publicEnv } from '@/lib/env/public';
+
+/**
+ * A new client per request, acting as the signed-in user (never a shared global: one user's
+ * session must not serve another's request). Server Components cannot set cookies; the
+ * proxy refreshes the session before they run, so a failed set there is harmless.
+ */
+export async function createClient() {
+  const cookieStore = await cookies();
+  const env = publicEnv();
+  return createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.NEXT_PUBLIC_SUPABASE_ANON_KEY, {
+    cookies: {
+      getAll: () => cookieStore.getAll(),
+      setAll: (toSet) => {
+        try {
+          for (const { name, value, options } of toSet) cookieStore.set(name, value, options);
+        } catch {
+          /* called from a Server Component: the proxy has already refreshed the session */
+        }
+      },
+    },
+  });
+}
