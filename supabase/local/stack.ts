@@ -6,6 +6,8 @@ import { startGeminiStandIn, type RunningGeminiStandIn } from './gemini/server.t
 import { apiKeys } from './jwt.ts';
 import { prepareDatabase, type PrepareResult } from './migrate.ts';
 import { startPostgres, type RunningPostgres } from './postgres.ts';
+import type { Scheduler } from './scheduler.ts';
+import { startWorkerDispatch } from './worker-dispatch.ts';
 
 export interface StackOptions {
   /** Postgres data directory (ignored when `dbUrl` is given). */
@@ -18,6 +20,8 @@ export interface StackOptions {
   seed?: boolean;
   log?: (line: string) => void;
   services?: GatewayOptions['services'];
+  /** Run the job worker on enqueue, on a sweep, and the reaper and rollups (default true). */
+  worker?: boolean;
   /** Port of the local Gemini stand-in (0: any free port); unused when GEMINI_API_KEY is set. */
   geminiPort?: number;
 }
@@ -37,6 +41,7 @@ export interface RunningStack {
   postgres?: RunningPostgres;
   gateway: RunningGateway;
   gemini?: RunningGeminiStandIn;
+  dispatch?: Scheduler;
   prepared: PrepareResult;
   stop(): Promise<void>;
 }
@@ -56,6 +61,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     dbUrl = postgres.url;
   }
   let gemini: RunningGeminiStandIn | undefined;
+  let gateway: RunningGateway | undefined;
   try {
     const prepared = await prepareDatabase(dbUrl, { seed: options.seed, log });
     // With a real key the worker talks to Gemini itself; otherwise to the local stand-in.
@@ -70,7 +76,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         }
       : { GEMINI_API_KEY: 'local-stand-in', GEMINI_BASE_URL: gemini!.url };
     if (process.env.GEMINI_MODEL) geminiEnv.GEMINI_MODEL = process.env.GEMINI_MODEL;
-    const gateway = await startGateway({
+    const running = await startGateway({
       dbUrl,
       port: options.apiPort,
       jwtSecret: secret,
@@ -79,20 +85,33 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       storage: { root: path.join(localDir, 'storage') },
       functions: { env: geminiEnv },
     });
+    gateway = running;
     const keys = apiKeys(secret);
+    const dispatch =
+      options.worker === false
+        ? undefined
+        : await startWorkerDispatch({
+            dbUrl,
+            apiUrl: running.url,
+            serviceRoleKey: keys.serviceRoleKey,
+            log: (line) => log(`[scheduler] ${line}`),
+          });
     return {
-      info: { apiUrl: gateway.url, ...keys, dbUrl, jwtSecret: secret, geminiBaseUrl: geminiEnv.GEMINI_BASE_URL },
+      info: { apiUrl: running.url, ...keys, dbUrl, jwtSecret: secret, geminiBaseUrl: geminiEnv.GEMINI_BASE_URL },
       postgres,
-      gateway,
+      gateway: running,
       gemini,
+      dispatch,
       prepared,
       async stop() {
-        await gateway.close().catch((e) => log(`gateway close: ${e.message}`));
+        await dispatch?.stop();
+        await running.close().catch((e) => log(`gateway close: ${e.message}`));
         await gemini?.close();
         await postgres?.stop();
       },
     };
   } catch (error) {
+    await gateway?.close().catch(() => {});
     await gemini?.close();
     await postgres?.stop();
     throw error;

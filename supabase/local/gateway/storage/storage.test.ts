@@ -29,11 +29,9 @@ async function signedIn(user: keyof typeof DEMO_USERS) {
 before(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
   stack = await startTestStack({ services: { '/storage/v1': (ctx) => createStorageService(ctx, { root }) } });
-  // The policies a project would write: results are read by the user whose id is the first
-  // folder; uploads are written there by that user.
+  // The policies a project would write: uploads are written into the user's own folder. Bucket
+  // `results` and its policy (users read objects under their own id) come from the migrations.
   await stack.db.query(`
-    create policy "read own results" on storage.objects for select to authenticated
-      using (bucket_id = 'results' and (storage.foldername(name))[1] = auth.uid()::text);
     create policy "upload into own folder" on storage.objects for insert to authenticated
       with check (bucket_id = 'uploads' and (storage.foldername(name))[1] = auth.uid()::text);
     create policy "read own uploads" on storage.objects for select to authenticated
@@ -43,7 +41,7 @@ before(async () => {
   anon = createTestClient(stack, stack.anonKey);
   alice = await signedIn('alice');
   bob = await signedIn('bob');
-  for (const [id, isPublic] of [['results', false], ['uploads', false], ['public-assets', true]] as const) {
+  for (const [id, isPublic] of [['uploads', false], ['public-assets', true]] as const) {
     const { data, error } = await service.storage.createBucket(id, { public: isPublic });
     assert.equal(error, null);
     assert.equal(data?.name, id);

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { DEMO_USERS } from '../../local/testing.ts';
+import { createJobWorker } from './job-worker.ts';
+import type { AttemptReport } from './run-attempt.ts';
+import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
+
+// The process-level worker: cold-start verification, claiming sized to free slots and refilled
+// as they free, the wall-clock window, and giving jobs back on shutdown.
+let f: WorkerFixture;
+before(async () => {
+  f = await startWorkerFixture();
+});
+after(async () => {
+  await f?.stop();
+});
+afterEach(async () => {
+  await fetch(`${f.standIn.url}/__admin/faults`, { method: 'DELETE' });
+  // Leave nothing claimable behind for the next test: fail-and-refund leftovers as the admin would.
+  const client = await f.db.connect();
+  try {
+    await client.query('begin');
+    await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
+      JSON.stringify({ sub: DEMO_USERS.admin.id, role: 'authenticated', app_metadata: { role: 'admin' } }),
+    ]);
+    await client.query(`select public.fail_and_refund_jobs(ids, 'test cleanup')
+                          from (select array_agg(id) as ids from public.jobs where status in ('queued', 'running')) s
+                         where ids is not null`);
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+});
+
+async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('cold start', () => {
+  test('verifies every enabled model; an unknown one is disabled and its queued jobs refunded before any claim', async () => {
+    await f.db.query(
+      `insert into public.models (id, display_name, credits_per_job, price_usd_per_call) values ('gemini-2.5-flash-imagen', 'Typo', 2, 0.05)`,
+    );
+    const doomed = await f.enqueue('bob', 'gemini-2.5-flash-imagen');
+    const worker = createJobWorker({ ...f.deps, workerId: 'cold-start' });
+    const reply = await worker.invoke();
+    assert.equal(reply.claimed, 0, 'the only queued job was for the unknown model');
+    const report = await worker.verification();
+    assert.deepEqual(report?.disabled, ['gemini-2.5-flash-imagen']);
+    assert.ok(report?.verified.includes(FLASH) && report.verified.includes(PRO));
+    const { rows } = await f.db.query(`select id, enabled, verification_state from public.models order by id`);
+    assert.deepEqual(
+      rows.filter((r) => [FLASH, PRO, 'gemini-2.5-flash-imagen'].includes(r.id)),
+      [
+        { id: FLASH, enabled: true, verification_state: 'verified' },
+        { id: 'gemini-2.5-flash-imagen', enabled: false, verification_state: 'failed' },
+        { id: PRO, enabled: true, verification_state: 'verified' },
+      ],
+    );
+    const row = await jobRow(f.db, doomed.id);
+    assert.equal(row.status, 'failed');
+    assert.equal(row.error_class, 'model_disabled');
+    assert.deepEqual(await ledger(f.db, doomed.id), [['job_charge', -2], ['job_refund', 2]]);
+    assert.equal(f.standIn.stats().generateContent, 0, 'not one generateContent call was spent on it');
+  });
+});
+
+describe('claiming', () => {
+  test('claims only free slots and refills them as jobs finish, until the queue is empty', async () => {
+    f.standIn.setLatency({ p50: 80, p99: 120 });
+    const ids = [];
+    for (let i = 0; i < 7; i++) ids.push((await f.enqueue('alice')).id);
+    const reports: AttemptReport[] = [];
+    let peak = 0;
+    const worker = createJobWorker({
+      ...f.deps,
+      workerId: 'slots',
+      verifyAtStart: false,
+      config: { ...f.config, concurrency: 3 },
+      onAttempt: (r) => reports.push(r),
+    });
+    const track = setInterval(() => (peak = Math.max(peak, worker.inFlight)), 5);
+    const reply = await worker.invoke();
+    assert.equal(reply.claimed, 3);
+    await worker.idle();
+    clearInterval(track);
+    assert.equal(reports.length, 7);
+    assert.ok(reports.every((r) => r.outcome === 'succeeded'));
+    assert.ok(peak <= 3, `peak in flight ${peak}`);
+    for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
+  });
+
+  test('no claims once the wall-clock budget leaves no room for a whole attempt', async () => {
+    await f.enqueue('alice');
+    const worker = createJobWorker({
+      ...f.deps,
+      workerId: 'late',
+      verifyAtStart: false,
+      config: { ...f.config, wallClockBudgetMs: f.config.attemptBudgetMs },
+    });
+    assert.deepEqual(await worker.invoke(), { worker_id: 'late', claimed: 0, in_flight: 0 });
+  });
+});
+
+describe('shutdown', () => {
+  test('gives back every held job at once, attempt not counted, and writes nothing else', async () => {
+    f.standIn.force({ outcome: 'hang', count: 2 });
+    const a = await f.enqueue('alice');
+    const b = await f.enqueue('alice');
+    const worker = createJobWorker({
+      ...f.deps,
+      workerId: 'leaving',
+      verifyAtStart: false,
+      config: { ...f.config, callTimeoutMs: 5_000 },
+    });
+    assert.equal((await worker.invoke()).claimed, 2);
+    await until(() => f.standIn.stats().hanging === 2);
+    assert.deepEqual(await worker.shutdown(), { released: 2 });
+    await worker.idle();
+    for (const { id } of [a, b]) {
+      const row = await jobRow(f.db, id);
+      assert.equal(row.status, 'queued');
+      assert.equal(row.attempt, 0, 'the interrupted attempt is not counted');
+      assert.equal(row.stage, 'released');
+      assert.ok(row.run_at.getTime() <= Date.now(), 'runnable at once');
+      assert.deepEqual(await callRows(f.db, id), []);
+      assert.deepEqual(await ledger(f.db, id), [['job_charge', -1]]);
+    }
+    const { rows } = await f.db.query(
+      `select to_status, actor_role, detail ->> 'reason' as reason from public.job_events where job_id = $1 order by id`,
+      [a.id],
+    );
+    assert.deepEqual(rows.map((r) => r.to_status), ['queued', 'running', 'queued']);
+    assert.deepEqual(rows.at(-1), { to_status: 'queued', actor_role: 'worker', reason: 'worker shutting down' });
+    assert.equal((await worker.invoke()).claimed, 0, 'a stopping worker claims nothing');
+  });
+});

@@ -1,0 +1,213 @@
+import type { GoogleGenAI } from '@google/genai';
+import { backoffDelayMs } from './backoff.ts';
+import type { Clock } from './clock.ts';
+import type { WorkerConfig } from './config.ts';
+import { callGeminiImage, type GeminiCallResult, type GeneratedImage } from './gemini-call.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import type { ModelRegistry } from './model-registry.ts';
+import type { ClaimedJob, ModelHealthReply, Pipeline } from './pipeline.ts';
+import type { ResultStore } from './result-store.ts';
+
+/**
+ * One attempt at one claimed job: budget, Gemini call(s) with in-attempt retries, every call
+ * recorded, image stored, then exactly one of complete_job / fail_job / release_jobs. Nothing
+ * here changes a job's state directly, and every write is fenced by the lease token, so a worker
+ * that lost its lease (stalled, killed and reaped, cancelled by an admin) changes nothing.
+ */
+export interface AttemptDeps {
+  pipeline: Pipeline;
+  ai: GoogleGenAI;
+  results: ResultStore;
+  registry: ModelRegistry;
+  clock: Clock;
+  random: () => number;
+  config: WorkerConfig;
+  workerId: string;
+  log: (line: string) => void;
+}
+
+export type AttemptOutcome = 'succeeded' | 'retry_scheduled' | 'failed' | 'fenced' | 'released' | 'stopped';
+
+export interface AttemptReport {
+  jobId: string;
+  outcome: AttemptOutcome;
+  errorClass?: string;
+  calls: number;
+}
+
+export interface AttemptOptions {
+  /** Aborted when the process shuts down: the attempt stops and writes nothing (the shutdown releases it). */
+  stop: AbortSignal;
+  /** Epoch ms the attempt must end by (the invocation's wall clock). */
+  notAfter?: number;
+}
+
+/** Time kept back before the job's deadline for storing and completing after the last call. */
+const FINISH_MARGIN_MS = 2_000;
+
+type Step =
+  | { kind: 'image'; image: GeneratedImage }
+  | { kind: 'fail'; errorClass: string; message: string; retryable: boolean; retryAfterMs?: number }
+  | { kind: 'defer'; delaySeconds: number }
+  | { kind: 'stopped' };
+
+export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: AttemptOptions): Promise<AttemptReport> {
+  const { clock, config, pipeline } = deps;
+  const started = clock.now();
+  const jobDeadline = Date.parse(job.deadline_at);
+  const deadline = Math.min(started + config.attemptBudgetMs, jobDeadline - FINISH_MARGIN_MS, options.notAfter ?? Infinity);
+  let calls = 0;
+  const report = (outcome: AttemptOutcome, errorClass?: string): AttemptReport => ({ jobId: job.id, outcome, errorClass, calls });
+
+  if (jobDeadline - started <= FINISH_MARGIN_MS) {
+    const reply = await pipeline.failJob(job, 'deadline_exceeded', 'too little time left before the job deadline to call the model', false);
+    return report(reply.outcome, 'deadline_exceeded');
+  }
+
+  const heartbeat = startHeartbeat({ pipeline, job, intervalMs: config.heartbeatMs, leaseSeconds: config.leaseSeconds, log: deps.log });
+  const stop = AbortSignal.any([options.stop, heartbeat.fenced]);
+  const stopped = () => report(heartbeat.fenced.aborted ? 'fenced' : 'stopped');
+  try {
+    const count = Math.min(4, Math.max(1, Math.trunc(Number(job.options?.number_of_images ?? 1)) || 1));
+    const images: GeneratedImage[] = [];
+    // Tells the user their job started; runs alongside the first call instead of before it.
+    const announced = heartbeat.beat(5, 'generating');
+    for (let index = 0; index < count; index++) {
+      const step = await generateWithRetries(deps, job, deadline, stop, () => (calls += 1));
+      if (step.kind === 'stopped') return stopped();
+      if (step.kind === 'defer') {
+        await announced;
+        const reply = await pipeline.releaseJobs([job], step.delaySeconds, 'no rate budget for the model within the attempt');
+        return report(reply.released > 0 ? 'released' : 'fenced');
+      }
+      if (step.kind === 'fail') {
+        await announced;
+        if (stop.aborted) return stopped();
+        const reply = await pipeline.failJob(
+          job,
+          step.errorClass,
+          step.message,
+          step.retryable,
+          step.retryAfterMs === undefined ? undefined : step.retryAfterMs / 1000,
+        );
+        return report(reply.outcome, step.errorClass);
+      }
+      images.push(step.image);
+    }
+    await announced;
+    // A fence check right before the upload: a worker that lost the job must not overwrite the
+    // object the job's new owner may already have stored.
+    if (stop.aborted || !(await heartbeat.beat(90, 'storing'))) return stopped();
+    const result = await deps.results.store(job, images);
+    if (options.stop.aborted) return stopped();
+    const reply = await pipeline.completeJob(job, result);
+    return report(reply.outcome === 'succeeded' ? 'succeeded' : 'fenced');
+  } catch (error) {
+    // The database, Storage or the network between failed us, not the job: end the attempt
+    // retryable now rather than leave the job to wait out its lease for the reaper.
+    if (options.stop.aborted) return stopped();
+    const message = (error as Error).message ?? String(error);
+    deps.log(`job ${job.id} attempt ${job.attempt} failed in the worker: ${message}`);
+    try {
+      const reply = await pipeline.failJob(job, 'worker_error', message, true);
+      return report(reply.outcome, 'worker_error');
+    } catch {
+      return report('fenced', 'worker_error'); // the reaper will requeue it when the lease runs out
+    }
+  } finally {
+    heartbeat.stop();
+  }
+}
+
+async function generateWithRetries(
+  deps: AttemptDeps,
+  job: ClaimedJob,
+  deadline: number,
+  stop: AbortSignal,
+  counted: () => void,
+): Promise<Step> {
+  const { clock, config, pipeline } = deps;
+  const aspectRatio = typeof job.options?.aspect_ratio === 'string' ? job.options.aspect_ratio : undefined;
+  for (let callNumber = 1; ; callNumber++) {
+    // The shared per-model budget (and any Retry-After a 429 set for every worker).
+    for (;;) {
+      if (stop.aborted) return { kind: 'stopped' };
+      const budget = await pipeline.acquireModelBudget(job.model_id);
+      if (budget.granted) break;
+      const waitMs = Math.ceil((budget.wait_seconds ?? 1) * 1000);
+      if (clock.now() + waitMs + config.callTimeoutMs > deadline) {
+        return { kind: 'defer', delaySeconds: Math.min(3600, waitMs / 1000) };
+      }
+      await clock.sleep(waitMs, stop);
+    }
+    if (stop.aborted) return { kind: 'stopped' };
+
+    const timeoutMs = Math.max(1, Math.min(config.callTimeoutMs, deadline - clock.now()));
+    const call = await callGeminiImage(deps.ai, { model: job.model_id, prompt: job.prompt, aspectRatio, timeoutMs, signal: stop }, clock);
+    counted();
+    // A call the worker itself abandoned (fence lost, shutdown) says nothing about the provider:
+    // recording it as a timeout would push the model's circuit toward open for our own reasons.
+    if (call.disposition === 'aborted') return { kind: 'stopped' };
+    const health = await record(deps, job, call);
+
+    switch (call.disposition) {
+      case 'success':
+        return { kind: 'image', image: call.image! };
+      case 'permanent':
+        return { kind: 'fail', errorClass: call.errorClass, message: call.message, retryable: false };
+      case 'model_missing': {
+        const reason = `the provider does not know model ${job.model_id} (404 on generateContent)`;
+        try {
+          await pipeline.disableModel(job.model_id, reason);
+          await pipeline.setModelVerification(job.model_id, 'failed', reason);
+        } catch (error) {
+          deps.log(`disabling model ${job.model_id} failed: ${(error as Error).message}`);
+        }
+        return { kind: 'fail', errorClass: call.errorClass, message: call.message, retryable: false };
+      }
+      case 'retry_later':
+        return { kind: 'fail', errorClass: call.errorClass, message: call.message, retryable: true };
+      case 'retry': {
+        const giveUp = (why: string): Step => ({
+          kind: 'fail',
+          errorClass: call.errorClass,
+          message: `${call.message} (${why})`,
+          retryable: true,
+          retryAfterMs: call.retryAfterMs,
+        });
+        // The circuit just opened: every further call would wait its timeout for nothing.
+        if (health?.circuit_state === 'open') return giveUp('circuit open');
+        if (callNumber >= config.maxCallsPerAttempt) return giveUp(`${callNumber} calls in this attempt`);
+        const delay = backoffDelayMs(callNumber, { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs }, deps.random, call.retryAfterMs);
+        if (clock.now() + delay + config.callTimeoutMs > deadline) return giveUp('no time left in this attempt for another call');
+        await clock.sleep(delay, stop);
+        break;
+      }
+    }
+  }
+}
+
+/** Every call becomes a provider_calls row and moves the model's circuit. */
+async function record(deps: AttemptDeps, job: ClaimedJob, call: GeminiCallResult): Promise<ModelHealthReply | undefined> {
+  try {
+    const price = call.outcome === 'ok' ? await deps.registry.priceUsd(job.model_id) : 0;
+    return await deps.pipeline.recordProviderCall({
+      modelId: job.model_id,
+      startedAt: call.startedAt,
+      durationMs: call.durationMs,
+      outcome: call.outcome,
+      httpStatus: call.httpStatus,
+      jobId: job.id,
+      attempt: job.attempt,
+      retryAfterSeconds: call.retryAfterMs === undefined ? undefined : call.retryAfterMs / 1000,
+      inputTokens: call.inputTokens,
+      outputTokens: call.outputTokens,
+      workerId: deps.workerId,
+      costUsd: price,
+    });
+  } catch (error) {
+    // Losing one metrics row must not lose an image already paid for.
+    deps.log(`recording a call of job ${job.id} failed: ${(error as Error).message}`);
+    return undefined;
+  }
+}

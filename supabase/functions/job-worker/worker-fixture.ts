@@ -1,0 +1,198 @@
+import { GoogleGenAI } from '@google/genai';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type pg from 'pg';
+import { startGeminiStandIn, type RunningGeminiStandIn } from '../../local/gemini/server.ts';
+import { createFunctionsService, type FunctionsService } from '../../local/gateway/functions/index.ts';
+import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../local/testing.ts';
+import { systemClock } from './clock.ts';
+import { readWorkerConfig, type WorkerConfig } from './config.ts';
+import { createModelRegistry } from './model-registry.ts';
+import { createPipeline, type ClaimedJob, type Pipeline } from './pipeline.ts';
+import { createResultStore } from './result-store.ts';
+import type { AttemptDeps } from './run-attempt.ts';
+
+/**
+ * The worker's logic wired to real parts for the Node tests and `npm run bench worker`: a stack of its own
+ * (Postgres with every migration, the gateway's REST and Storage), the official supabase-js
+ * client with the service-role key, and the official @google/genai SDK pointed at the Gemini
+ * stand-in. Timeouts are scaled down so each fault class plays out in about a second.
+ */
+export const FLASH = 'gemini-2.5-flash-image';
+export const PRO = 'gemini-3-pro-image-preview';
+
+export const FAST_WORKER_ENV: Record<string, string> = {
+  GEMINI_API_KEY: 'local-test-key',
+  GEMINI_CALL_TIMEOUT_MS: '800',
+  WORKER_ATTEMPT_BUDGET_MS: '6000',
+  WORKER_WALL_CLOCK_MS: '60000',
+  WORKER_LEASE_SECONDS: '5',
+  WORKER_HEARTBEAT_MS: '500',
+  WORKER_BACKOFF_BASE_MS: '50',
+  WORKER_BACKOFF_CAP_MS: '200',
+  WORKER_MAX_CALLS_PER_ATTEMPT: '3',
+  WORKER_CONCURRENCY: '8',
+};
+
+export interface WorkerFixture {
+  stack: TestStack;
+  standIn: RunningGeminiStandIn;
+  db: pg.Pool;
+  service: SupabaseClient;
+  pipeline: Pipeline;
+  config: WorkerConfig;
+  deps: AttemptDeps;
+  logs: string[];
+  /** The gateway's /functions/v1 service, when the fixture runs the real Deno function. */
+  functions?: FunctionsService;
+  /** create_job as a demo user, the way the app calls it (role and JWT claims set). */
+  enqueue(user: keyof typeof DEMO_USERS, model?: string, options?: Record<string, unknown>, prompt?: string): Promise<{ id: string }>;
+  /** Claims exactly this job (it is put first in line), as the worker would. */
+  claim(jobId: string): Promise<ClaimedJob>;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerFixture(
+  options: {
+    env?: Record<string, string>;
+    /** Serve supabase/functions/job-worker from real Deno with this environment over `env`. */
+    functions?: { instances?: number; env?: Record<string, string> };
+  } = {},
+): Promise<WorkerFixture> {
+  const standIn = await startGeminiStandIn({ port: 0, faults: {}, latency: undefined });
+  const env: Record<string, string> = { ...FAST_WORKER_ENV, GEMINI_BASE_URL: standIn.url, ...options.env };
+  let functions: FunctionsService | undefined;
+  // Mounted in place of the gateway's own /functions/v1 so the test can reach pids() (to kill
+  // worker processes); everything else about it is the gateway's functions service.
+  const stack = await startTestStack(
+    options.functions
+      ? {
+          services: {
+            '/functions/v1': (ctx) =>
+              (functions = createFunctionsService(ctx, {
+                instances: options.functions!.instances ?? 1,
+                env: { ...env, ...options.functions!.env },
+                log: process.env.JOBHEALTH_VERBOSE === '1' ? (l) => console.error(l) : () => {},
+              })),
+          },
+        }
+      : undefined,
+  );
+  const config = readWorkerConfig((name) => env[name]);
+  const service = createTestClient(stack, stack.serviceRoleKey);
+  const pipeline = createPipeline(service);
+  const logs: string[] = [];
+  const ai = new GoogleGenAI({ apiKey: config.geminiApiKey, httpOptions: { baseUrl: standIn.url } });
+  const deps: AttemptDeps = {
+    pipeline,
+    ai,
+    results: createResultStore(service, config.resultsBucket),
+    registry: createModelRegistry(pipeline, systemClock),
+    clock: systemClock,
+    random: Math.random,
+    config,
+    workerId: 'test-worker',
+    log: (line) => logs.push(line),
+  };
+  const db = stack.db;
+  return {
+    stack,
+    standIn,
+    db,
+    service,
+    pipeline,
+    config,
+    deps,
+    logs,
+    functions,
+    async enqueue(user, model = FLASH, jobOptions = {}, prompt = 'a lighthouse at dusk') {
+      const client = await db.connect();
+      try {
+        await client.query('begin');
+        const claims = { sub: DEMO_USERS[user].id, role: 'authenticated', app_metadata: {} };
+        await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
+          JSON.stringify(claims),
+        ]);
+        const { rows } = await client.query<{ id: string }>('select id from public.create_job($1, $2, $3)', [
+          model,
+          prompt,
+          JSON.stringify(jobOptions),
+        ]);
+        await client.query('commit');
+        return rows[0]!;
+      } catch (error) {
+        await client.query('rollback');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async claim(jobId) {
+      await db.query(
+        `update public.jobs set priority = case when id = $1 then 100 else 0 end
+          where status = 'queued' and (id = $1 or priority <> 0)`,
+        [jobId],
+      );
+      const [job] = await pipeline.claimJobs('test-worker', 1, config.leaseSeconds);
+      if (job?.id !== jobId) throw new Error(`expected to claim ${jobId}, got ${job?.id ?? 'nothing'}`);
+      return job;
+    },
+    async stop() {
+      await standIn.close();
+      await stack.stop();
+    },
+  };
+}
+
+export interface JobRow {
+  id: string;
+  user_id: string;
+  status: string;
+  attempt: number;
+  run_at: Date;
+  stage: string | null;
+  error_class: string | null;
+  result: Record<string, unknown> | null;
+  deadline_at: Date;
+  finished_at: Date | null;
+  credits_cost: number;
+}
+
+export async function jobRow(db: pg.Pool, id: string): Promise<JobRow> {
+  const { rows } = await db.query<JobRow>('select * from public.jobs where id = $1', [id]);
+  return rows[0]!;
+}
+
+export interface CallRow {
+  outcome: string;
+  http_status: number | null;
+  duration_ms: number;
+  retry_after_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: string;
+  attempt: number;
+  worker_id: string;
+  started_at: Date;
+}
+
+export async function callRows(db: pg.Pool, jobId: string): Promise<CallRow[]> {
+  const { rows } = await db.query<CallRow>('select * from public.provider_calls where job_id = $1 order by id', [jobId]);
+  return rows;
+}
+
+/** The job's ledger entries as [reason, delta] pairs, oldest first. */
+export async function ledger(db: pg.Pool, jobId: string): Promise<Array<[string, number]>> {
+  const { rows } = await db.query<{ reason: string; delta: string }>(
+    'select reason, delta from public.credit_ledger where job_id = $1 order by id',
+    [jobId],
+  );
+  return rows.map((r) => [r.reason, Number(r.delta)]);
+}
+
+/** Every account's balance equals the sum of its ledger: the invariant refunds must keep. */
+export async function unbalancedAccounts(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`
+    select count(*) as n from public.credit_accounts a
+     where a.balance <> (select coalesce(sum(l.delta), 0) from public.credit_ledger l where l.user_id = a.user_id)`);
+  return Number(rows[0]!.n);
+}

@@ -1,0 +1,304 @@
+import { performance } from 'node:perf_hooks';
+import { Logger, makeWorkerUtils, run } from 'graphile-worker';
+import pg from 'pg';
+import { createTestDatabase, DEMO_USERS } from '../testing.ts';
+
+/**
+ * `npm run bench queue`: the job pipeline as a queue, against graphile-worker on the same
+ * Postgres, and job_health at production scale.
+ *
+ * 1. Throughput: JOBS no-op jobs enqueued by SQL, then WORKERS concurrent loops (one connection
+ *    each) doing claim_jobs(batch) and complete_job per claimed job until the queue is empty.
+ *    Duplicate executions are counted from job_events (a job claimed more than once). The same
+ *    number of jobs then runs through graphile-worker (concurrency WORKERS, a no-op task) with
+ *    duplicates counted by job id. A batch-size-1 run of ours is included for honesty: it is
+ *    the closest to graphile-worker's one-job-per-fetch default.
+ * 2. job_health over 24 hours in 1-minute buckets, with 1,000,000 jobs (3,000,000 timeline
+ *    events) and 1,000,000 provider calls generated over the last 24 hours and rolled up.
+ */
+const JOBS = 20_000;
+const WORKERS = 4;
+const BATCH = 50;
+const ROUNDS = 2;
+const WARMUP_JOBS = 2_000;
+const HEALTH_JOBS = 1_000_000;
+const HEALTH_CALLS = 1_000_000;
+const HEALTH_RUNS = 100;
+const MODEL = 'gemini-2.5-flash-image';
+
+const silentLogger = new Logger(() => () => {});
+
+function percentile(sorted: number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return Math.round(sorted[i]! * 100) / 100;
+}
+
+async function enqueueNoops(db: pg.Pool, n: number): Promise<void> {
+  await db.query(
+    `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
+     select $1, $2, 'no-op ' || g, 3, 0, now() + interval '1 hour' from generate_series(1, $3::integer) g`,
+    [DEMO_USERS.alice.id, MODEL, n],
+  );
+}
+
+export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JOBS) {
+  await enqueueNoops(db, jobs);
+  await db.query('vacuum analyze public.jobs');
+  const before = await db.query<{ n: string }>(`select coalesce(max(id), 0) as n from public.job_events`);
+  const clients = await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    }),
+  );
+  let executed = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client, w) => {
+      for (;;) {
+        // Named prepared statements, as graphile-worker uses by default: parsed once per connection.
+        const { rows } = await client.query<{ id: string; lease_token: string }>({
+          name: 'claim',
+          text: 'select id, lease_token from public.claim_jobs($1, $2, 60)',
+          values: [`bench-${w}`, batch],
+        });
+        if (rows.length === 0) return;
+        for (const job of rows) {
+          const done = await client.query<{ r: { outcome: string } }>({
+            name: 'complete',
+            text: 'select public.complete_job($1, $2) as r',
+            values: [job.id, job.lease_token],
+          });
+          if (done.rows[0]!.r.outcome === 'succeeded') executed += 1;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((c) => c.end()));
+  const check = await db.query<{ claims: number; claimed_jobs: number; left: number }>(
+    `select (select count(*)::integer from public.job_events where id > $1 and to_status = 'running') as claims,
+            (select count(distinct job_id)::integer from public.job_events where id > $1 and to_status = 'running') as claimed_jobs,
+            (select count(*)::integer from public.jobs where status <> 'succeeded') as left`,
+    [before.rows[0]!.n],
+  );
+  const { claims, claimed_jobs, left } = check.rows[0]!;
+  // Clear the finished jobs so the next run starts from the same empty queue.
+  await db.query(`set session_replication_role = replica`);
+  await db.query(`delete from public.job_events; delete from realtime.messages; delete from public.jobs`);
+  await db.query(`set session_replication_role = origin`);
+  await db.query('vacuum analyze public.jobs, public.job_events');
+  return {
+    batch_size: batch,
+    jobs,
+    executed,
+    seconds: Math.round(seconds * 100) / 100,
+    jobs_per_second: Math.round(executed / seconds),
+    duplicate_executions: claims - claimed_jobs,
+    not_succeeded: left,
+  };
+}
+
+export async function runGraphile(url: string, jobs = JOBS) {
+  const utils = await makeWorkerUtils({ connectionString: url, logger: silentLogger });
+  await utils.migrate();
+  for (let i = 0; i < jobs; i += 1000) {
+    const specs = Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
+      identifier: 'noop',
+      payload: { n: i + k },
+    }));
+    await utils.addJobs(specs);
+  }
+  await utils.release();
+
+  const seen = new Map<number, number>();
+  let executed = 0;
+  let resolveDrained!: () => void;
+  const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+  const started = performance.now();
+  const runner = await run({
+    connectionString: url,
+    concurrency: WORKERS,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: silentLogger,
+    taskList: {
+      noop: async (payload) => {
+        const n = (payload as { n: number }).n;
+        seen.set(n, (seen.get(n) ?? 0) + 1);
+        executed += 1;
+        if (seen.size === jobs) resolveDrained();
+      },
+    },
+  });
+  await drained;
+  // Completion is what counts: wait until graphile-worker has deleted every completed job.
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>('select count(*)::integer as n from graphile_worker.jobs');
+    if (rows[0]!.n === 0) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await db.end();
+  await runner.stop();
+  return {
+    concurrency: WORKERS,
+    jobs,
+    executed,
+    seconds: Math.round(seconds * 100) / 100,
+    jobs_per_second: Math.round(jobs / seconds),
+    duplicate_executions: executed - seen.size,
+  };
+}
+
+export async function jobHealthAtScale(db: pg.Pool) {
+  const started = performance.now();
+  const client = await db.connect();
+  try {
+    // History is generated directly, without triggers (no broadcasts, no per-row checks): this
+    // measures reading it, not writing it.
+    await client.query(`set session_replication_role = replica`);
+    await client.query(
+      `insert into public.jobs (id, user_id, model_id, prompt, status, attempt, max_attempts, credits_cost,
+                                deadline_at, created_at, updated_at, attempted_at, finished_at, run_at,
+                                lease_token, lease_expires_at, worker_id, error_class)
+       select extensions.gen_random_uuid(), case when g % 2 = 0 then $1::uuid else $2::uuid end,
+              case when g % 5 = 0 then 'gemini-3-pro-image-preview' else 'gemini-2.5-flash-image' end,
+              'history', s.status, 1, 3, 1, t + interval '30 minutes', t, t + interval '20 seconds',
+              t + interval '2 seconds', case when s.status in ('succeeded', 'failed') then t + interval '20 seconds' end, t,
+              case when s.status = 'running' then extensions.gen_random_uuid() end,
+              case when s.status = 'running' then now() + interval '1 minute' end,
+              case when s.status = 'running' then 'w' || (g % 4) end,
+              case when s.status = 'failed' then 'server_error' end
+         from generate_series(1, $3::integer) g
+        cross join lateral (select now() - interval '24 hours' + (interval '24 hours' - interval '1 minute') * g / $3::integer as t) tt
+        cross join lateral (select case when g > $3::integer - 200 then 'queued'
+                                        when g > $3::integer - 240 then 'running'
+                                        when g % 20 = 0 then 'failed' else 'succeeded' end as status) s`,
+      [DEMO_USERS.alice.id, DEMO_USERS.bob.id, HEALTH_JOBS],
+    );
+    await client.query(
+      `insert into public.job_events (job_id, user_id, model_id, at, from_status, to_status, attempt, actor_role)
+       select j.id, j.user_id, j.model_id, e.at, e.from_status, e.to_status, e.attempt, e.actor
+         from public.jobs j
+        cross join lateral (values
+          (j.created_at, null, 'queued', 0, 'user'),
+          (j.attempted_at, 'queued', 'running', 1, 'worker'),
+          (j.finished_at, 'running', j.status, 1, 'worker')) e(at, from_status, to_status, attempt, actor)
+        where e.at is not null and (e.to_status <> 'running' or j.status <> 'queued')
+          and (e.from_status is distinct from 'running' or j.status in ('succeeded', 'failed'))
+        order by e.at`,
+    );
+    await client.query(
+      `insert into public.provider_calls (job_id, user_id, attempt, model_id, worker_id, started_at, duration_ms,
+                                          http_status, outcome, cost_usd, recorded_at)
+       select null, null, 1, case when g % 5 = 0 then 'gemini-3-pro-image-preview' else 'gemini-2.5-flash-image' end,
+              'w' || (g % 4), t - make_interval(secs => d / 1000.0), d,
+              case when g % 20 = 0 then 503 else 200 end, case when g % 20 = 0 then 'server_error' else 'ok' end,
+              0.039, t
+         from generate_series(1, $1::integer) g
+        cross join lateral (select now() - interval '24 hours' + (interval '24 hours' - interval '1 minute') * g / $1::integer as t,
+                                   (2000 + 18000 * random() * random() + case when g % 100 = 0 then 90000 else 0 end)::integer as d) x`,
+      [HEALTH_CALLS],
+    );
+    await client.query(`set session_replication_role = origin`);
+    await client.query('vacuum analyze public.jobs, public.job_events, public.provider_calls');
+    const generatedSeconds = (performance.now() - started) / 1000;
+
+    const rollupStarted = performance.now();
+    const rollup = await client.query<{ r: { minutes: number } }>('select public.rollup_metrics() as r');
+    const rollupSeconds = (performance.now() - rollupStarted) / 1000;
+    await client.query('analyze public.metrics_job_minute, public.metrics_provider_minute');
+
+    await client.query('begin');
+    await client.query(
+      `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`,
+      [JSON.stringify({ sub: DEMO_USERS.admin.id, role: 'authenticated', app_metadata: { role: 'admin' } })],
+    );
+    const timings: number[] = [];
+    let sample: { series: { bucket: unknown[] }; models: { model_id: string; p95_ms: number }[]; totals: unknown } | undefined;
+    for (let i = 0; i < HEALTH_RUNS + 3; i++) {
+      const t = performance.now();
+      const { rows } = await client.query(`select public.job_health('24 hours', '1 minute') as h`);
+      // The first calls warm caches and plan; they are not what a refreshing dashboard sees.
+      if (i >= 3) timings.push(performance.now() - t);
+      sample = rows[0].h;
+    }
+    await client.query('commit');
+    timings.sort((a, b) => a - b);
+    return {
+      jobs: HEALTH_JOBS,
+      provider_calls: HEALTH_CALLS,
+      window: '24 hours',
+      bucket: '1 minute',
+      generate_seconds: Math.round(generatedSeconds * 10) / 10,
+      rollup_seconds: Math.round(rollupSeconds * 10) / 10,
+      rollup_minutes: rollup.rows[0]!.r.minutes,
+      runs: timings.length,
+      series_buckets: sample?.series.bucket.length ?? 0,
+      p95_latency_by_model_ms: Object.fromEntries((sample?.models ?? []).map((m) => [m.model_id, m.p95_ms])),
+      totals: sample?.totals,
+      p50_ms: percentile(timings, 0.5),
+      p95_ms: percentile(timings, 0.95),
+      p99_ms: percentile(timings, 0.99),
+    };
+  } finally {
+    client.release();
+  }
+}
+
+export default async function queueBenchmark(): Promise<Record<string, unknown>> {
+  const database = await createTestDatabase();
+  const db = new pg.Pool({ connectionString: database.url, max: 2 });
+  try {
+    // Two alternating rounds, best of each: the machine is shared, and a neighbour's burst during
+    // one system's run would otherwise decide the ratio. Every round is reported.
+    const rounds: { ours: Awaited<ReturnType<typeof runOurs>>; graphile: Awaited<ReturnType<typeof runGraphile>> }[] = [];
+    // A warm-up of each first (caches, plans, JIT of both clients), not reported; then the order
+    // alternates so neither system always runs on the colder machine.
+    await runOurs(database.url, db, BATCH, WARMUP_JOBS);
+    await runGraphile(database.url, WARMUP_JOBS);
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        const ours = await runOurs(database.url, db, BATCH);
+        rounds.push({ ours, graphile: await runGraphile(database.url) });
+      } else {
+        const graphile = await runGraphile(database.url);
+        rounds.push({ ours: await runOurs(database.url, db, BATCH), graphile });
+      }
+    }
+    const oursBatchOne = await runOurs(database.url, db, 1);
+    const best = <T extends { jobs_per_second: number }>(runs: T[]) => runs.reduce((a, b) => (b.jobs_per_second > a.jobs_per_second ? b : a));
+    const ours = best(rounds.map((r) => r.ours));
+    const graphile = best(rounds.map((r) => r.graphile));
+    const health = await jobHealthAtScale(db);
+    const ratio = Math.round((ours.jobs_per_second / graphile.jobs_per_second) * 100) / 100;
+    const duplicates = [...rounds.flatMap((r) => [r.ours.duplicate_executions, r.graphile.duplicate_executions]), oursBatchOne.duplicate_executions];
+    return {
+      throughput: {
+        workers: WORKERS,
+        jobs: JOBS,
+        batch_size: BATCH,
+        rounds: rounds.map((r) => ({ ours_jobs_per_second: r.ours.jobs_per_second, graphile_jobs_per_second: r.graphile.jobs_per_second })),
+        ours,
+        ours_batch_1: oursBatchOne,
+        graphile_worker: graphile,
+        ratio,
+        ratio_batch_1: Math.round((oursBatchOne.jobs_per_second / graphile.jobs_per_second) * 100) / 100,
+      },
+      job_health: health,
+      targets: { ratio: 1.0, duplicate_executions: 0, job_health_p95_ms: 50 },
+      pass: {
+        ratio: ratio >= 1.0,
+        duplicates: duplicates.every((d) => d === 0),
+        job_health_p95: health.p95_ms <= 50,
+      },
+    };
+  } finally {
+    await db.end();
+    await database.drop();
+  }
+}

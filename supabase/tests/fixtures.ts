@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createTestDatabase, DEMO_USERS, type TestDatabase } from '../local/testing.ts';
+
+/**
+ * Acting as a caller the way PostgREST does: in one transaction, switch to the API role and set
+ * the verified JWT's claims, then run the statement. `service` is the worker's service-role key;
+ * `support` and `admin` carry app_metadata.role as the demo accounts' JWTs do.
+ */
+export type Actor = 'anon' | 'alice' | 'bob' | 'support' | 'admin' | 'service';
+export const ACTORS: Actor[] = ['anon', 'alice', 'bob', 'support', 'admin', 'service'];
+
+export const FLASH = 'gemini-2.5-flash-image';
+export const PRO = 'gemini-3-pro-image-preview';
+
+function identity(actor: Actor): { role: string; claims: Record<string, unknown> } {
+  switch (actor) {
+    case 'anon':
+      return { role: 'anon', claims: { role: 'anon' } };
+    case 'service':
+      return { role: 'service_role', claims: { role: 'service_role' } };
+    case 'alice':
+    case 'bob':
+      return { role: 'authenticated', claims: { sub: DEMO_USERS[actor].id, role: 'authenticated', app_metadata: {} } };
+    case 'support':
+    case 'admin':
+      return {
+        role: 'authenticated',
+        claims: { sub: DEMO_USERS[actor].id, role: 'authenticated', app_metadata: { role: actor } },
+      };
+  }
+}
+
+/** Runs `fn` inside a transaction acting as `actor`; commits on success, rolls back on error. */
+export async function as<T>(db: pg.Pool | pg.Client, actor: Actor, fn: (c: pg.ClientBase) => Promise<T>): Promise<T> {
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  const { role, claims } = identity(actor);
+  try {
+    await client.query('begin');
+    await client.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
+      role,
+      JSON.stringify(claims),
+    ]);
+    try {
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    }
+  } finally {
+    if (db instanceof pg.Pool) (client as pg.PoolClient).release();
+  }
+}
+
+/** One statement as `actor`; returns its rows. */
+export async function query<R extends pg.QueryResultRow = Record<string, any>>(
+  db: pg.Pool | pg.Client,
+  actor: Actor,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  return as(db, actor, async (c) => (await c.query<R>(sql, params)).rows);
+}
+
+/** Asserts that `promise` fails with this SQLSTATE and a message matching `message`. */
+export async function rejects(promise: Promise<unknown>, code: string, message: RegExp | string): Promise<void> {
+  await assert.rejects(promise, (error: pg.DatabaseError) => {
+    assert.equal(error.code, code, `expected SQLSTATE ${code}, got ${error.code}: ${error.message}`);
+    if (typeof message === 'string') assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
+}
+
+export interface TestDb {
+  database: TestDatabase;
+  /** Superuser pool on the test's own database, for arranging and asserting. */
+  db: pg.Pool;
+  close(): Promise<void>;
+}
+
+export async function openTestDb(max = 6): Promise<TestDb> {
+  const database = await createTestDatabase();
+  const db = new pg.Pool({ connectionString: database.url, max });
+  db.on('error', () => {});
+  return {
+    database,
+    db,
+    async close() {
+      await db.end();
+      await database.drop();
+    },
+  };
+}
+
+export interface Job {
+  id: string;
+  user_id: string;
+  model_id: string;
+  status: string;
+  attempt: number;
+  max_attempts: number;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  run_at: Date;
+  credits_cost: number;
+  charge_seq: number;
+  progress: number;
+  stage: string | null;
+  error_class: string | null;
+  errors: unknown[];
+  worker_id: string | null;
+}
+
+export async function createJob(db: pg.Pool, actor: Actor = 'alice', model = FLASH, options: object = {}): Promise<Job> {
+  const [job] = await query<Job>(db, actor, 'select * from public.create_job($1, $2, $3)', [
+    model,
+    'a lighthouse at dusk',
+    JSON.stringify(options),
+  ]);
+  return job!;
+}
+
+export async function claim(db: pg.Pool, limit = 1, worker = 'worker-1', leaseSeconds = 60): Promise<Job[]> {
+  return query<Job>(db, 'service', 'select * from public.claim_jobs($1, $2, $3)', [worker, limit, leaseSeconds]);
+}
+
+export async function getJob(db: pg.Pool, id: string): Promise<Job> {
+  const { rows } = await db.query<Job>('select * from public.jobs where id = $1', [id]);
+  return rows[0]!;
+}
+
+export async function balance(db: pg.Pool, user: 'alice' | 'bob'): Promise<number> {
+  const { rows } = await db.query<{ balance: string }>('select balance from public.credit_accounts where user_id = $1', [
+    DEMO_USERS[user].id,
+  ]);
+  return Number(rows[0]?.balance ?? 0);
+}
+
+/** Every state, reached through the real functions, all owned by alice: */
+export interface JobsInEveryState {
+  queued: Job;
+  /** queued, but run_at ten minutes out after a retryable failure with Retry-After */
+  delayed: Job;
+  running: Job;
+  succeeded: Job;
+  failed: Job;
+  cancelled: Job;
+}
+
+/**
+ * Makes one job in every state. Each claim happens while exactly one job is ready, so the
+ * fixture is deterministic; the queued job is created last, after every claim.
+ */
+export async function jobsInEveryState(db: pg.Pool): Promise<JobsInEveryState> {
+  const succeeded = await createJob(db);
+  const [s] = await claim(db);
+  await query(db, 'service', 'select public.complete_job($1, $2)', [s!.id, s!.lease_token]);
+
+  const failed = await createJob(db);
+  const [f] = await claim(db);
+  await query(db, 'service', `select public.fail_job($1, $2, 'client_error', 'bad request', false)`, [f!.id, f!.lease_token]);
+
+  const cancelled = await createJob(db);
+  await query(db, 'alice', `select * from public.cancel_jobs(array[$1]::uuid[], 'changed my mind')`, [cancelled.id]);
+
+  const delayed = await createJob(db);
+  const [d] = await claim(db);
+  await query(db, 'service', `select public.fail_job($1, $2, 'rate_limited', '429', true, 600)`, [d!.id, d!.lease_token]);
+
+  const running = await createJob(db);
+  await claim(db);
+
+  const queued = await createJob(db);
+  const all = { queued, delayed, running, succeeded, failed, cancelled };
+  for (const key of Object.keys(all) as (keyof JobsInEveryState)[]) all[key] = await getJob(db, all[key].id);
+  for (const [state, job] of Object.entries(all)) {
+    assert.equal(job.status, state === 'delayed' ? 'queued' : state, `fixture: ${state}`);
+  }
+  return all;
+}
+
+/** Statuses of the given jobs, keyed by id, read as superuser. */
+export async function statuses(db: pg.Pool, ids: string[]): Promise<Record<string, string>> {
+  const { rows } = await db.query<{ id: string; status: string }>('select id, status from public.jobs where id = any($1)', [
+    ids,
+  ]);
+  return Object.fromEntries(rows.map((r) => [r.id, r.status]));
+}

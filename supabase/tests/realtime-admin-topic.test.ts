@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../local/testing.ts';
+import { FLASH } from './fixtures.ts';
+
+/**
+ * The admin console's live feed end to end: the official client joins the private topic
+ * 'admin:jobs' through the gateway's Realtime, and a job created through the REST API arrives
+ * as a job_changed broadcast. End users are refused the topic.
+ */
+let stack: TestStack;
+const clients: SupabaseClient[] = [];
+
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  for (const c of clients) {
+    await c.removeAllChannels();
+    c.realtime.disconnect();
+  }
+  await stack.stop();
+});
+
+async function signedIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
+  const client = createTestClient(stack, stack.anonKey);
+  clients.push(client);
+  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
+  assert.equal(error, null);
+  await client.realtime.setAuth();
+  return client;
+}
+
+function subscribe(channel: RealtimeChannel): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no reply to the join within 10 s')), 10_000);
+    channel.subscribe((status, error) => {
+      if (status === 'SUBSCRIBED') {
+        clearTimeout(timer);
+        resolve();
+      } else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT' || status === 'CLOSED') {
+        clearTimeout(timer);
+        reject(error ?? new Error(status));
+      }
+    });
+  });
+}
+
+describe('admin:jobs over Realtime', () => {
+  test('an admin receives job_changed for a job alice creates through the API', async () => {
+    const admin = await signedIn('admin');
+    const received: Record<string, unknown>[] = [];
+    let notify: (() => void) | undefined;
+    const channel = admin
+      .channel('admin:jobs', { config: { private: true } })
+      .on('broadcast', { event: 'job_changed' }, (message) => {
+        received.push(message.payload as Record<string, unknown>);
+        notify?.();
+      });
+    await subscribe(channel);
+
+    const alice = await signedIn('alice');
+    const { data: job, error } = await alice.rpc('create_job', { p_model_id: FLASH, p_prompt: 'a red kite' });
+    assert.equal(error, null);
+    const id = (job as { id: string }).id;
+
+    const arrived = (): Record<string, unknown> | undefined => received.find((p) => p.id === id);
+    if (!arrived()) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no job_changed within 10 s')), 10_000);
+        notify = () => {
+          if (arrived()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+      });
+    }
+    const payload = arrived()!;
+    assert.equal(payload.status, 'queued');
+    assert.equal(payload.old_status, null);
+    assert.equal(payload.user_id, DEMO_USERS.alice.id);
+    assert.equal(payload.model_id, FLASH);
+  });
+
+  test('alice may not join admin:jobs', async () => {
+    const alice = await signedIn('alice');
+    await assert.rejects(subscribe(alice.channel('admin:jobs', { config: { private: true } })), /Unauthorized/);
+  });
+});

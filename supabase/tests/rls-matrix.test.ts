@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { DEMO_USERS } from '../local/testing.ts';
+import { ACTORS, as, claim, createJob, FLASH, openTestDb, query, type Actor, type TestDb } from './fixtures.ts';
+
+let t: TestDb;
+before(async () => {
+  t = await openTestDb();
+  // Something in every table, for alice and for bob.
+  const a = await createJob(t.db, 'alice');
+  const b = await createJob(t.db, 'bob');
+  const [running] = await claim(t.db);
+  assert.equal(running!.id, a.id);
+  await query(t.db, 'service', `select public.record_provider_call($1, now(), 1200, 'ok', 200, $2, 1)`, [FLASH, a.id]);
+  await query(t.db, 'support', `select public.grant_credits($1, 3, 'rls matrix')`, [DEMO_USERS.bob.id]);
+  await query(t.db, 'service', `select public.record_provider_call($1, now(), 900, 'ok', 200, $2, 1)`, [FLASH, b.id]);
+  // Rollups only cover finished minutes; one row each, as a rollup an hour ago would have written.
+  await t.db.query(`insert into public.metrics_job_minute (minute, model_id, created) values (date_trunc('minute', now()) - interval '1 hour', $1, 1)`, [FLASH]);
+  await t.db.query(
+    `insert into public.metrics_provider_minute (minute, model_id, calls, latency_hist)
+     values (date_trunc('minute', now()) - interval '1 hour', $1, 1, array_fill(0, array[40]))`,
+    [FLASH],
+  );
+});
+after(async () => {
+  await t.close();
+});
+
+type Visibility = 'denied' | 'none' | 'own' | 'all';
+
+/** Who sees what, per table. `own`: rows of the caller only (and at least one). */
+const TABLES: Record<string, { owner?: string; expect: Record<Actor, Visibility> }> = {
+  jobs: { owner: 'user_id', expect: { anon: 'denied', alice: 'own', bob: 'own', support: 'all', admin: 'all', service: 'all' } },
+  job_events: { owner: 'user_id', expect: { anon: 'denied', alice: 'own', bob: 'own', support: 'all', admin: 'all', service: 'all' } },
+  provider_calls: { owner: 'user_id', expect: { anon: 'denied', alice: 'own', bob: 'own', support: 'all', admin: 'all', service: 'all' } },
+  credit_accounts: { owner: 'user_id', expect: { anon: 'denied', alice: 'own', bob: 'own', support: 'all', admin: 'all', service: 'all' } },
+  credit_ledger: { owner: 'user_id', expect: { anon: 'denied', alice: 'own', bob: 'own', support: 'all', admin: 'all', service: 'all' } },
+  audit_log: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  models: { expect: { anon: 'denied', alice: 'all', bob: 'all', support: 'all', admin: 'all', service: 'all' } },
+  model_health: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  metrics_job_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  metrics_provider_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  metrics_rollup_state: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+};
+
+/** A plain column of each table, for an UPDATE that would change nothing if it were allowed. */
+const UPDATABLE: Record<string, string> = {
+  jobs: 'prompt',
+  job_events: 'detail',
+  provider_calls: 'outcome',
+  credit_accounts: 'updated_at',
+  credit_ledger: 'note',
+  audit_log: 'reason',
+  models: 'display_name',
+  model_health: 'updated_at',
+  metrics_job_minute: 'minute',
+  metrics_provider_minute: 'minute',
+  metrics_rollup_state: 'rolled_until',
+};
+
+async function visibility(actor: Actor, table: string, owner?: string): Promise<Visibility> {
+  const total = Number((await t.db.query(`select count(*) from public.${table}`)).rows[0].count);
+  assert.ok(total > 0, `fixture has rows in ${table}`);
+  try {
+    const rows = await query(t.db, actor, `select ${owner ? owner : 'null'} as owner from public.${table}`);
+    if (rows.length === 0) return 'none';
+    const me = actor === 'alice' || actor === 'bob' ? DEMO_USERS[actor].id : undefined;
+    if (owner && me && rows.every((r) => r.owner === me)) return 'own';
+    if (rows.length === total) return 'all';
+    return `some (${rows.length}/${total})` as Visibility;
+  } catch (error) {
+    if ((error as pg.DatabaseError).code === '42501') return 'denied';
+    throw error;
+  }
+}
+
+/** Runs `sql` as `actor` in a transaction that is always rolled back; returns the SQLSTATE or 'ok'. */
+async function attempt(actor: Actor, sql: string, params: unknown[] = []): Promise<string> {
+  try {
+    await as(t.db, actor, async (c) => {
+      await c.query(sql, params);
+      throw Object.assign(new Error('rollback'), { code: 'ok' });
+    });
+  } catch (error) {
+    return (error as pg.DatabaseError).code ?? 'unknown';
+  }
+  return 'unreachable';
+}
+
+describe('RLS matrix: reads', () => {
+  for (const [table, { owner, expect }] of Object.entries(TABLES)) {
+    test(`${table}: ${ACTORS.map((a) => `${a}=${expect[a]}`).join(' ')}`, async () => {
+      const seen: Record<string, Visibility> = {};
+      for (const actor of ACTORS) seen[actor] = await visibility(actor, table, owner);
+      assert.deepEqual(seen, expect);
+    });
+  }
+});
+
+describe('RLS matrix: no role writes a table directly', () => {
+  for (const table of Object.keys(TABLES)) {
+    test(`${table}: insert, update, delete and truncate are refused for every API role`, async () => {
+      for (const actor of ACTORS) {
+        for (const sql of [
+          `insert into public.${table} default values`,
+          `update public.${table} set ${UPDATABLE[table]} = ${UPDATABLE[table]}`,
+          `delete from public.${table}`,
+          `truncate public.${table}`,
+        ]) {
+          assert.equal(await attempt(actor, sql), '42501', `${actor}: ${sql}`);
+        }
+      }
+    });
+  }
+});
+
+const NIL = '00000000-0000-4000-8000-000000000000';
+/** Each public function with arguments that get past input validation, and who may call it. */
+const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
+  ['create_job', `select public.create_job($1, 'x')`, [FLASH], ['alice', 'bob', 'support', 'admin']],
+  ['cancel_jobs', `select * from public.cancel_jobs($1::uuid[], 'r')`, [[NIL]], ['alice', 'bob', 'admin']],
+  ['retry_jobs', `select * from public.retry_jobs($1::uuid[], 'r')`, [[NIL]], ['admin']],
+  ['requeue_jobs', `select * from public.requeue_jobs($1::uuid[], 'r')`, [[NIL]], ['admin']],
+  ['fail_and_refund_jobs', `select * from public.fail_and_refund_jobs($1::uuid[], 'r')`, [[NIL]], ['support', 'admin']],
+  ['grant_credits', `select public.grant_credits($1, 1, 'r')`, [DEMO_USERS.bob.id], ['support', 'admin']],
+  ['job_health', `select public.job_health('1 hour', '5 minutes')`, [], ['support', 'admin', 'service']],
+  ['claim_jobs', `select * from public.claim_jobs('w', 1)`, [], ['service']],
+  ['heartbeat_job', `select public.heartbeat_job($1, $1)`, [NIL], ['service']],
+  ['complete_job', `select public.complete_job($1, $1)`, [NIL], ['service']],
+  ['fail_job', `select public.fail_job($1, $1, 'x', 'y')`, [NIL], ['service']],
+  ['reap_expired_jobs', `select public.reap_expired_jobs()`, [], ['service']],
+  ['rollup_metrics', `select public.rollup_metrics()`, [], ['service']],
+  ['record_provider_call', `select public.record_provider_call($1, now(), 10, 'ok')`, [FLASH], ['service']],
+  ['acquire_model_budget', `select public.acquire_model_budget($1)`, [FLASH], ['service']],
+  ['set_model_verification', `select public.set_model_verification($1, 'verified')`, [FLASH], ['service']],
+  ['disable_model', `select public.disable_model($1, 'r')`, [FLASH], ['admin', 'service']],
+  ['set_model_paused', `select public.set_model_paused($1, true, 'r')`, [FLASH], ['admin']],
+  ['app_role', `select public.app_role()`, [], ['anon', 'alice', 'bob', 'support', 'admin', 'service']],
+];
+
+describe('RLS matrix: functions', () => {
+  for (const [name, sql, params, allowed] of FUNCTIONS) {
+    test(`${name}: only ${allowed.join(', ')}`, async () => {
+      const got: Record<string, string> = {};
+      const want: Record<string, string> = {};
+      for (const actor of ACTORS) {
+        got[actor] = (await attempt(actor, sql, params)) === '42501' ? 'denied' : 'allowed';
+        want[actor] = allowed.includes(actor) ? 'allowed' : 'denied';
+      }
+      assert.deepEqual(got, want);
+    });
+  }
+
+  test('the private schema is out of reach of every API role', async () => {
+    for (const actor of ACTORS) {
+      assert.equal(await attempt(actor, `select private.refund_job(null, 'x')`), '42501', actor);
+    }
+  });
+
+  test('app_role reads the role from app_metadata, never from user_metadata', async () => {
+    const client = await t.db.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
+        JSON.stringify({ sub: DEMO_USERS.alice.id, role: 'authenticated', user_metadata: { role: 'admin' } }),
+      ]);
+      const { rows } = await client.query('select public.app_role() as role');
+      assert.equal(rows[0].role, 'user');
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+});
