@@ -262,3 +262,137 @@ begin
   end if;
 end
 $$;
+
+-- Used only by the local Realtime server (connected as the database owner), never by API roles.
+-- Which of a batch of changed rows each Postgres Changes subscriber may select, evaluated as
+-- that subscriber (role and JWT claims set locally, as Supabase's apply_rls does), in one round
+-- trip per batch. `checks` is [{i, role, claims, keys: {"<table oid>": [primary key]}}], a key
+-- being the key column's text, or for a composite key a JSON array of the columns' texts. It
+-- returns the (check, table, key) triples the subscriber can see. One indexed select per claim
+-- set and table, cached by nothing but cheap to plan: about 0.05 ms each, where a join against
+-- jsonb_to_recordset cost 0.4 ms (100 subscribers: 5 ms instead of 40 ms per batch).
+-- A row the role may not select, or whose policy raises, is simply not visible. The transaction
+-- is read-only so no policy can write.
+-- `xids` are the 32-bit ids of the replicated transactions: a commit reaches the walsender when
+-- its WAL is flushed, a moment before it becomes visible to other sessions, so the check first
+-- waits (1 ms steps, at most 1 s) until every one of them is visible; otherwise it could read
+-- the row as it was before the change (a user would see a row just taken away from them).
+create or replace function realtime.local_visible_rows(checks jsonb, xids bigint[])
+returns table (check_index int, rel oid, pk text)
+language plpgsql volatile
+as $$
+declare
+  c jsonb;
+  r record;
+  queries jsonb := '{}'::jsonb;
+  q text;
+  attempt int;
+begin
+  perform set_config('transaction_read_only', 'on', true);
+  for attempt in 1..1000 loop
+    exit when not exists (
+      select 1
+        from unnest(xids) x,
+             lateral (select pg_snapshot_xmax(pg_current_snapshot())::text::bigint as xmax) s,
+             lateral (select ((s.xmax >> 32) << 32) | x as full_xid) f
+       where not pg_visible_in_snapshot(
+               (case when f.full_xid > s.xmax then f.full_xid - 4294967296 else f.full_xid end)::text::xid8,
+               pg_current_snapshot()));
+    perform pg_sleep(0.001);
+  end loop;
+
+  for r in
+    select cl.oid, n.nspname, cl.relname,
+           array_agg(a.attname order by k.ord) as cols,
+           array_agg(format_type(a.atttypid, a.atttypmod) order by k.ord) as types
+      from pg_catalog.pg_class cl
+      join pg_catalog.pg_namespace n on n.oid = cl.relnamespace
+      join pg_catalog.pg_index i on i.indrelid = cl.oid and i.indisprimary
+      cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
+      join pg_catalog.pg_attribute a on a.attrelid = cl.oid and a.attnum = k.attnum
+     where cl.oid in (select (jsonb_object_keys(x -> 'keys'))::oid from jsonb_array_elements(checks) x)
+     group by cl.oid, n.nspname, cl.relname
+  loop
+    if array_length(r.cols, 1) = 1 then
+      q := format('select $1::int, %s::oid, x.%I::text from %I.%I as x where x.%I = any($2::text[]::%s[])',
+                  r.oid, r.cols[1], r.nspname, r.relname, r.cols[1], r.types[1]);
+    else
+      q := format('select $1::int, %s::oid, jsonb_build_array(%s)::text from %I.%I as x where (%s) in (select %s from unnest($2::text[]) as u(k))',
+                  r.oid,
+                  (select string_agg(format('x.%I::text', col), ', ') from unnest(r.cols) col),
+                  r.nspname, r.relname,
+                  (select string_agg(format('x.%I', col), ', ') from unnest(r.cols) col),
+                  (select string_agg(format('(u.k::jsonb ->> %s)::%s', ord - 1, typ), ', ')
+                     from unnest(r.types) with ordinality as t(typ, ord)));
+    end if;
+    queries := queries || jsonb_build_object(r.oid::text, q);
+  end loop;
+
+  for c in select * from jsonb_array_elements(checks) loop
+    perform set_config('role', c ->> 'role', true),
+            set_config('request.jwt.claims', (c -> 'claims')::text, true),
+            set_config('request.jwt.claim.sub', coalesce(c -> 'claims' ->> 'sub', ''), true),
+            set_config('request.jwt.claim.role', c ->> 'role', true);
+    for r in select key as rel, value as keys from jsonb_each(c -> 'keys') loop
+      q := queries ->> r.rel;
+      continue when q is null;
+      begin
+        return query execute q using (c ->> 'i')::int, array(select jsonb_array_elements_text(r.keys));
+      exception when others then
+        null;
+      end;
+    end loop;
+    perform set_config('role', 'none', true);
+  end loop;
+end;
+$$;
+revoke execute on function realtime.local_visible_rows(jsonb, bigint[]) from public;
+
+-- Used only by the local Realtime server: what a user may do on a private channel topic, from
+-- the RLS policies on realtime.messages evaluated as that user with realtime.topic() set, the
+-- way Supabase Realtime authorises a join (read: probe rows it can see) and a send (write: an
+-- insert the policies must allow). Everything happens in a subtransaction that is always rolled
+-- back, so no probe row survives and the role and settings revert.
+create or replace function realtime.local_topic_access(p_role text, p_claims jsonb, p_topic text, p_check_write boolean)
+returns table (broadcast_read boolean, presence_read boolean, broadcast_write boolean, presence_write boolean)
+language plpgsql volatile
+as $$
+declare
+  b_id uuid := extensions.gen_random_uuid();
+  p_id uuid := extensions.gen_random_uuid();
+  br boolean := false;
+  pr boolean := false;
+  bw boolean := false;
+  pw boolean := false;
+begin
+  begin
+    insert into realtime.messages (id, topic, extension) values (b_id, p_topic, 'broadcast'), (p_id, p_topic, 'presence');
+    perform set_config('role', p_role, true),
+            set_config('realtime.topic', p_topic, true),
+            set_config('request.jwt.claims', p_claims::text, true),
+            set_config('request.jwt.claim.sub', coalesce(p_claims ->> 'sub', ''), true),
+            set_config('request.jwt.claim.role', p_role, true);
+    br := exists (select 1 from realtime.messages m where m.id = b_id);
+    pr := exists (select 1 from realtime.messages m where m.id = p_id);
+    if p_check_write then
+      begin
+        insert into realtime.messages (topic, extension) values (p_topic, 'broadcast');
+        bw := true;
+      exception when insufficient_privilege then
+        bw := false;
+      end;
+      begin
+        insert into realtime.messages (topic, extension) values (p_topic, 'presence');
+        pw := true;
+      exception when insufficient_privilege then
+        pw := false;
+      end;
+    end if;
+    raise exception using errcode = 'RT000', message = 'undo authorisation probe';
+  exception when sqlstate 'RT000' then
+    null;
+  end;
+  return query select br, pr, bw, pw;
+end;
+$$;
+revoke execute on function realtime.local_topic_access(text, jsonb, text, boolean) from public;
