@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { MigrationError, prepareDatabase } from './migrate.ts';
-import { CLUSTER_ENV } from './testing.ts';
+import { CLUSTER_ENV, queryOnce } from './testing.ts';
 
 /** A database with nothing in it (not the template): the runner's first run on a new project. */
 async function emptyDatabase() {
@@ -19,16 +19,6 @@ async function emptyDatabase() {
   const url = new URL(base);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-async function rows(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 let dir: string;
@@ -52,8 +42,8 @@ describe('migration runner', () => {
     });
     const first = await prepareDatabase(url, { migrations: folder, seed: false });
     assert.deepEqual(first.applied, ['20260101000000_first.sql', '20260102000000_second.sql']);
-    assert.deepEqual(await rows(url, 'select name from public.steps'), [{ name: 'first' }, { name: 'second' }]);
-    const recorded = await rows(url, 'select version, name, statements from supabase_migrations.schema_migrations order by version');
+    assert.deepEqual(await queryOnce(url, 'select name from public.steps'), [{ name: 'first' }, { name: 'second' }]);
+    const recorded = await queryOnce(url, 'select version, name, statements from supabase_migrations.schema_migrations order by version');
     assert.deepEqual(
       recorded.map((r) => [r.version, r.name]),
       [
@@ -64,7 +54,7 @@ describe('migration runner', () => {
     assert.match(recorded[0].statements[0], /create table public\.steps/);
 
     // The platform is there: roles, auth helpers, realtime publication.
-    const [platform] = await rows(
+    const [platform] = await queryOnce(
       url,
       `select (select count(*) from pg_roles where rolname in ('anon','authenticated','service_role','authenticator'))::int as roles,
               to_regprocedure('auth.uid()') is not null as uid,
@@ -75,7 +65,7 @@ describe('migration runner', () => {
 
     const again = await prepareDatabase(url, { migrations: folder, seed: false });
     assert.deepEqual(again.applied, [], 'nothing runs twice');
-    assert.equal((await rows(url, 'select count(*)::int as n from public.steps'))[0].n, 2);
+    assert.equal((await queryOnce(url, 'select count(*)::int as n from public.steps'))[0].n, 2);
   });
 
   test('a failing migration stops with its file name and the Postgres error, and leaves nothing half-done', async () => {
@@ -93,7 +83,7 @@ describe('migration runner', () => {
       );
       return true;
     });
-    const [state] = await rows(
+    const [state] = await queryOnce(
       url,
       `select to_regclass('public.ok') is not null as ok, to_regclass('public.half') is not null as half,
               to_regclass('public.later') is not null as later,
@@ -112,7 +102,7 @@ describe('migration runner', () => {
     const url = await emptyDatabase();
     const fresh = await prepareDatabase(url);
     assert.equal(fresh.seeded, true);
-    const users = await rows(url, `select email, raw_app_meta_data->>'role' as role from auth.users order by email`);
+    const users = await queryOnce(url, `select email, raw_app_meta_data->>'role' as role from auth.users order by email`);
     assert.deepEqual(users, [
       { email: 'admin@example.com', role: 'admin' },
       { email: 'alice@example.com', role: null },
@@ -121,6 +111,6 @@ describe('migration runner', () => {
     ]);
     const again = await prepareDatabase(url);
     assert.equal(again.seeded, false);
-    assert.equal((await rows(url, 'select count(*)::int as n from auth.users'))[0].n, 4);
+    assert.equal((await queryOnce(url, 'select count(*)::int as n from auth.users'))[0].n, 4);
   });
 });

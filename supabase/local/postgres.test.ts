@@ -5,9 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { repoRoot } from './config.ts';
 import { freePort, PostgresStartError, startPostgres } from './postgres.ts';
+import { queryOnce } from './testing.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-pgtest-'));
 fs.chmodSync(root, 0o755);
@@ -27,29 +27,19 @@ function postmasterPid(dataDir: string): number | undefined {
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
 
-async function query(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('embedded Postgres', () => {
   test('initialises, runs with logical WAL, and keeps data across restarts', async () => {
     const dataDir = path.join(root, 'keep');
     const first = await startPostgres({ dataDir, port: await freePort() });
-    const [settings] = await query(first.url, `select current_setting('wal_level') as wal, version() as version`);
+    const [settings] = await queryOnce(first.url, `select current_setting('wal_level') as wal, version() as version`);
     assert.equal(settings.wal, 'logical');
     assert.match(settings.version, /^PostgreSQL 17\./);
-    await query(first.url, 'create table kept (n int); insert into kept values (42)');
+    await queryOnce(first.url, 'create table kept (n int); insert into kept values (42)');
     await first.stop();
     assert.equal(postmasterPid(dataDir), undefined, 'a clean stop removes postmaster.pid');
 
     const second = await startPostgres({ dataDir, port: await freePort() });
-    assert.deepEqual(await query(second.url, 'select n from kept'), [{ n: 42 }]);
+    assert.deepEqual(await queryOnce(second.url, 'select n from kept'), [{ n: 42 }]);
     await second.stop();
   });
 
@@ -108,7 +98,7 @@ describe('embedded Postgres', () => {
 
     const next = await startPostgres({ dataDir, port: await freePort() });
     assert.equal(alive(orphan), false, 'the orphan was stopped');
-    assert.deepEqual(await query(next.url, 'select 1 as ok'), [{ ok: 1 }]);
+    assert.deepEqual(await queryOnce(next.url, 'select 1 as ok'), [{ ok: 1 }]);
     await next.stop();
   });
 });

@@ -59,6 +59,18 @@ function clusterUrl(): string {
   return url;
 }
 
+/** One statement on a short-lived connection: for tests that look at a database from outside. */
+// Rows are `any` on purpose: tests assert their shape with deepEqual.
+export async function queryOnce(url: string, sql: string): Promise<any[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 export interface TestDatabase {
   /** Superuser URL of this test's own database. */
   url: string;
