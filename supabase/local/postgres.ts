@@ -226,9 +226,13 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const args = ['-D', dataDir, '-p', String(options.port)];
   for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
 
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Postgres
+  // after the services using it, not at the same instant. A parent killed outright leaves it
+  // running; the next start finds it through postmaster.pid and stops it.
   const child: ChildProcess = spawn(bin.postgres, args, {
     ...(ids ?? {}),
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
   let recent: string[] = [];
   let exited = false;
