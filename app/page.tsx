@@ -8,11 +8,14 @@ export default async function HomePage() {
     data: { user },
   } = await supabase.auth.getUser();
   if (!user) redirect('/sign-in');
+  const role = roleOf(user);
+  // End users work on their jobs; staff land here until the admin console exists.
+  if (role === 'user') redirect('/jobs');
   return (
-    <main>
+    <main className="page">
       <h1>Job Health</h1>
       <p>
-        Signed in as <strong>{user.email}</strong> ({roleOf(user)}).
+        Signed in as <strong>{user.email}</strong> ({role}). <a href="/jobs">Your jobs</a>
       </p>
       <form action="/auth/sign-out" method="post">
         <button type="submit">Sign out</button>

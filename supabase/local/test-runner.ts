@@ -26,32 +26,66 @@ function findTests(dir: string, out: string[] = []): string[] {
 }
 
 const requested = process.argv.slice(2);
+// Browser end-to-end specs (*.e2e.ts) run after the node tests, in the e2e block below.
+const isE2e = (f: string) => /\.e2e\.ts$/.test(f);
+const requestedE2e = requested.map((f) => path.resolve(f)).filter(isE2e);
 const files = requested.length
-  ? requested.map((f) => path.resolve(f))
+  ? requested.map((f) => path.resolve(f)).filter((f) => !isE2e(f))
   : SOURCE_DIRS.flatMap((d) => findTests(path.join(repoRoot, d))).sort();
-if (files.length === 0) {
+if (files.length === 0 && requestedE2e.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
 
-const started = Date.now();
-const cluster = await startTestCluster();
-console.log(`test cluster ready in ${Date.now() - started} ms; ${files.length} test files`);
-
-// Two cores: one file at a time per core. Files needing more (race tests) open their own connections.
-const concurrency = process.env.TEST_CONCURRENCY ?? String(Math.max(1, os.availableParallelism()));
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, [CLUSTER_ENV]: cluster.url } },
-);
 let interrupted = false;
+let current: ReturnType<typeof spawn> | undefined;
 const forward = (signal: NodeJS.Signals) => {
   interrupted = true;
-  child.kill(signal);
+  current?.kill(signal);
 };
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);
-const code: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-await cluster.stop();
+
+let code = 0;
+if (files.length > 0) {
+  const started = Date.now();
+  const cluster = await startTestCluster();
+  console.log(`test cluster ready in ${Date.now() - started} ms; ${files.length} test files`);
+
+  // Two cores: one file at a time per core. Files needing more (race tests) open their own connections.
+  const concurrency = process.env.TEST_CONCURRENCY ?? String(Math.max(1, os.availableParallelism()));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+    { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, [CLUSTER_ENV]: cluster.url } },
+  );
+  current = child;
+  code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  await cluster.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// E2E block: browser specs in e2e/*.e2e.ts, after the node tests. Each spec starts the whole
+// product itself (startStack on free ports, `next dev`, headless Chromium from npm), so no
+// test cluster is needed. They run one at a time: each holds Postgres, Next.js and a browser,
+// which is all two cores can carry. Run when every test is run, or when named explicitly.
+// ---------------------------------------------------------------------------------------------
+const e2eFiles = requested.length
+  ? requestedE2e
+  : fs.existsSync(path.join(repoRoot, 'e2e'))
+    ? fs.readdirSync(path.join(repoRoot, 'e2e')).filter(isE2e).sort().map((f) => path.join(repoRoot, 'e2e', f))
+    : [];
+if (!interrupted && e2eFiles.length > 0) {
+  const started = Date.now();
+  console.log(`\ne2e: ${e2eFiles.length} spec file(s) in a real browser`);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...e2eFiles],
+    { cwd: repoRoot, stdio: 'inherit', env: process.env },
+  );
+  current = child;
+  const e2eCode: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  console.log(`e2e: ${e2eCode === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s (screenshots in test-results/)`);
+  if (code === 0) code = e2eCode;
+}
 process.exit(interrupted ? 130 : code);

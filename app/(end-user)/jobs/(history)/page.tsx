@@ -1,0 +1,36 @@
+import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
+import type { Metadata } from 'next';
+import { JobHistory } from '@/components/jobs/job-history';
+import { NewJobForm } from '@/components/jobs/new-job-form';
+import { requireUser } from '@/lib/auth/current-user';
+import { balanceQueryOptions } from '@/lib/credits/balance-query';
+import { jobHistoryQueryOptions } from '@/lib/jobs/jobs-list-query';
+import { modelsQueryOptions } from '@/lib/models/models-query';
+import { makeQueryClient } from '@/lib/query/make-query-client';
+
+export const metadata: Metadata = { title: 'Your jobs · Job Health' };
+
+export default async function JobsPage() {
+  const { user, supabase } = await requireUser('/jobs');
+  const queryClient = makeQueryClient();
+  // Prefetched here and hydrated, so the first paint has data and the client does not refetch it.
+  await Promise.all([
+    queryClient.prefetchQuery(jobHistoryQueryOptions(supabase, user.id)),
+    queryClient.prefetchQuery(modelsQueryOptions(supabase)),
+    queryClient.prefetchQuery(balanceQueryOptions(supabase, user.id)),
+  ]);
+  return (
+    <HydrationBoundary state={dehydrate(queryClient)}>
+      <div className="columns">
+        <section aria-labelledby="new-job-heading" className="card">
+          <h1 id="new-job-heading">New image</h1>
+          <NewJobForm userId={user.id} />
+        </section>
+        <section aria-labelledby="history-heading" className="card">
+          <h2 id="history-heading">Your jobs</h2>
+          <JobHistory userId={user.id} />
+        </section>
+      </div>
+    </HydrationBoundary>
+  );
+}

@@ -1,0 +1,26 @@
+import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { JobDetail } from '@/components/jobs/job-detail';
+import { getJobForRequest } from '@/lib/jobs/job-for-request';
+import { jobKeys } from '@/lib/jobs/keys';
+import { makeQueryClient } from '@/lib/query/make-query-client';
+
+export const metadata: Metadata = { title: 'Job · Job Health' };
+
+export default async function JobPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const job = await getJobForRequest(id);
+  if (!job) notFound();
+  const queryClient = makeQueryClient();
+  queryClient.setQueryData(jobKeys.detail(id), job);
+  return (
+    <HydrationBoundary state={dehydrate(queryClient)}>
+      <p>
+        <Link href="/jobs">← All jobs</Link>
+      </p>
+      <JobDetail jobId={id} />
+    </HydrationBoundary>
+  );
+}

@@ -1,0 +1,37 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { creditKeys } from '@/lib/credits/keys';
+import { createClient } from '@/lib/supabase/client';
+import type { CreateJobInput } from './create-job-schema';
+import { describeJobError, type JobErrorView } from './job-errors';
+import { jobSchema, type Job } from './job-schema';
+import { jobKeys } from './keys';
+
+export class JobActionError extends Error {
+  constructor(readonly view: JobErrorView) {
+    super(view.message);
+  }
+}
+
+/** create_job validates, enqueues and charges in one transaction; this only calls it. */
+export async function createJob(supabase: SupabaseClient, input: CreateJobInput): Promise<Job> {
+  const { data, error } = await supabase.rpc('create_job', {
+    p_model_id: input.modelId,
+    p_prompt: input.prompt,
+    p_options: { aspect_ratio: input.aspectRatio, number_of_images: input.numberOfImages },
+  });
+  if (error) throw new JobActionError(describeJobError(error));
+  return jobSchema.parse(data);
+}
+
+export function useCreateJobMutation() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: CreateJobInput) => createJob(createClient(), input),
+    onSuccess: (job) => {
+      queryClient.setQueryData(jobKeys.detail(job.id), job);
+      void queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
+      void queryClient.invalidateQueries({ queryKey: creditKeys.all });
+    },
+  });
+}

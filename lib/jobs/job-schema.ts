@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Where the worker put the image: Storage bucket and object path (see the results bucket). */
+export const jobResultSchema = z.looseObject({
+  bucket: z.string(),
+  path: z.string(),
+  width: z.number().nullable().optional(),
+  height: z.number().nullable().optional(),
+});
+
+/**
+ * The columns an end user's pages show. The same shape arrives from REST and from a
+ * postgres_changes event, so both are parsed by this one schema.
+ */
+export const jobSchema = z.object({
+  id: z.uuid(),
+  user_id: z.uuid(),
+  model_id: z.string(),
+  prompt: z.string(),
+  options: z.record(z.string(), z.unknown()).default({}),
+  status: z.enum(JOB_STATUSES),
+  attempt: z.number().int(),
+  max_attempts: z.number().int(),
+  credits_cost: z.number().int(),
+  progress: z.number().int(),
+  stage: z.string().nullable(),
+  result: jobResultSchema.nullable(),
+  error_class: z.string().nullable(),
+  error_message: z.string().nullable(),
+  run_at: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+
+export type Job = z.infer<typeof jobSchema>;
+
+/** The select list matching jobSchema: never `*`, so internal columns (lease token) stay out of pages. */
+export const JOB_COLUMNS =
+  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,finished_at';
+
+export const isTerminal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
+/**
+ * Applies a change event to the cached job unless the cache already holds a newer version:
+ * events and a refetch can cross, and an older row must never overwrite a newer one
+ * (a progress update landing after "succeeded" would otherwise move the job backwards).
+ */
+export function mergeJob(current: Job | null | undefined, incoming: Job): Job {
+  if (current && Date.parse(current.updated_at) > Date.parse(incoming.updated_at)) return current;
+  return incoming;
+}

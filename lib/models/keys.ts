@@ -1,0 +1,4 @@
+export const modelKeys = {
+  all: ['models'] as const,
+  available: () => [...modelKeys.all, 'available'] as const,
+};
