@@ -3,6 +3,9 @@ import type { NextConfig } from 'next';
 const nextConfig: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // A second Next.js in the same folder (the e2e specs while `npm run dev` runs) needs its own
+  // build directory: Next.js locks the one it uses.
+  distDir: process.env.NEXT_DIST_DIR || '.next',
   // The local platform, Deno worker and benchmarks live under supabase/; the app never imports them.
   outputFileTracingExcludes: { '*': ['supabase/**', '.local/**'] },
 };

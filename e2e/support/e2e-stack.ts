@@ -34,6 +34,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     dbPort,
     apiPort,
     seed: true,
+    storageRoot: path.join(dataDir, 'storage'),
     log: verbose ? (line) => console.error(line) : undefined,
   });
   let next: ChildProcess | undefined;
@@ -50,6 +51,8 @@ export async function startE2eStack(): Promise<E2eStack> {
   };
   try {
     const appUrl = `http://localhost:${appPort}`;
+    // One fixed directory (Next.js adds its types to tsconfig.json by name): e2e specs run one at a time.
+    const distDir = '.next-e2e';
     next = spawn(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'dev', '-p', String(appPort)], {
       cwd: repoRoot,
       env: {
@@ -57,6 +60,8 @@ export async function startE2eStack(): Promise<E2eStack> {
         NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
         NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
         NEXT_TELEMETRY_DISABLED: '1',
+        // Its own build directory, so a developer's `npm run dev` in this folder keeps running.
+        NEXT_DIST_DIR: distDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -24,6 +24,8 @@ export interface StackOptions {
   worker?: boolean;
   /** Port of the local Gemini stand-in (0: any free port); unused when GEMINI_API_KEY is set. */
   geminiPort?: number;
+  /** Where Storage keeps object bytes (default `.local/storage`). */
+  storageRoot?: string;
 }
 
 export interface StackInfo {
@@ -82,7 +84,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       jwtSecret: secret,
       log: (line) => log(`[gateway] ${line}`),
       services: options.services,
-      storage: { root: path.join(localDir, 'storage') },
+      storage: { root: options.storageRoot ?? path.join(localDir, 'storage') },
       functions: { env: geminiEnv },
     });
     gateway = running;
