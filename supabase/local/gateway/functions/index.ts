@@ -35,6 +35,84 @@ const runtimeEntry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ed
 const denoCacheDir = path.join(os.tmpdir(), 'jobhealth-deno-cache');
 const FUNCTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/**
+ * How Deno reaches the npm registry on this machine. Deno trusts only its bundled Mozilla roots
+ * unless told otherwise; behind a TLS-inspecting proxy (common on company networks and CI
+ * runners) every `npm:` download then fails with "invalid peer certificate: UnknownIssuer".
+ * So the system store is trusted too, and the machine's CA and proxy settings pass through.
+ * Nothing else of the gateway's environment reaches a function.
+ */
+const NETWORK_ENV = ['DENO_CERT', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
+function denoBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    DENO_DIR: denoCacheDir,
+    DENO_NO_UPDATE_CHECK: '1',
+    DENO_TLS_CA_STORE: process.env.DENO_TLS_CA_STORE ?? 'mozilla,system',
+    NO_COLOR: '1',
+  };
+  for (const name of NETWORK_ENV) if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+}
+
+const cached = new Map<string, Promise<void>>();
+
+/** One Deno command, not blocking the gateway's event loop; its output kept for the error. */
+function runDeno(args: string[]): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(denoBinary, args, { env: denoBaseEnv() as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.once('error', (error) => output += error.message);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, output: output.trim() });
+    });
+  });
+}
+
+/**
+ * Fetches a function's `npm:` dependencies into the shared Deno cache before its first start
+ * (`deno cache`, once per process and function; a no-op in about 20 ms once cached). Without
+ * it, several instances starting together on a cold cache all download at once and the first
+ * requests time out; with it, a registry hiccup (a DNS lookup failing) is retried instead of
+ * failing the function's boot. Safe to call from concurrent processes: Deno locks its cache.
+ */
+export function cacheFunctionDependencies(name: string, dir = path.join(repoRoot, 'supabase', 'functions'), log: (line: string) => void = () => {}): Promise<void> {
+  const entry = path.join(dir, name, 'index.ts');
+  let pending = cached.get(entry);
+  if (!pending) {
+    pending = (async () => {
+      const denoJson = path.join(dir, name, 'deno.json');
+      const args = ['cache', '--quiet', ...(fs.existsSync(denoJson) ? ['--config', denoJson] : []), entry];
+      let output = '';
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const result = await runDeno(args);
+        if (result.ok) return;
+        output = result.output;
+        log(`[${name}] fetching dependencies failed (try ${attempt} of 4): ${output.split('\n').find((l) => l.trim()) ?? ''}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+      throw new Error(`could not fetch the npm dependencies of function "${name}": ${output.split('\n').slice(0, 4).join(' ')}`);
+    })();
+    pending.catch(() => cached.delete(entry));
+    cached.set(entry, pending);
+  }
+  return pending;
+}
+
+/** Every function under `dir` (folders with an index.ts; `_shared` and the like are not functions). */
+export async function cacheAllFunctionDependencies(log?: (line: string) => void, dir = path.join(repoRoot, 'supabase', 'functions')) {
+  const names = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((name) => FUNCTION_NAME.test(name) && fs.existsSync(path.join(dir, name, 'index.ts')))
+    : [];
+  for (const name of names) await cacheFunctionDependencies(name, dir, log);
+  return names;
+}
+
 interface Instance {
   process: ChildProcess;
   port: number;
@@ -59,11 +137,7 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
   const spawnInstance = async (name: string): Promise<Instance> => {
     const port = await freePort();
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? os.tmpdir(),
-      DENO_DIR: denoCacheDir,
-      DENO_NO_UPDATE_CHECK: '1',
-      NO_COLOR: '1',
+      ...denoBaseEnv(),
       SUPABASE_URL: ctx.apiUrl(),
       SUPABASE_ANON_KEY: ctx.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: ctx.serviceRoleKey,
@@ -111,6 +185,10 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
   };
 
   const pick = async (name: string): Promise<Instance> => {
+    // Every request waits here for the same download, before any instance is counted.
+    await cacheFunctionDependencies(name, dir, log).catch((error: Error) => {
+      throw new HttpError(503, { code: 'BOOT_ERROR', message: `Function failed to start: ${error.message}` });
+    });
     let pool = pools.get(name);
     if (!pool) pools.set(name, (pool = []));
     // A process can be dead before its exit event has been handled: ask it directly too.
