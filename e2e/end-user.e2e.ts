@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/local/testing.ts';
 import { screenshotDir, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
+import { signIn } from './support/sign-in.ts';
 
 /**
  * The end user's journeys in a real Chromium against the whole product: create a job and watch
@@ -49,11 +50,7 @@ async function signedInPage(user: keyof typeof DEMO_USERS): Promise<Page> {
   pages.push(page);
   page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
   page.setDefaultTimeout(UI_TIMEOUT);
-  await page.goto(`${e2e.appUrl}/sign-in`);
-  await page.getByLabel('Email').fill(DEMO_USERS[user].email);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${e2e.appUrl}/jobs`);
+  await signIn(page, e2e.appUrl, user, '/jobs');
   await page.getByRole('button', { name: 'Generate' }).waitFor();
   return page;
 }
@@ -203,4 +200,41 @@ test("alice gets a 404 for bob's job page and receives none of its events", asyn
   assert.ok(frames.some((f) => f.includes('e2e-private: alice control')), "alice's own job events arrived");
   assert.ok(!frames.some((f) => f.includes(bobsJobId)), "a frame about bob's job reached alice");
   assert.ok(!frames.some((f) => f.includes('e2e-private: bob only')), "bob's prompt reached alice");
+});
+
+test('a waiting job shows its place in the queue, moving live as other jobs leave it, then the time left', async () => {
+  const page = await signedInPage('alice');
+  const db = new pg.Client({ connectionString: e2e.stack.info.dbUrl });
+  await db.connect();
+  const bob = createTestClient(e2e.stack.info, e2e.stack.info.anonKey);
+  try {
+    // A paused model takes jobs but no worker claims them: bob's job waits ahead of alice's.
+    await db.query(`update public.models set paused = true where id = 'gemini-2.5-flash-image'`);
+    assert.equal((await bob.auth.signInWithPassword({ email: DEMO_USERS.bob.email, password: DEMO_PASSWORD })).error, null);
+    const { data: ahead, error } = await bob.rpc('create_job', { p_model_id: 'gemini-2.5-flash-image', p_prompt: 'e2e-queue: ahead' });
+    assert.equal(error, null);
+    await createJobInUi(page, 'e2e-queue: waiting');
+    const position = page.getByTestId('queue-position');
+    await position.filter({ hasText: /^2$/ }).waitFor();
+    await page.getByTestId('job-eta').filter({ hasText: 'This model is paused' }).waitFor();
+    await shot(page, 'job-queued-position');
+
+    // Bob's job leaving the queue moves alice's place without a reload: the queue signal.
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const { error: cancelError } = await bob.rpc('cancel_jobs', { ids: [(ahead as { id: string }).id], reason: 'e2e' });
+    assert.equal(cancelError, null);
+    await position.filter({ hasText: /^1$/ }).waitFor();
+
+    // Resumed, the job is claimed and shows the time left from the model's live latency (the
+    // earlier journeys' calls took 4 s each).
+    await db.query(`update public.models set paused = false where id = 'gemini-2.5-flash-image'`);
+    await page.getByText('Estimated time left').waitFor();
+    await page.getByTestId('job-eta').filter({ hasText: /about \d+ s|Any moment now/ }).waitFor();
+    await shot(page, 'job-running-eta');
+    await page.getByTestId('job-stage').filter({ hasText: 'Done' }).waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true);
+  } finally {
+    await db.query(`update public.models set paused = false where id = 'gemini-2.5-flash-image'`);
+    await db.end();
+  }
 });

@@ -9,6 +9,7 @@ import { useJobRealtime } from '@/lib/jobs/use-job-realtime';
 import type { Job } from '@/lib/jobs/job-schema';
 import { ErrorPanel } from './error-panel';
 import { JobProgress } from './job-progress';
+import { JobQueueStatus } from './job-queue-status';
 import { JobStatusBadge } from './job-status-badge';
 
 /** What the job is doing, in words a user understands. */
@@ -67,6 +68,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
         </dd>
       </dl>
       <JobProgress value={progress} label={stage} />
+      <JobQueueStatus job={job} />
 
       {job.status === 'queued' ? (
         <div className="stack">

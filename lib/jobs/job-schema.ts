@@ -33,6 +33,9 @@ export const jobSchema = z.object({
   run_at: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  // When the current attempt was claimed: the start of the running ETA. Optional so a cached
+  // row from before the column was selected still parses.
+  attempted_at: z.string().nullable().default(null),
   finished_at: z.string().nullable(),
 });
 
@@ -40,7 +43,7 @@ export type Job = z.infer<typeof jobSchema>;
 
 /** The select list matching jobSchema: never `*`, so internal columns (lease token) stay out of pages. */
 export const JOB_COLUMNS =
-  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,finished_at';
+  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,attempted_at,finished_at';
 
 export const isTerminal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
 

@@ -9,4 +9,5 @@ export const jobKeys = {
   details: () => [...jobKeys.all, 'detail'] as const,
   detail: (jobId: string) => [...jobKeys.details(), jobId] as const,
   resultUrl: (jobId: string, path: string) => [...jobKeys.detail(jobId), 'result-url', path] as const,
+  queuePosition: (jobId: string) => [...jobKeys.detail(jobId), 'queue-position'] as const,
 };
