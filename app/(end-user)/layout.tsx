@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { SignOutButton } from '@/components/auth/sign-out-button';
 import { CreditBalance } from '@/components/credits/credit-balance';
 import { requireUser } from '@/lib/auth/current-user';
 
@@ -15,11 +16,7 @@ export default async function EndUserLayout({ children }: { children: ReactNode 
         <nav aria-label="Account" className="account">
           <CreditBalance userId={user.id} />
           <span className="muted">{user.email}</span>
-          <form action="/auth/sign-out" method="post">
-            <button type="submit" className="link-button">
-              Sign out
-            </button>
-          </form>
+          <SignOutButton />
         </nav>
       </header>
       <main className="page">{children}</main>

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import chromium from '@sparticuz/chromium';
-import { chromium as playwright, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { repoRoot } from '../../supabase/local/config.ts';
 import { freePort } from '../../supabase/local/postgres.ts';
 import { startStack, type RunningStack } from '../../supabase/local/stack.ts';
+import { launchChromium } from './chromium.ts';
 
 /**
  * The whole product for one e2e file: Postgres in a temp directory, the gateway, worker
@@ -66,18 +66,7 @@ export async function startE2eStack(): Promise<E2eStack> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     await waitForNext(next, verbose);
-    browser = await playwright.launch({
-      executablePath: await chromium.executablePath(),
-      // The package's defaults target one-shot serverless runs; --single-process makes closing
-      // one browser context take the whole browser down, and each journey here has its own.
-      args: [
-        ...chromium.args.filter((arg) => arg !== '--single-process'),
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-      headless: true,
-    });
+    browser = await launchChromium();
     fs.mkdirSync(screenshotDir, { recursive: true });
     return { stack, appUrl, browser, stop: stopAll };
   } catch (error) {

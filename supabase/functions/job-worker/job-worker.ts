@@ -1,4 +1,4 @@
-import { verifyModels, type VerificationReport } from './model-registry.ts';
+import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
 import { runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
 
@@ -11,14 +11,15 @@ import type { ClaimedJob } from './pipeline.ts';
  *   right away, so a busy queue keeps the process full without waiting for the next invocation.
  * - New claims stop one attempt budget before the wall clock runs out, so every attempt ends
  *   (stored, recorded, completed) before the platform cuts the process.
- * - At cold start every enabled model is verified with the provider before the first claim.
+ * - At cold start every enabled model is verified with the provider before the first claim;
+ *   later, a model an admin asked to verify is checked by the next invocation, beside the claims.
  * - On shutdown every job still held is handed back in one release_jobs call, attempt refunded,
  *   runnable at once by the next worker instead of waiting out its lease.
  */
 export interface JobWorkerDeps extends AttemptDeps {
   /** Keeps background work alive after the response (EdgeRuntime.waitUntil). */
   keepAlive?: (work: Promise<unknown>) => void;
-  /** Verify the registry with models.get before the first claim (default true). */
+  /** Verify the registry with models.get before the first claim and when an admin asks (default true). */
   verifyAtStart?: boolean;
   /** Called after each attempt; tests and benchmarks observe through it. */
   onAttempt?: (report: AttemptReport) => void;
@@ -40,6 +41,8 @@ export interface JobWorker {
   shutdown(): Promise<{ released: number }>;
   /** The cold-start verification, once it has run. */
   verification(): Promise<VerificationReport | undefined>;
+  /** The latest check of models an admin asked to verify (started by each invocation). */
+  requestedVerification(): Promise<VerificationReport | undefined>;
 }
 
 interface Held {
@@ -115,6 +118,18 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
           return undefined;
         }));
 
+  const requested = createRequestedVerification({ pipeline, ai: deps.ai, timeoutMs: config.verifyTimeoutMs, log: deps.log });
+  let lastRequested: Promise<VerificationReport | undefined> = Promise.resolve(undefined);
+  const verifyRequested = () => {
+    if (deps.verifyAtStart === false) return;
+    // Not awaited: a slow models.get must not hold up the claim that follows.
+    lastRequested = requested.run().catch((error) => {
+      deps.log(`requested model verification failed: ${(error as Error).message}`);
+      return undefined;
+    });
+    deps.keepAlive?.(lastRequested);
+  };
+
   return {
     workerId: deps.workerId,
     get inFlight() {
@@ -122,6 +137,7 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     },
     async invoke() {
       await verifyOnce();
+      verifyRequested();
       wallClockEnds = Math.max(wallClockEnds, clock.now() + config.wallClockBudgetMs);
       const claimed = await fill();
       return { worker_id: deps.workerId, claimed, in_flight: held.size };
@@ -147,5 +163,6 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
       }
     },
     verification: () => startup ?? Promise.resolve(undefined),
+    requestedVerification: () => lastRequested,
   };
 }

@@ -54,9 +54,11 @@ export async function verifyModels(deps: {
   ai: GoogleGenAI;
   timeoutMs: number;
   log: (line: string) => void;
+  /** Which enabled models to check (default: all of them). */
+  select?: (model: ModelRow) => boolean;
 }): Promise<VerificationReport> {
   const report: VerificationReport = { verified: [], disabled: [], unchecked: [] };
-  const models = (await deps.pipeline.listModels()).filter((m) => m.enabled);
+  const models = (await deps.pipeline.listModels()).filter((m) => m.enabled && (deps.select?.(m) ?? true));
   await Promise.all(
     models.map(async (model) => {
       try {
@@ -78,4 +80,30 @@ export async function verifyModels(deps: {
     }),
   );
   return report;
+}
+
+/**
+ * Verification an admin asked for ("verify now", or enabling a model again): the model is marked
+ * unverified and the worker woken. Each invocation checks the enabled, unverified models whose
+ * row changed since this process last checked them, so a request is honoured by the next
+ * invocation, and a model left unverified because the provider was unreachable is not asked
+ * about again on every invocation (only on the next request or cold start).
+ */
+export function createRequestedVerification(deps: Omit<Parameters<typeof verifyModels>[0], 'select'>) {
+  const checked = new Map<string, string>();
+  let running: Promise<VerificationReport> | undefined;
+  return {
+    run(): Promise<VerificationReport> {
+      return (running ??= verifyModels({
+        ...deps,
+        select: (m) => {
+          if (m.verification_state !== 'unverified' || checked.get(m.id) === m.updated_at) return false;
+          checked.set(m.id, m.updated_at);
+          return true;
+        },
+      }).finally(() => {
+        running = undefined;
+      }));
+    },
+  };
 }

@@ -66,6 +66,7 @@ export interface ModelRow {
   paused: boolean;
   price_usd_per_call: number | string;
   verification_state: string;
+  updated_at: string;
 }
 
 export class PipelineError extends Error {
@@ -146,7 +147,7 @@ export function createPipeline(supabase: SupabaseClient): Pipeline {
       await rpc('set_model_verification', { p_model_id: modelId, p_state: state, p_detail: detail ?? null });
     },
     listModels: async () => {
-      const { data, error } = await supabase.from('models').select('id, enabled, paused, price_usd_per_call, verification_state');
+      const { data, error } = await supabase.from('models').select('id, enabled, paused, price_usd_per_call, verification_state, updated_at');
       if (error) throw new PipelineError('models', error.code, error.message);
       return (data ?? []) as ModelRow[];
     },

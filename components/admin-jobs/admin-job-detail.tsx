@@ -1,0 +1,193 @@
+'use client';
+
+import Link from 'next/link';
+import { AuditEntryList } from '@/components/audit/audit-entry-list';
+import { LedgerTable } from '@/components/users/ledger-table';
+import { ErrorPanel } from '@/components/jobs/error-panel';
+import { JobStatusBadge } from '@/components/jobs/job-status-badge';
+import { useAdminJob } from '@/lib/admin-jobs/admin-job-query';
+import { useJobRecords, type JobRecords } from '@/lib/admin-jobs/job-records-query';
+import { useAdminJobLive } from '@/lib/admin-jobs/use-admin-jobs-live';
+import type { AppRole } from '@/lib/auth/roles';
+import { useResultUrl } from '@/lib/jobs/result-url-query';
+import { JobActionsPanel } from './job-actions-panel';
+import './admin-tables.css';
+
+const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+const at = (iso: string | null) => (iso ? time.format(new Date(iso)) : '—');
+
+/** Everything about one job for staff: the row, the actions, the result, the timeline, calls, ledger and audit. */
+export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }) {
+  const job = useAdminJob(jobId);
+  const records = useJobRecords(jobId);
+  const live = useAdminJobLive(jobId, job.data?.user_id);
+  const image = useResultUrl(jobId, job.data?.status === 'succeeded' ? (job.data.result ?? null) : null);
+
+  if (job.isPending) return <div className="skeleton" style={{ height: '20rem' }} aria-busy="true" aria-label="Loading the job" />;
+  if (job.isError) return <ErrorPanel title="This job could not be loaded" error={job.error} onRetry={() => void job.refetch()} />;
+  const j = job.data;
+  if (!j) return <p className="card">This job no longer exists.</p>;
+
+  return (
+    <div className="stack">
+      <div className="row spread">
+        <h1>
+          Job <span className="mono">{j.id}</span>
+        </h1>
+        <span className="muted" data-testid="live-status">
+          Live: {live.status}
+        </span>
+      </div>
+      <div className="section-grid">
+        <section className="card" aria-label="Job facts">
+          <p>
+            <JobStatusBadge status={j.status} /> <span data-testid="job-status">{j.status}</span>
+            {j.status === 'running' && ` · ${j.stage ?? ''} ${j.progress}%`}
+          </p>
+          <dl className="facts">
+            <dt>Prompt</dt>
+            <dd>{j.prompt}</dd>
+            <dt>User</dt>
+            <dd>
+              <Link href={`/admin/users/${j.user_id}`} className="mono">
+                {j.user_id}
+              </Link>
+            </dd>
+            <dt>Model</dt>
+            <dd>{j.model_id}</dd>
+            <dt>Attempt</dt>
+            <dd>
+              {j.attempt} of {j.max_attempts}
+            </dd>
+            <dt>Credits</dt>
+            <dd>
+              {j.credits_cost} (charge #{j.charge_seq})
+            </dd>
+            <dt>Worker</dt>
+            <dd className="mono">{j.worker_id ?? '—'}</dd>
+            <dt>Lease until</dt>
+            <dd>{at(j.lease_expires_at)}</dd>
+            <dt>Created</dt>
+            <dd>{at(j.created_at)}</dd>
+            <dt>Deadline</dt>
+            <dd>{at(j.deadline_at)}</dd>
+            <dt>Finished</dt>
+            <dd>{at(j.finished_at)}</dd>
+            {j.error_class && (
+              <>
+                <dt>Error</dt>
+                <dd className="error-text">
+                  {j.error_class}: {j.error_message}
+                </dd>
+              </>
+            )}
+          </dl>
+        </section>
+        <div className="stack">
+          <JobActionsPanel jobId={j.id} status={j.status} role={role} />
+          {j.status === 'succeeded' && (
+            <section className="card" aria-label="Result">
+              <h2>Result</h2>
+              {image.data ? (
+                // eslint-disable-next-line @next/next/no-img-element -- a signed URL from Storage, not a static asset
+                <img src={image.data} alt={`Generated image: ${j.prompt}`} className="result-image" />
+              ) : image.isError ? (
+                <p className="error-text">The image could not be loaded: {image.error.message}</p>
+              ) : (
+                <div className="skeleton" style={{ height: '12rem' }} aria-label="Loading the image" />
+              )}
+            </section>
+          )}
+        </div>
+      </div>
+      {records.isPending ? (
+        <div className="skeleton" style={{ height: '12rem' }} aria-busy="true" aria-label="Loading the timeline" />
+      ) : records.isError ? (
+        <ErrorPanel title="The job's history could not be loaded" error={records.error} onRetry={() => void records.refetch()} />
+      ) : (
+        <JobRecordsView records={records.data} errors={j.errors} />
+      )}
+    </div>
+  );
+}
+
+function JobRecordsView({ records, errors }: { records: JobRecords; errors: Record<string, unknown>[] }) {
+  return (
+    <>
+      <section className="card" aria-labelledby="timeline-h">
+        <h2 id="timeline-h">Timeline</h2>
+        <ol className="timeline" aria-label="Timeline">
+          {records.events.map((e) => (
+            <li key={e.id}>
+              <strong>{at(e.at)}</strong> {e.from_status ? `${e.from_status} → ${e.to_status}` : `created ${e.to_status}`} · attempt {e.attempt} · by {e.actor_role}
+              {typeof e.detail.reason === 'string' && <> · reason: “{e.detail.reason}”</>}
+              {typeof e.detail.error_class === 'string' && (
+                <span className="error-text">
+                  {' '}
+                  · {e.detail.error_class}
+                  {typeof e.detail.error === 'string' ? `: ${e.detail.error}` : ''}
+                </span>
+              )}
+              {typeof e.detail.worker_id === 'string' && <span className="muted"> · {e.detail.worker_id}</span>}
+            </li>
+          ))}
+        </ol>
+        {errors.length > 0 && (
+          <>
+            <h3>Failed attempts</h3>
+            <ul>
+              {errors.map((err, i) => (
+                <li key={i}>
+                  attempt {String(err.attempt ?? '?')}: {String(err.error_class ?? '')} {String(err.message ?? '')}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </section>
+      <section className="card table-scroll" aria-labelledby="calls-h">
+        <h2 id="calls-h">Gemini calls</h2>
+        {records.calls.length === 0 ? (
+          <p className="muted">No calls made yet.</p>
+        ) : (
+          <table className="data-table" aria-label="Gemini calls">
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">Attempt</th>
+                <th scope="col">Model</th>
+                <th scope="col">Latency</th>
+                <th scope="col">HTTP</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Retry after</th>
+                <th scope="col">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {records.calls.map((c) => (
+                <tr key={c.id}>
+                  <td>{at(c.started_at)}</td>
+                  <td>{c.attempt ?? '—'}</td>
+                  <td>{c.model_id}</td>
+                  <td>{c.duration_ms.toLocaleString()} ms</td>
+                  <td>{c.http_status ?? '—'}</td>
+                  <td className={c.outcome === 'ok' ? undefined : 'error-text'}>{c.outcome}</td>
+                  <td>{c.retry_after_ms === null ? '—' : `${c.retry_after_ms} ms`}</td>
+                  <td>${c.cost_usd.toFixed(4)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card table-scroll" aria-labelledby="ledger-h">
+        <h2 id="ledger-h">Credits ledger</h2>
+        <LedgerTable entries={records.ledger} column="charge" />
+      </section>
+      <section className="card" aria-labelledby="audit-h">
+        <h2 id="audit-h">Audit</h2>
+        <AuditEntryList entries={records.audit} emptyText="No staff action on this job yet." />
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,69 @@
+import Link from 'next/link';
+import type { AuditEntry } from '@/lib/audit/audit-entry-schema';
+import '@/components/admin-jobs/admin-tables.css';
+
+const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+/** Audit rows as a table: who, in which role, did what to which jobs or user, why, and the credits moved. */
+export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; emptyText: string }) {
+  if (entries.length === 0) return <p className="muted">{emptyText}</p>;
+  return (
+    <div className="table-scroll">
+      <table className="data-table" aria-label="Audit entries">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Action</th>
+            <th scope="col">Actor</th>
+            <th scope="col">Target</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Credits</th>
+            <th scope="col">Result</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.id}>
+              <td>{time.format(new Date(e.at))}</td>
+              <td>{e.action}</td>
+              <td>
+                {e.actor_role}
+                {e.actor_id && (
+                  <>
+                    {' '}
+                    <Link className="mono" href={`/admin/audit?actor=${e.actor_id}`}>
+                      {e.actor_id.slice(0, 8)}
+                    </Link>
+                  </>
+                )}
+              </td>
+              <td>
+                {e.target_user_id && (
+                  <Link className="mono" href={`/admin/users/${e.target_user_id}`}>
+                    user {e.target_user_id.slice(0, 8)}
+                  </Link>
+                )}
+                {e.job_ids.slice(0, 3).map((id) => (
+                  <span key={id}>
+                    {' '}
+                    <Link className="mono" href={`/admin/jobs/${id}`}>
+                      {id.slice(0, 8)}
+                    </Link>
+                  </span>
+                ))}
+                {e.job_ids.length > 3 && <span className="muted"> +{e.job_ids.length - 3} more</span>}
+                {typeof e.detail.model_id === 'string' && <span> model {e.detail.model_id}</span>}
+              </td>
+              <td>{e.reason}</td>
+              <td>{e.credits_moved === 0 ? '—' : e.credits_moved > 0 ? `+${e.credits_moved}` : e.credits_moved}</td>
+              <td className="muted">
+                {typeof e.detail.done === 'number' ? `${e.detail.done} done, ${Number(e.detail.skipped ?? 0)} skipped` : ''}
+                {typeof e.detail.balance_after === 'number' ? `balance ${e.detail.balance_after}` : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

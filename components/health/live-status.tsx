@@ -1,0 +1,19 @@
+import type { StreamStatus } from '@/lib/realtime/admin-job-changes';
+
+const LABELS: Record<StreamStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  paused: 'Paused',
+  error: 'Not live',
+};
+
+/** Whether the numbers on screen are moving: a polite live region, so a drop is announced. */
+export function LiveStatus({ status }: { status: StreamStatus }) {
+  return (
+    <span className={`live live-${status}`} role="status" aria-live="polite" data-testid="live-status">
+      <span className="live-dot" aria-hidden="true" />
+      {LABELS[status]}
+    </span>
+  );
+}

@@ -1,0 +1,51 @@
+import Link from 'next/link';
+import { memo } from 'react';
+import { JobStatusBadge } from '@/components/jobs/job-status-badge';
+import type { AdminJobChange } from '@/lib/realtime/admin-job-change';
+
+const time = new Intl.DateTimeFormat('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** The latest job changes as they stream in, one row per job (its newest state). */
+export const RecentActivity = memo(function RecentActivity({ changes }: { changes: AdminJobChange[] }) {
+  return (
+    <section className="card" aria-labelledby="activity-title">
+      <h2 id="activity-title">Recent activity</h2>
+      {changes.length === 0 ? (
+        <p className="muted">No job changes since this page opened. New jobs and their progress appear here as they happen.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table" aria-label="Recent job changes">
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Model</th>
+                <th scope="col">Status</th>
+                <th scope="col">Progress</th>
+                <th scope="col">At</th>
+              </tr>
+            </thead>
+            <tbody>
+              {changes.map((c) => (
+                <tr key={c.id} data-testid={`activity-${c.id}`}>
+                  <th scope="row" className="mono">
+                    <Link href={`/admin/jobs/${c.id}`} title={c.id}>
+                      {c.id.slice(0, 8)}
+                    </Link>
+                  </th>
+                  <td className="mono">{c.model_id}</td>
+                  <td>
+                    <JobStatusBadge status={c.status} />
+                  </td>
+                  <td>
+                    {c.progress ?? 0}%{c.stage ? <span className="muted"> · {c.stage}</span> : null}
+                  </td>
+                  <td>{time.format(new Date(c.updated_at))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+});

@@ -1,0 +1,71 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { z } from 'zod';
+import { AUDIT_COLUMNS, auditEntrySchema, type AuditEntry } from '@/lib/audit/audit-entry-schema';
+import { LEDGER_COLUMNS, ledgerEntrySchema, type LedgerEntry } from '@/lib/credits/ledger-entry-schema';
+import { createClient } from '@/lib/supabase/client';
+import { adminJobKeys } from './keys';
+
+export const jobEventSchema = z.object({
+  id: z.coerce.number(),
+  at: z.string(),
+  from_status: z.string().nullable(),
+  to_status: z.string(),
+  attempt: z.number().int(),
+  actor_id: z.uuid().nullable(),
+  actor_role: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type JobEvent = z.infer<typeof jobEventSchema>;
+
+export const providerCallSchema = z.object({
+  id: z.coerce.number(),
+  attempt: z.number().int().nullable(),
+  model_id: z.string(),
+  worker_id: z.string().nullable(),
+  started_at: z.string(),
+  duration_ms: z.number().int(),
+  http_status: z.number().int().nullable(),
+  outcome: z.string(),
+  retry_after_ms: z.number().int().nullable(),
+  cost_usd: z.coerce.number(),
+});
+export type ProviderCall = z.infer<typeof providerCallSchema>;
+
+export interface JobRecords {
+  events: JobEvent[];
+  calls: ProviderCall[];
+  ledger: LedgerEntry[];
+  audit: AuditEntry[];
+}
+
+/**
+ * Everything recorded about one job, each read by its own index (job_events and provider_calls
+ * keyed by job, the ledger's unique (job_id, charge_seq) indexes, the GIN index on audit job_ids),
+ * fetched in parallel. A job has tens of these rows, not thousands; 500 is a safety bound.
+ */
+export async function fetchJobRecords(supabase: SupabaseClient, jobId: string): Promise<JobRecords> {
+  const [events, calls, ledger, audit] = await Promise.all([
+    supabase.from('job_events').select('id,at,from_status,to_status,attempt,actor_id,actor_role,detail').eq('job_id', jobId).order('id').limit(500),
+    supabase
+      .from('provider_calls')
+      .select('id,attempt,model_id,worker_id,started_at,duration_ms,http_status,outcome,retry_after_ms,cost_usd')
+      .eq('job_id', jobId)
+      .order('started_at')
+      .limit(500),
+    supabase.from('credit_ledger').select(LEDGER_COLUMNS).eq('job_id', jobId).order('id').limit(500),
+    supabase.from('audit_log').select(AUDIT_COLUMNS).contains('job_ids', [jobId]).order('at').limit(500),
+  ]);
+  for (const r of [events, calls, ledger, audit]) if (r.error) throw new Error(r.error.message);
+  return {
+    events: jobEventSchema.array().parse(events.data),
+    calls: providerCallSchema.array().parse(calls.data),
+    ledger: ledgerEntrySchema.array().parse(ledger.data),
+    audit: auditEntrySchema.array().parse(audit.data),
+  };
+}
+
+export const jobRecordsQueryOptions = (supabase: SupabaseClient, jobId: string) =>
+  queryOptions({ queryKey: adminJobKeys.records(jobId), queryFn: () => fetchJobRecords(supabase, jobId) });
+
+export const useJobRecords = (jobId: string) => useQuery(jobRecordsQueryOptions(createClient(), jobId));

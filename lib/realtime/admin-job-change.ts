@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { JOB_STATUSES } from '@/lib/jobs/job-schema';
+
+/**
+ * One message of the private 'admin:jobs' topic (event 'job_changed'), as the jobs broadcast
+ * trigger builds it. Parsed at the boundary: a malformed message is dropped, never patched
+ * into the cache.
+ */
+export const adminJobChangeSchema = z.object({
+  id: z.uuid(),
+  user_id: z.uuid(),
+  model_id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  old_status: z.enum(JOB_STATUSES).nullable(),
+  attempt: z.number().int(),
+  progress: z.number().nullable(),
+  stage: z.string().nullable(),
+  error_class: z.string().nullable(),
+  updated_at: z.string(),
+});
+
+export type AdminJobChange = z.infer<typeof adminJobChangeSchema>;
+
+export function parseAdminJobChange(payload: unknown): AdminJobChange | null {
+  const parsed = adminJobChangeSchema.safeParse(payload);
+  return parsed.success ? parsed.data : null;
+}

@@ -1,0 +1,61 @@
+import type { AdminJobChange } from './admin-job-change';
+import { createThrottle, realTimers, type Timers } from './throttle';
+
+/**
+ * Coalescing of a burst of job changes into few batches, so a page watching every job renders a
+ * few times a second however many changes arrive (at 500 changes/s one render per change is
+ * 500 renders/s and the main thread never rests).
+ *
+ * Within a batch only the newest change per job id is kept; but the transitions the dropped
+ * changes carried are folded into the kept one: `old_status` stays the status the job had
+ * before the batch's first change, so a consumer counting queued/running from
+ * old_status → status still sees one net transition per job (queued → running → succeeded in
+ * one batch arrives as queued → succeeded).
+ */
+export function mergeChange(previous: AdminJobChange | undefined, incoming: AdminJobChange): AdminJobChange {
+  if (!previous) return incoming;
+  const incomingIsNewer = Date.parse(incoming.updated_at) >= Date.parse(previous.updated_at);
+  const newest = incomingIsNewer ? incoming : previous;
+  const oldest = incomingIsNewer ? previous : incoming;
+  return { ...newest, old_status: oldest.old_status };
+}
+
+export type ChangeBatcher = {
+  push: (change: AdminJobChange) => void;
+  /** Delivers what is pending now (used before a pause, so nothing received is lost). */
+  flush: () => void;
+  /** Drops what is pending and stops the timer. */
+  cancel: () => void;
+};
+
+/**
+ * Throttled delivery: the first change after a quiet period is delivered on the next tick (a
+ * lone event shows at once); after a delivery, the next one waits until `intervalMs` has
+ * passed, so there are at most 1000 / intervalMs batches a second.
+ */
+export function createChangeBatcher(
+  onBatch: (changes: AdminJobChange[]) => void,
+  { intervalMs = 250, timers = realTimers }: { intervalMs?: number; timers?: Timers } = {},
+): ChangeBatcher {
+  let pending = new Map<string, AdminJobChange>();
+  const throttle = createThrottle(
+    () => {
+      if (pending.size === 0) return;
+      const batch = [...pending.values()];
+      pending = new Map();
+      onBatch(batch);
+    },
+    { intervalMs, timers },
+  );
+  return {
+    push(change) {
+      pending.set(change.id, mergeChange(pending.get(change.id), change));
+      throttle.trigger();
+    },
+    flush: throttle.flush,
+    cancel() {
+      throttle.cancel();
+      pending = new Map();
+    },
+  };
+}
