@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultPorts, localDir, repoRoot } from './config.ts';
 import { MigrationError } from './migrate.ts';
+import { addHistoryOnce } from './history.ts';
 import { PostgresStartError, startPostgres } from './postgres.ts';
 import { prepareDatabase } from './migrate.ts';
 import { removeStackFile, startStack, writeStackFile, type RunningStack } from './stack.ts';
@@ -44,8 +45,15 @@ function printBanner(stack: RunningStack, appUrl?: string) {
   console.log(lines.join('\n'));
 }
 
+/**
+ * The stand-in answers at once unless told otherwise (tests want that); a person watching the
+ * app should see a job wait and run, so the CLI gives it Gemini-like timing by default.
+ */
+const DEV_STANDIN_LATENCY = '{"p50":2500,"p99":12000}';
+
 async function runStack(withApp: boolean) {
   const ports = defaultPorts();
+  process.env.GEMINI_STANDIN_LATENCY_MS ||= DEV_STANDIN_LATENCY;
   const stack = await startStack({
     dataDir,
     dbPort: ports.db,
@@ -54,6 +62,12 @@ async function runStack(withApp: boolean) {
     geminiPort: ports.gemini,
     log,
   }).catch(fail);
+  // Local databases only, once each: a day of history so System Health has something to show.
+  const historyJobs = await addHistoryOnce(stack.info.dbUrl).catch(async (error) => {
+    await stack.stop();
+    fail(error);
+  });
+  if (historyJobs) log(`added a day of demo history: ${historyJobs} jobs from 40 generated customers`);
 
   const children: ChildProcess[] = [];
   let appUrl: string | undefined;
