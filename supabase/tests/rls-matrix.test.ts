@@ -136,10 +136,24 @@ const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['set_model_verification', `select public.set_model_verification($1, 'verified')`, [FLASH], ['service']],
   ['disable_model', `select public.disable_model($1, 'r')`, [FLASH], ['admin', 'service']],
   ['set_model_paused', `select public.set_model_paused($1, true, 'r')`, [FLASH], ['admin']],
+  ['enable_model', `select public.enable_model($1, 'r')`, [FLASH], ['admin']],
+  ['request_model_verification', `select public.request_model_verification($1, 'r')`, [FLASH], ['admin']],
+  ['release_jobs', `select public.release_jobs(array[$1::uuid], array[$1::uuid])`, [NIL], ['service']],
+  ['find_users', `select * from public.find_users('alice')`, [], ['support', 'admin']],
+  ['get_user_profile', `select * from public.get_user_profile($1)`, [DEMO_USERS.bob.id], ['support', 'admin']],
+  ['job_queue_position', `select public.job_queue_position($1)`, [NIL], ['alice', 'bob', 'support', 'admin']],
   ['app_role', `select public.app_role()`, [], ['anon', 'alice', 'bob', 'support', 'admin', 'service']],
 ];
 
 describe('RLS matrix: functions', () => {
+  test('the matrix lists every function in schema public', async () => {
+    const { rows } = await t.db.query<{ name: string }>(
+      `select distinct p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'public' and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype order by 1`,
+    );
+    assert.deepEqual(rows.map((r) => r.name), FUNCTIONS.map(([name]) => name).sort());
+  });
+
   for (const [name, sql, params, allowed] of FUNCTIONS) {
     test(`${name}: only ${allowed.join(', ')}`, async () => {
       const got: Record<string, string> = {};
