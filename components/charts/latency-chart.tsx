@@ -22,7 +22,7 @@ export const LatencyChart = memo(function LatencyChart({ modelId, buckets, laten
         <LineChart data={rows} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="label" minTickGap={24} tick={{ fontSize: 12 }} />
-          <YAxis tickFormatter={(v: number) => ms(v)} tick={{ fontSize: 12 }} width={56} />
+          <YAxis tickFormatter={(v: number) => ms(v)} tick={{ fontSize: 12 }} width={64} />
           <Tooltip formatter={(value) => (typeof value === 'number' ? ms(value) : String(value))} />
           <Legend />
           <Line type="monotone" dataKey="p50" name="p50" stroke={CHART_COLORS.p50} dot={false} isAnimationActive={false} />

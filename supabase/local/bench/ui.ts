@@ -217,6 +217,11 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       await page.goto(`${appUrl}/admin`);
       await waitUntilShown(page);
       loads.push(round((await readProbe(page)).shownAt!));
+      // What the measured page showed, for the record (taken after the stamp: not timed).
+      if (i === 0) {
+        fs.mkdirSync(screenshotDir, { recursive: true });
+        await page.screenshot({ path: path.join(screenshotDir, 'bench-ui-system-health.png'), fullPage: true });
+      }
       await context.close();
     }
 
