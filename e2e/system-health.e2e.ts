@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
+import pg from 'pg';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { DEMO_USERS } from '../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/local/testing.ts';
 import { screenshotDir, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
 import { signIn } from './support/sign-in.ts';
 
 /**
  * An admin watching System Health in a real Chromium against the whole product: a job a user
  * enqueues appears and progresses on the admin's screen without a reload, driven by the
- * private admin Realtime topic; the window picker works from the keyboard; support sees the
- * page without the admin-only link; an end user gets a 404.
+ * private admin Realtime topic; a hidden tab leaves the topic and catches up when shown again;
+ * the window picker works from the keyboard; support sees the page without the admin-only
+ * link; an end user gets a 404.
  */
 let e2e: E2eStack;
 const contexts: BrowserContext[] = [];
@@ -116,4 +118,83 @@ test('an end user opening /admin gets a 404', async () => {
   const response = await alice.goto(`${e2e.appUrl}/admin`);
   assert.equal(response?.status(), 404);
   assert.equal(await alice.getByRole('heading', { name: 'System Health' }).count(), 0);
+});
+
+/** Waits for something observed outside the page (frames, another client's messages). */
+async function until(condition: () => boolean, failure: string) {
+  for (const started = Date.now(); !condition(); ) {
+    assert.ok(Date.now() - started < UI_TIMEOUT, failure);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * What the browser does when the user switches tabs: the page's visibility and its event. A
+ * string, not a function: the TypeScript loader wraps functions in a helper the page lacks.
+ */
+async function setVisibility(page: Page, state: 'hidden' | 'visible') {
+  await page.evaluate(`(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => '${state}' === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  })()`);
+}
+
+test('a hidden tab leaves the admin topic and receives nothing; shown again it rejoins and catches up', async () => {
+  const admin = await pageFor('admin', '/admin');
+  const sent: string[] = [];
+  const received: string[] = [];
+  admin.on('websocket', (ws) => {
+    if (!ws.url().includes('/realtime/v1/')) return;
+    ws.on('framesent', (frame) => sent.push(String(frame.payload)));
+    ws.on('framereceived', (frame) => received.push(String(frame.payload)));
+  });
+  await admin.reload();
+  await admin.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor();
+  const queuedBefore = Number((await kpi(admin, 'queued').textContent())!.replace(/,/g, ''));
+
+  await setVisibility(admin, 'hidden');
+  await admin.getByTestId('live-status').filter({ hasText: 'Paused' }).waitFor();
+  await until(() => sent.some((f) => f.includes('realtime:admin:jobs') && f.includes('phx_leave')), 'the tab never left the admin topic');
+  const receivedWhileHidden = received.length;
+
+  // Another admin client stays on the topic: once it has the job's change, the server has sent
+  // that change to every subscriber, so the hidden tab's silence is not a matter of timing.
+  const watcher = createTestClient(e2e.stack.info, e2e.stack.info.anonKey);
+  assert.equal((await watcher.auth.signInWithPassword({ email: DEMO_USERS.admin.email, password: DEMO_PASSWORD })).error, null);
+  await watcher.realtime.setAuth();
+  const seen = new Set<string>();
+  await new Promise<void>((resolve, reject) => {
+    watcher
+      .channel('admin:jobs', { config: { private: true } })
+      .on('broadcast', { event: 'job_changed' }, (message: { payload?: { id?: string } }) => void seen.add(String(message.payload?.id)))
+      .subscribe((status, error) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(error) : undefined));
+  });
+
+  // A job enqueued while nobody looks; its model paused, so it stays queued for the count.
+  const db = new pg.Client({ connectionString: e2e.stack.info.dbUrl });
+  await db.connect();
+  const alice = createTestClient(e2e.stack.info, e2e.stack.info.anonKey);
+  let jobId: string | undefined;
+  try {
+    await db.query(`update public.models set paused = true where id = 'gemini-3-pro-image-preview'`);
+    assert.equal((await alice.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD })).error, null);
+    const { data, error } = await alice.rpc('create_job', { p_model_id: 'gemini-3-pro-image-preview', p_prompt: 'e2e-health: enqueued while hidden' });
+    assert.equal(error, null);
+    jobId = (data as { id: string }).id;
+    await until(() => seen.has(jobId!), 'the watching client never got the job change');
+    assert.ok(!received.slice(receivedWhileHidden).some((f) => f.includes(jobId!)), 'a hidden tab received a job change');
+    assert.equal(Number((await kpi(admin, 'queued').textContent())!.replace(/,/g, '')), queuedBefore);
+
+    // Shown again: it rejoins and refetches what it missed, since Realtime does not replay.
+    await setVisibility(admin, 'visible');
+    await admin.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor();
+    await kpi(admin, 'queued').filter({ hasText: new RegExp(`^${queuedBefore + 1}$`) }).waitFor();
+  } finally {
+    if (jobId) await alice.rpc('cancel_jobs', { ids: [jobId], reason: 'e2e cleanup' });
+    await db.query(`update public.models set paused = false where id = 'gemini-3-pro-image-preview'`);
+    await db.end();
+    await watcher.removeAllChannels();
+    watcher.realtime.disconnect();
+  }
 });
