@@ -22,6 +22,11 @@ before(async () => {
      values (date_trunc('minute', now()) - interval '1 hour', $1, 1, array_fill(0, array[40]))`,
     [FLASH],
   );
+  await t.db.query(
+    `insert into public.metrics_provider_hour (hour, model_id, calls, latency_hist)
+     values (date_trunc('hour', now()) - interval '2 hours', $1, 1, array_fill(0, array[40]))`,
+    [FLASH],
+  );
 });
 after(async () => {
   await t.close();
@@ -41,6 +46,7 @@ const TABLES: Record<string, { owner?: string; expect: Record<Actor, Visibility>
   model_health: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_job_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_provider_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  metrics_provider_hour: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_rollup_state: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
 };
 
@@ -56,6 +62,7 @@ const UPDATABLE: Record<string, string> = {
   model_health: 'updated_at',
   metrics_job_minute: 'minute',
   metrics_provider_minute: 'minute',
+  metrics_provider_hour: 'hour',
   metrics_rollup_state: 'rolled_until',
 };
 
@@ -89,6 +96,15 @@ async function attempt(actor: Actor, sql: string, params: unknown[] = []): Promi
 }
 
 describe('RLS matrix: reads', () => {
+  test('the matrix lists every table in schema public, and each has RLS on', async () => {
+    const { rows } = await t.db.query<{ name: string; rls: boolean }>(
+      `select c.relname as name, c.relrowsecurity as rls from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1`,
+    );
+    assert.deepEqual(rows.map((r) => r.name), Object.keys(TABLES).sort());
+    assert.deepEqual(rows.filter((r) => !r.rls).map((r) => r.name), []);
+  });
+
   for (const [table, { owner, expect }] of Object.entries(TABLES)) {
     test(`${table}: ${ACTORS.map((a) => `${a}=${expect[a]}`).join(' ')}`, async () => {
       const seen: Record<string, Visibility> = {};
