@@ -1,5 +1,6 @@
 'use client';
 
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { AuditEntryList } from '@/components/audit/audit-entry-list';
 import { LedgerTable } from '@/components/users/ledger-table';
@@ -13,8 +14,6 @@ import { useResultUrl } from '@/lib/jobs/result-url-query';
 import { JobActionsPanel } from './job-actions-panel';
 import './admin-tables.css';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
-const at = (iso: string | null) => (iso ? time.format(new Date(iso)) : '—');
 
 /** Everything about one job for staff: the row, the actions, the result, the timeline, calls, ledger and audit. */
 export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }) {
@@ -66,13 +65,13 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
             <dt>Worker</dt>
             <dd className="mono">{j.worker_id ?? '—'}</dd>
             <dt>Lease until</dt>
-            <dd>{at(j.lease_expires_at)}</dd>
+            <dd><Timestamp iso={j.lease_expires_at} /></dd>
             <dt>Created</dt>
-            <dd>{at(j.created_at)}</dd>
+            <dd><Timestamp iso={j.created_at} /></dd>
             <dt>Deadline</dt>
-            <dd>{at(j.deadline_at)}</dd>
+            <dd><Timestamp iso={j.deadline_at} /></dd>
             <dt>Finished</dt>
-            <dd>{at(j.finished_at)}</dd>
+            <dd><Timestamp iso={j.finished_at} /></dd>
             {j.error_class && (
               <>
                 <dt>Error</dt>
@@ -119,7 +118,7 @@ function JobRecordsView({ records, errors }: { records: JobRecords; errors: Reco
         <ol className="timeline" aria-label="Timeline">
           {records.events.map((e) => (
             <li key={e.id}>
-              <strong>{at(e.at)}</strong> {e.from_status ? `${e.from_status} → ${e.to_status}` : `created ${e.to_status}`} · attempt {e.attempt} · by {e.actor_role}
+              <strong><Timestamp iso={e.at} /></strong> {e.from_status ? `${e.from_status} → ${e.to_status}` : `created ${e.to_status}`} · attempt {e.attempt} · by {e.actor_role}
               {typeof e.detail.reason === 'string' && <> · reason: “{e.detail.reason}”</>}
               {typeof e.detail.error_class === 'string' && (
                 <span className="error-text">
@@ -166,7 +165,7 @@ function JobRecordsView({ records, errors }: { records: JobRecords; errors: Reco
             <tbody>
               {records.calls.map((c) => (
                 <tr key={c.id}>
-                  <td>{at(c.started_at)}</td>
+                  <td><Timestamp iso={c.started_at} /></td>
                   <td>{c.attempt ?? '—'}</td>
                   <td>{c.model_id}</td>
                   <td>{c.duration_ms.toLocaleString()} ms</td>

@@ -1,5 +1,6 @@
 'use client';
 
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
@@ -15,7 +16,6 @@ import { JobActionDialog } from './job-action-dialog';
 import { Pager, TableSkeleton } from './table-paging';
 import './admin-tables.css';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 /**
  * The job explorer: filters in the URL, one server-side page at a time, rows patched live from
@@ -87,7 +87,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
       ) : (
         <div className="card table-scroll">
           {query.data.searchedSince && (
-            <p className="muted">Prompt search covers jobs created since {time.format(new Date(query.data.searchedSince))}; set a start time to search further back.</p>
+            <p className="muted">Prompt search covers jobs created since <Timestamp iso={query.data.searchedSince} />; set a start time to search further back.</p>
           )}
           <table className="data-table" aria-label="Jobs">
             <thead>
@@ -145,7 +145,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
                       {job.status === 'running' ? ` ${job.progress}%` : ''}
                     </td>
                     <td>{job.error_class ?? '—'}</td>
-                    <td>{time.format(new Date(job.created_at))}</td>
+                    <td><Timestamp iso={job.created_at} /></td>
                   </tr>
                 );
               })}

@@ -1,8 +1,8 @@
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import type { AuditEntry } from '@/lib/audit/audit-entry-schema';
 import '@/components/admin-jobs/admin-tables.css';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 /** Audit rows as a table: who, in which role, did what to which jobs or user, why, and the credits moved. */
 export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; emptyText: string }) {
@@ -24,7 +24,7 @@ export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; 
         <tbody>
           {entries.map((e) => (
             <tr key={e.id}>
-              <td>{time.format(new Date(e.at))}</td>
+              <td><Timestamp iso={e.at} /></td>
               <td>{e.action}</td>
               <td>
                 {e.actor_role}

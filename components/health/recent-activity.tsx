@@ -1,9 +1,9 @@
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { memo } from 'react';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
 import type { AdminJobChange } from '@/lib/realtime/admin-job-change';
 
-const time = new Intl.DateTimeFormat('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** The latest job changes as they stream in, one row per job (its newest state). */
 export const RecentActivity = memo(function RecentActivity({ changes }: { changes: AdminJobChange[] }) {
@@ -39,7 +39,7 @@ export const RecentActivity = memo(function RecentActivity({ changes }: { change
                   <td>
                     {c.progress ?? 0}%{c.stage ? <span className="muted"> · {c.stage}</span> : null}
                   </td>
-                  <td>{time.format(new Date(c.updated_at))}</td>
+                  <td><Timestamp iso={c.updated_at} format="clock" /></td>
                 </tr>
               ))}
             </tbody>

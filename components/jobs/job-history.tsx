@@ -1,5 +1,6 @@
 'use client';
 
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { useJobHistory } from '@/lib/jobs/jobs-list-query';
 import { useJobHistoryRealtime } from '@/lib/jobs/use-job-realtime';
@@ -21,9 +22,9 @@ export function JobHistory({ userId }: { userId: string }) {
             <span className="job-meta">
               <JobStatusBadge status={job.status} />
               {job.status === 'running' ? <span className="muted">{job.progress}%</span> : null}
-              <time dateTime={job.created_at} className="muted">
-                {new Date(job.created_at).toLocaleString()}
-              </time>
+              <span className="muted">
+                <Timestamp iso={job.created_at} />
+              </span>
             </span>
           </Link>
         </li>

@@ -1,8 +1,8 @@
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import type { LedgerEntry } from '@/lib/credits/ledger-entry-schema';
 import '@/components/admin-jobs/admin-tables.css';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 /** Credit ledger rows: a user's (with the job each moved credits for) or a job's (with the charge number). */
 export function LedgerTable({ entries, column }: { entries: LedgerEntry[]; column: 'job' | 'charge' }) {
@@ -22,7 +22,7 @@ export function LedgerTable({ entries, column }: { entries: LedgerEntry[]; colum
       <tbody>
         {entries.map((l) => (
           <tr key={l.id}>
-            <td>{time.format(new Date(l.created_at))}</td>
+            <td><Timestamp iso={l.created_at} /></td>
             <td>{l.reason}</td>
             <td>{l.delta > 0 ? `+${l.delta}` : l.delta}</td>
             <td className="mono">

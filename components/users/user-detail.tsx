@@ -1,5 +1,6 @@
 'use client';
 
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { JobExplorer } from '@/components/admin-jobs/job-explorer';
 import { ErrorPanel } from '@/components/jobs/error-panel';
@@ -10,7 +11,6 @@ import { GrantCreditsForm } from './grant-credits-form';
 import { LedgerTable } from './ledger-table';
 import '@/components/admin-jobs/admin-tables.css';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 /** One user for support: balance, grant credits, ledger, and their jobs (with fail-and-refund). */
 export function UserDetail({ userId, role }: { userId: string; role: AppRole }) {
@@ -35,7 +35,7 @@ export function UserDetail({ userId, role }: { userId: string; role: AppRole }) 
             <dt>Balance</dt>
             <dd data-testid="user-balance">{user.balance} credits</dd>
             <dt>Joined</dt>
-            <dd>{time.format(new Date(user.created_at))}</dd>
+            <dd><Timestamp iso={user.created_at} /></dd>
           </dl>
           <p>
             <Link href={`/admin/audit?target=${user.id}`}>Audit entries for this user</Link>

@@ -1,5 +1,6 @@
 'use client';
 
+import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useState } from 'react';
@@ -73,7 +74,7 @@ export function UserSearch() {
                   </td>
                   <td>{u.role}</td>
                   <td>{u.balance}</td>
-                  <td>{u.last_sign_in_at ? new Date(u.last_sign_in_at).toLocaleString() : '—'}</td>
+                  <td><Timestamp iso={u.last_sign_in_at} /></td>
                 </tr>
               ))}
             </tbody>

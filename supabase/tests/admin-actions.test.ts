@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DEMO_USERS } from '../local/testing.ts';
-import {
-  balance,
-  claim,
-  createJob,
-  getJob,
-  jobsInEveryState,
-  openTestDb,
-  query,
-  rejects,
-  statuses,
-  type Actor,
-  type JobsInEveryState,
-  type TestDb,
-} from './fixtures.ts';
+import { type Actor, balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, type JobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 let jobs: JobsInEveryState;
@@ -25,7 +12,7 @@ after(async () => {
   await t.close();
 });
 beforeEach(async () => {
-  await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+  await emptyQueue(t.db);
   jobs = await jobsInEveryState(t.db);
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { claim, createJob, FLASH, getJob, jobsInEveryState, openTestDb, PRO, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { claim, createJob, emptyQueue, FLASH, getJob, jobsInEveryState, openTestDb, PRO, query, rejects, statuses, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -9,9 +9,9 @@ before(async () => {
 after(async () => {
   await t.close();
 });
-// Each test starts from an empty queue: earlier tests' ready jobs would otherwise be claimed first.
+// Each test starts from an empty queue.
 beforeEach(async () => {
-  await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+  await emptyQueue(t.db);
   await t.db.query(`update public.models set enabled = true, paused = false`);
   await t.db.query(`update public.model_health set circuit_state = 'closed', opened_at = null, half_open_at = null, retry_after_until = null`);
 });

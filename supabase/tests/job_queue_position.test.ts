@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DEMO_USERS } from '../local/testing.ts';
-import { claim, createJob, FLASH, jobsInEveryState, openTestDb, PRO, query, rejects, type Actor, type TestDb } from './fixtures.ts';
+import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -12,7 +12,7 @@ after(async () => {
 });
 // Each test starts from an empty queue and no latency history.
 beforeEach(async () => {
-  await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+  await emptyQueue(t.db);
   await t.db.query(`update public.models set enabled = true, paused = false`);
   await t.db.query(`delete from public.metrics_provider_minute`);
   await t.db.query(`update public.metrics_rollup_state set rolled_until = null`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, FLASH, getJob, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
+import { balance, claim, createJob, emptyQueue, FLASH, getJob, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -115,7 +115,7 @@ describe('acquire_model_budget', () => {
 
 describe('model registry operations', () => {
   test('disable_model disables the model and fails-and-refunds its queued jobs, audited', async () => {
-    await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+    await emptyQueue(t.db);
     const flashJob = await createJob(t.db, 'alice', FLASH);
     const proJob = await createJob(t.db, 'alice', PRO);
     const before = await balance(t.db, 'alice');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_USERS } from '../local/testing.ts';
-import { as, claim, createJob, openTestDb, query, type Actor, type TestDb } from './fixtures.ts';
+import { type Actor, as, claim, createJob, emptyQueue, openTestDb, query, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -84,7 +84,7 @@ describe('realtime', () => {
   });
 
   test('a failing broadcast does not fail the job transition', async () => {
-    await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+    await emptyQueue(t.db);
     const job = await createJob(t.db);
     const client = await t.db.connect();
     try {

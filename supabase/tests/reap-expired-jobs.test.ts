@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -10,7 +10,7 @@ after(async () => {
   await t.close();
 });
 beforeEach(async () => {
-  await t.db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
+  await emptyQueue(t.db);
 });
 
 async function reap(): Promise<{ requeued: number; failed: number; refunded_credits: number }> {
