@@ -197,3 +197,23 @@ export async function statuses(db: pg.Pool, ids: string[]): Promise<Record<strin
 export async function emptyQueue(db: pg.Pool): Promise<void> {
   await db.query(`update public.jobs set status = 'cancelled', lease_token = null, lease_expires_at = null where status in ('queued', 'running')`);
 }
+
+/** How many notifications on `channel` the database delivered while `fn` ran (delivered at commit). */
+export async function notificationsDuring(t: TestDb, channel: string, fn: () => Promise<unknown>): Promise<number> {
+  const listener = new pg.Client({ connectionString: t.database.url });
+  await listener.connect();
+  let count = 0;
+  listener.on('notification', (n) => {
+    if (n.channel === channel) count++;
+  });
+  await listener.query(`listen ${channel}`);
+  try {
+    await fn();
+    // A round trip on the listening connection after the commit: Postgres has delivered any
+    // notification of that commit to this session before it answers.
+    await listener.query('select 1');
+    return count;
+  } finally {
+    await listener.end();
+  }
+}

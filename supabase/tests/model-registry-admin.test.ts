@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import pg from 'pg';
 import { DEMO_USERS } from '../local/testing.ts';
-import { createJob, FLASH, getJob, openTestDb, query, rejects, type TestDb } from './fixtures.ts';
+import { createJob, FLASH, getJob, notificationsDuring, openTestDb, query, rejects, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -20,30 +19,10 @@ async function lastAudit() {
   return rows[0];
 }
 
-/** Resolves with the channel's notifications raised while `fn` ran (delivered at commit). */
-async function notificationsDuring(channel: string, fn: () => Promise<unknown>): Promise<number> {
-  const listener = new pg.Client({ connectionString: t.database.url });
-  await listener.connect();
-  let count = 0;
-  listener.on('notification', (n) => {
-    if (n.channel === channel) count++;
-  });
-  await listener.query(`listen ${channel}`);
-  try {
-    await fn();
-    // A round trip on the listening connection after the commit: Postgres has delivered any
-    // notification of that commit to this session before it answers.
-    await listener.query('select 1');
-    return count;
-  } finally {
-    await listener.end();
-  }
-}
-
 describe('enable_model', () => {
   test('admin: turns a disabled model back on, unverified, audited, and wakes the worker', async () => {
     await query(t.db, 'admin', `select public.disable_model($1, 'provider 404')`, [FLASH]);
-    const woken = await notificationsDuring('job_dispatch', () =>
+    const woken = await notificationsDuring(t, 'job_dispatch', () =>
       query(t.db, 'admin', `select * from public.enable_model($1, 'id fixed upstream')`, [FLASH]),
     );
     const { rows } = await t.db.query('select enabled, disabled_reason, verification_state from public.models where id = $1', [FLASH]);
@@ -68,7 +47,7 @@ describe('enable_model', () => {
 
 describe('request_model_verification', () => {
   test('admin: marks the model unverified for the worker, audits, and wakes the worker', async () => {
-    const woken = await notificationsDuring('job_dispatch', () =>
+    const woken = await notificationsDuring(t, 'job_dispatch', () =>
       query(t.db, 'admin', `select * from public.request_model_verification($1, 'provider renamed models')`, [FLASH]),
     );
     assert.equal(woken, 1);

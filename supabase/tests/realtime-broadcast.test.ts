@@ -83,7 +83,7 @@ describe('realtime', () => {
     assert.equal(await mayJoin('admin', 'user:secret'), false);
   });
 
-  test('a failing broadcast does not fail the job transition', async () => {
+  test('a failing broadcast does not fail the job transition: the timeline is still written, illegal transitions still refused', async () => {
     await emptyQueue(t.db);
     const job = await createJob(t.db);
     const client = await t.db.connect();
@@ -95,6 +95,22 @@ describe('realtime', () => {
       const { rows } = await client.query('select * from public.claim_jobs($1, 1)', ['w']);
       assert.equal(rows[0].id, job.id);
       assert.equal(rows[0].status, 'running');
+      // The timeline is still written, and nothing was broadcast.
+      const events = await client.query(`select from_status, to_status, actor_role from public.job_events where job_id = $1 order by id`, [job.id]);
+      assert.deepEqual(events.rows.at(-1), { from_status: 'queued', to_status: 'running', actor_role: 'worker' });
+      const sent = await client.query(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1 and payload->>'status' = 'running'`, [job.id]);
+      assert.equal(sent.rows[0].n, 0);
+      // An illegal transition is still refused when the broadcast fails.
+      await client.query('savepoint illegal');
+      await client.query(`update public.jobs set status = 'succeeded', lease_token = null, lease_expires_at = null where id = $1`, [job.id]);
+      await assert.rejects(
+        client.query(
+          `update public.jobs set status = 'running', lease_token = extensions.gen_random_uuid(), lease_expires_at = now() + interval '1 minute' where id = $1`,
+          [job.id],
+        ),
+        (error: { code?: string; message?: string }) => error.code === '23514' && error.message === 'illegal job transition: succeeded -> running',
+      );
+      await client.query('rollback to savepoint illegal');
     } finally {
       await client.query('rollback');
       client.release();
