@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, notificationsDuring, openTestDb, query, type TestDb } from './fixtures.ts';
+import { claim, createJob, emptyQueue, type Job, notificationsDuring, openTestDb, query, type TestDb } from './fixtures.ts';
 
 // The worker wake-up: NOTIFY job_dispatch whenever a job becomes ready to run now, delivered once
 // per transaction, and never for changes that give the worker nothing new to do.
@@ -30,8 +30,9 @@ describe('job_dispatch wake-ups', () => {
 
   test('claims, heartbeats and completions do not', async () => {
     await createJob(t.db);
-    let job!: Awaited<ReturnType<typeof claim>>[number];
-    assert.equal(await wakes(async () => ([job] = await claim(t.db))), 0);
+    let claimed: Job[] = [];
+    assert.equal(await wakes(async () => (claimed = await claim(t.db))), 0);
+    const job = claimed[0]!;
     assert.equal(await wakes(() => query(t.db, 'service', 'select public.heartbeat_job($1, $2, 40)', [job.id, job.lease_token])), 0);
     assert.equal(await wakes(() => query(t.db, 'service', 'select public.complete_job($1, $2)', [job.id, job.lease_token])), 0);
   });

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
 import pg from 'pg';
 import { createTestDatabase, DEMO_USERS } from '../testing.ts';
+import { CpuMeter } from './cpu.ts';
 import { generateHealthHistory } from './health-history.ts';
 
 /**
@@ -42,7 +43,7 @@ async function enqueueNoops(db: pg.Pool, n: number): Promise<void> {
   );
 }
 
-export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JOBS) {
+export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JOBS, meter?: CpuMeter) {
   await enqueueNoops(db, jobs);
   await db.query('vacuum analyze public.jobs');
   const before = await db.query<{ n: string }>(`select coalesce(max(id), 0) as n from public.job_events`);
@@ -54,6 +55,7 @@ export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JO
     }),
   );
   let executed = 0;
+  const cpuBefore = meter?.sample() ?? null;
   const started = performance.now();
   await Promise.all(
     clients.map(async (client, w) => {
@@ -77,6 +79,7 @@ export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JO
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = CpuMeter.use(cpuBefore, meter?.sample() ?? null, executed);
   await Promise.all(clients.map((c) => c.end()));
   const check = await db.query<{ claims: number; claimed_jobs: number; left: number }>(
     `select (select count(*)::integer from public.job_events where id > $1 and to_status = 'running') as claims,
@@ -98,10 +101,11 @@ export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JO
     jobs_per_second: Math.round(executed / seconds),
     duplicate_executions: claims - claimed_jobs,
     not_succeeded: left,
+    ...cpu,
   };
 }
 
-export async function runGraphile(url: string, jobs = JOBS) {
+export async function runGraphile(url: string, jobs = JOBS, meter?: CpuMeter) {
   const utils = await makeWorkerUtils({ connectionString: url, logger: silentLogger });
   await utils.migrate();
   for (let i = 0; i < jobs; i += 1000) {
@@ -117,6 +121,7 @@ export async function runGraphile(url: string, jobs = JOBS) {
   let executed = 0;
   let resolveDrained!: () => void;
   const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+  const cpuBefore = meter?.sample() ?? null;
   const started = performance.now();
   const runner = await run({
     connectionString: url,
@@ -143,6 +148,7 @@ export async function runGraphile(url: string, jobs = JOBS) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = CpuMeter.use(cpuBefore, meter?.sample() ?? null, jobs);
   await runner.stop();
   // As after each of our runs: vacuum what the run left dead, so the next round of either
   // system does not pay for this one's churn (without it graphile-worker lost a third of its
@@ -159,6 +165,7 @@ export async function runGraphile(url: string, jobs = JOBS) {
     seconds: Math.round(seconds * 100) / 100,
     jobs_per_second: Math.round(jobs / seconds),
     duplicate_executions: executed - seen.size,
+    ...cpu,
   };
 }
 
@@ -213,18 +220,19 @@ export default async function queueBenchmark(): Promise<Record<string, unknown>>
     const rounds: { ours: Awaited<ReturnType<typeof runOurs>>; graphile: Awaited<ReturnType<typeof runGraphile>> }[] = [];
     // A warm-up of each first (caches, plans, JIT of both clients), not reported; then the order
     // alternates so neither system always runs on the colder machine.
+    const meter = await CpuMeter.forCluster(database.url);
     await runOurs(database.url, db, BATCH, WARMUP_JOBS);
     await runGraphile(database.url, WARMUP_JOBS);
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 2 === 0) {
-        const ours = await runOurs(database.url, db, BATCH);
-        rounds.push({ ours, graphile: await runGraphile(database.url) });
+        const ours = await runOurs(database.url, db, BATCH, JOBS, meter);
+        rounds.push({ ours, graphile: await runGraphile(database.url, JOBS, meter) });
       } else {
-        const graphile = await runGraphile(database.url);
-        rounds.push({ ours: await runOurs(database.url, db, BATCH), graphile });
+        const graphile = await runGraphile(database.url, JOBS, meter);
+        rounds.push({ ours: await runOurs(database.url, db, BATCH, JOBS, meter), graphile });
       }
     }
-    const oursBatchOne = await runOurs(database.url, db, 1);
+    const oursBatchOne = await runOurs(database.url, db, 1, JOBS, meter);
     const best = <T extends { jobs_per_second: number }>(runs: T[]) => runs.reduce((a, b) => (b.jobs_per_second > a.jobs_per_second ? b : a));
     const ours = best(rounds.map((r) => r.ours));
     const graphile = best(rounds.map((r) => r.graphile));
@@ -242,19 +250,41 @@ export default async function queueBenchmark(): Promise<Record<string, unknown>>
     const roundRatios = rounds.map((r) => r.ours.jobs_per_second / r.graphile.jobs_per_second).sort((a, b) => a - b);
     const mid = roundRatios.length / 2;
     const ratioMedian = Math.round(((roundRatios[Math.floor(mid - 0.5)]! + roundRatios[Math.ceil(mid - 0.5)]!) / 2) * 100) / 100;
+    // CPU per job, median over the rounds: what each system costs the machine, which the
+    // neighbours' load moves far less than it moves the wall clock.
+    const medianOf = (values: (number | null)[]) => {
+      const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+      return v.length ? (v[Math.floor((v.length - 1) / 2)]! + v[Math.ceil((v.length - 1) / 2)]!) / 2 : null;
+    };
+    const cpuOf = (runs: { postgres_us_per_job: number | null; node_us_per_job: number | null }[]) => {
+      const postgres = medianOf(runs.map((r) => r.postgres_us_per_job));
+      const node = medianOf(runs.map((r) => r.node_us_per_job));
+      return { postgres, node, total: postgres === null || node === null ? null : postgres + node };
+    };
+    const cpuOurs = cpuOf(rounds.map((r) => r.ours));
+    const cpuGraphile = cpuOf(rounds.map((r) => r.graphile));
     const duplicates = [...rounds.flatMap((r) => [r.ours.duplicate_executions, r.graphile.duplicate_executions]), oursBatchOne.duplicate_executions];
     return {
       throughput: {
         workers: WORKERS,
         jobs: JOBS,
         batch_size: BATCH,
-        rounds: rounds.map((r) => ({ ours_jobs_per_second: r.ours.jobs_per_second, graphile_jobs_per_second: r.graphile.jobs_per_second })),
+        rounds: rounds.map((r) => ({
+          ours_jobs_per_second: r.ours.jobs_per_second,
+          graphile_jobs_per_second: r.graphile.jobs_per_second,
+          ours_steal_percent: r.ours.steal_percent,
+          graphile_steal_percent: r.graphile.steal_percent,
+        })),
         ours,
         ours_batch_1: oursBatchOne,
         graphile_worker: graphile,
         ratio,
         ratio_median_of_rounds: ratioMedian,
         ratio_batch_1: Math.round((oursBatchOne.jobs_per_second / graphile.jobs_per_second) * 100) / 100,
+        // Median CPU microseconds per job (Postgres cluster, the benchmark's Node process) and
+        // graphile-worker's total over ours: above 1 means ours costs the machine less per job.
+        cpu_us_per_job: { ours: cpuOurs, graphile_worker: cpuGraphile },
+        cpu_ratio: cpuOurs.total && cpuGraphile.total ? Math.round((cpuGraphile.total / cpuOurs.total) * 100) / 100 : null,
       },
       job_health: health,
       targets: { ratio: 1.0, duplicate_executions: 0, job_health_p95_ms: 50 },
