@@ -15,7 +15,7 @@
 --   * Every transition writes its job_events row in the same statement.
 --   * Every changed job is broadcast once to 'admin:jobs' (event job_changed, same payload), and
 --     each claim statement signals 'queue:<model>' once per model it took jobs from. A failed
---     broadcast only warns: the timeline is then written on its own and the transition stands.
+--     broadcast only warns: the timeline is then written without it and the transition stands.
 --   * A job put back to queued and ready now NOTIFYs job_dispatch (once per transaction).
 
 -- The legal transitions, in one place. A SQL function is inlined where it is used, so it costs
@@ -50,70 +50,64 @@ create function private.jobs_after_update() returns trigger
 language plpgsql
 as $$
 declare
+  v_broadcast boolean := true;
+  v_broadcast_error text;
   v_wake boolean;
 begin
   -- The transition check, the timeline, the broadcasts and the wake-up decision in one
-  -- statement over one join of the transition tables.
-  begin
-    with changed as (
-      select n.id, n.user_id, n.model_id, o.status as old_status, n.status, n.attempt, n.progress, n.stage,
-             n.worker_id, n.lease_expires_at, n.run_at, n.error_class, n.error_message, n.updated_at
-        from new_jobs n join old_jobs o on o.id = n.id
-    ), events as (
-      insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
-      select c.id, c.user_id, c.model_id, c.old_status,
-             case when private.job_transition_allowed(c.old_status, c.status) then c.status
-                  else private.refuse_job_transition(c.old_status, c.status) end,
-             c.attempt,
-             nullif(current_setting('jobhealth.actor_id', true), '')::uuid,
-             coalesce(nullif(current_setting('jobhealth.actor_role', true), ''), 'database'),
-             jsonb_strip_nulls(jsonb_build_object(
-               'worker_id', case when c.status = 'running' then c.worker_id end,
-               'lease_expires_at', case when c.status = 'running' then c.lease_expires_at end,
-               'run_at', case when c.status = 'queued' and c.old_status = 'running' then c.run_at end,
-               'error_class', case when c.status = 'failed' or c.status = 'queued' and c.old_status = 'running' then c.error_class end,
-               'error', case when c.status = 'failed' or c.status = 'queued' and c.old_status = 'running' then left(c.error_message, 500) end,
-               'reason', nullif(current_setting('jobhealth.reason', true), '')))
-        from changed c
-       where c.status is distinct from c.old_status
-    ), messages as (
-      insert into realtime.messages (topic, extension, event, private, payload)
-      select 'admin:jobs', 'broadcast', 'job_changed', true, jsonb_build_object(
-               'id', c.id, 'user_id', c.user_id, 'model_id', c.model_id, 'status', c.status, 'old_status', c.old_status,
-               'attempt', c.attempt, 'progress', c.progress, 'stage', c.stage, 'error_class', c.error_class,
-               'updated_at', c.updated_at)
-        from changed c
-      union all
-      select distinct 'queue:' || c.model_id, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', c.model_id)
-        from changed c
-       where c.old_status = 'queued' and c.status <> 'queued'
-    )
-    select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()) into v_wake
-      from changed c;
-  exception when others then
-    -- The whole statement was rolled back. Write the timeline (and run the transition check)
-    -- again without the broadcasts: if it fails now, the cause was not the broadcast, and the
-    -- error propagates and fails the transition as it must.
-    insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
-    select n.id, n.user_id, n.model_id, o.status,
-           case when private.job_transition_allowed(o.status, n.status) then n.status
-                else private.refuse_job_transition(o.status, n.status) end,
-           n.attempt,
-           nullif(current_setting('jobhealth.actor_id', true), '')::uuid,
-           coalesce(nullif(current_setting('jobhealth.actor_role', true), ''), 'database'),
-           jsonb_strip_nulls(jsonb_build_object(
-             'worker_id', case when n.status = 'running' then n.worker_id end,
-             'lease_expires_at', case when n.status = 'running' then n.lease_expires_at end,
-             'run_at', case when n.status = 'queued' and o.status = 'running' then n.run_at end,
-             'error_class', case when n.status = 'failed' or n.status = 'queued' and o.status = 'running' then n.error_class end,
-             'error', case when n.status = 'failed' or n.status = 'queued' and o.status = 'running' then left(n.error_message, 500) end,
-             'reason', nullif(current_setting('jobhealth.reason', true), '')))
-      from new_jobs n join old_jobs o on o.id = n.id
-     where n.status is distinct from o.status;
-    raise warning 'job broadcast failed: %', sqlerrm;
-    select bool_or(n.status = 'queued' and o.status <> 'queued' and n.run_at <= now()) into v_wake
-      from new_jobs n join old_jobs o on o.id = n.id;
-  end;
+  -- statement over one join of the transition tables. If it fails, it is run once more without
+  -- the broadcasts: if that succeeds, the broadcast was the cause and only a warning remains;
+  -- if it fails again, the cause was the transition itself and that error fails the statement.
+  loop
+    begin
+      with changed as (
+        select n.id, n.user_id, n.model_id, o.status as old_status, n.status, n.attempt, n.progress, n.stage,
+               n.worker_id, n.lease_expires_at, n.run_at, n.error_class, n.error_message, n.updated_at
+          from new_jobs n join old_jobs o on o.id = n.id
+      ), events as (
+        insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
+        select c.id, c.user_id, c.model_id, c.old_status,
+               case when private.job_transition_allowed(c.old_status, c.status) then c.status
+                    else private.refuse_job_transition(c.old_status, c.status) end,
+               c.attempt,
+               nullif(current_setting('jobhealth.actor_id', true), '')::uuid,
+               coalesce(nullif(current_setting('jobhealth.actor_role', true), ''), 'database'),
+               jsonb_strip_nulls(jsonb_build_object(
+                 'worker_id', case when c.status = 'running' then c.worker_id end,
+                 'lease_expires_at', case when c.status = 'running' then c.lease_expires_at end,
+                 'run_at', case when c.status = 'queued' and c.old_status = 'running' then c.run_at end,
+                 'error_class', case when c.status = 'failed' or c.status = 'queued' and c.old_status = 'running' then c.error_class end,
+                 'error', case when c.status = 'failed' or c.status = 'queued' and c.old_status = 'running' then left(c.error_message, 500) end,
+                 'reason', nullif(current_setting('jobhealth.reason', true), '')))
+          from changed c
+         where c.status is distinct from c.old_status
+      ), messages as (
+        insert into realtime.messages (topic, extension, event, private, payload)
+        select 'admin:jobs', 'broadcast', 'job_changed', true, jsonb_build_object(
+                 'id', c.id, 'user_id', c.user_id, 'model_id', c.model_id, 'status', c.status, 'old_status', c.old_status,
+                 'attempt', c.attempt, 'progress', c.progress, 'stage', c.stage, 'error_class', c.error_class,
+                 'updated_at', c.updated_at)
+          from changed c
+         where v_broadcast
+        union all
+        select distinct 'queue:' || c.model_id, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', c.model_id)
+          from changed c
+         where v_broadcast and c.old_status = 'queued' and c.status <> 'queued'
+      )
+      select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()) into v_wake
+        from changed c;
+      exit;
+    exception when others then
+      if not v_broadcast then
+        raise;
+      end if;
+      v_broadcast := false;
+      v_broadcast_error := sqlerrm;
+    end;
+  end loop;
+  if v_broadcast_error is not null then
+    raise warning 'job broadcast failed: %', v_broadcast_error;
+  end if;
   if v_wake then
     perform pg_notify('job_dispatch', '');
   end if;

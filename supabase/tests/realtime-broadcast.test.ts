@@ -87,6 +87,11 @@ describe('realtime', () => {
     await emptyQueue(t.db);
     const job = await createJob(t.db);
     const client = await t.db.connect();
+    const warnings: string[] = [];
+    const onNotice = (n: { severity?: string; message?: string }) => {
+      if (n.severity === 'WARNING') warnings.push(n.message ?? '');
+    };
+    client.on('notice', onNotice);
     try {
       await client.query('begin');
       // Make every insert into realtime.messages fail, as a missing partition would on a hosted project.
@@ -95,6 +100,7 @@ describe('realtime', () => {
       const { rows } = await client.query('select * from public.claim_jobs($1, 1)', ['w']);
       assert.equal(rows[0].id, job.id);
       assert.equal(rows[0].status, 'running');
+      assert.deepEqual(warnings, ['job broadcast failed: new row for relation "messages" violates check constraint "no_broadcasts"']);
       // The timeline is still written, and nothing was broadcast.
       const events = await client.query(`select from_status, to_status, actor_role from public.job_events where job_id = $1 order by id`, [job.id]);
       assert.deepEqual(events.rows.at(-1), { from_status: 'queued', to_status: 'running', actor_role: 'worker' });
@@ -112,6 +118,7 @@ describe('realtime', () => {
       );
       await client.query('rollback to savepoint illegal');
     } finally {
+      client.off('notice', onNotice);
       await client.query('rollback');
       client.release();
     }
