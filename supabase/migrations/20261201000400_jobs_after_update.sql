@@ -7,7 +7,7 @@
 -- tree for every statement, and starts three plpgsql calls and three joins. Counted with
 -- callgrind on a single backend (claim 50, then complete each, each in its own transaction),
 -- that was 1.91 million instructions per job; with the one trigger below and the leaner
--- set_actor / complete_job, 1.45 million (-24%): claim 0.42 million per job, complete 1.03.
+-- set_actor / complete_job, 1.48 million (-22%): claim 0.42 million per job, complete 1.06.
 --
 -- What does not change:
 --   * Only the listed transitions exist; anything else fails with 23514 'illegal job transition:
