@@ -46,6 +46,47 @@ begin
 end;
 $$;
 
+-- The admin broadcast's payload, spelled once for the insert and the update trigger. A SQL
+-- function is inlined into the statement that uses it: nothing is called per row.
+create function private.job_changed_payload(
+  p_id uuid, p_user_id uuid, p_model_id text, p_status text, p_old_status text, p_attempt integer,
+  p_progress smallint, p_stage text, p_error_class text, p_updated_at timestamptz
+) returns jsonb
+language sql stable
+as $$
+  select jsonb_build_object(
+    'id', p_id, 'user_id', p_user_id, 'model_id', p_model_id, 'status', p_status, 'old_status', p_old_status,
+    'attempt', p_attempt, 'progress', p_progress, 'stage', p_stage, 'error_class', p_error_class,
+    'updated_at', p_updated_at)
+$$;
+
+-- Inserts only, now that updates have their own trigger (same message as before).
+create or replace function private.jobs_broadcast() returns trigger
+language plpgsql
+as $$
+begin
+  begin
+    insert into realtime.messages (topic, extension, event, private, payload)
+    select 'admin:jobs', 'broadcast', 'job_changed', true,
+           private.job_changed_payload(n.id, n.user_id, n.model_id, n.status, null, n.attempt, n.progress, n.stage,
+                                       n.error_class, n.updated_at)
+      from new_jobs n;
+  exception when others then
+    raise warning 'job broadcast failed: %', sqlerrm;
+  end;
+  return null;
+end;
+$$;
+
+-- Inserts only as well: an update's transition is checked by jobs_after_update below.
+create or replace function private.jobs_refuse_transition() returns trigger
+language plpgsql
+as $$
+begin
+  raise exception 'illegal job transition: a job is created queued, not %', new.status using errcode = '23514';
+end;
+$$;
+
 create function private.jobs_after_update() returns trigger
 language plpgsql
 as $$
@@ -90,10 +131,9 @@ begin
          where c.status is distinct from c.old_status
       ), messages as (
         insert into realtime.messages (topic, extension, event, private, payload)
-        select 'admin:jobs', 'broadcast', 'job_changed', true, jsonb_build_object(
-                 'id', c.id, 'user_id', c.user_id, 'model_id', c.model_id, 'status', c.status, 'old_status', c.old_status,
-                 'attempt', c.attempt, 'progress', c.progress, 'stage', c.stage, 'error_class', c.error_class,
-                 'updated_at', c.updated_at)
+        select 'admin:jobs', 'broadcast', 'job_changed', true,
+               private.job_changed_payload(c.id, c.user_id, c.model_id, c.status, c.old_status, c.attempt, c.progress,
+                                           c.stage, c.error_class, c.updated_at)
           from changed c
          where v_broadcast
       )

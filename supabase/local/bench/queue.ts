@@ -30,6 +30,12 @@ const MODEL = 'gemini-2.5-flash-image';
 
 const silentLogger = new Logger(() => () => {});
 
+/** The median of the values that are not null, or null when there are none. */
+function median(values: (number | null)[]): number | null {
+  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return v.length ? (v[Math.floor((v.length - 1) / 2)]! + v[Math.ceil((v.length - 1) / 2)]!) / 2 : null;
+}
+
 function percentile(sorted: number[], q: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return Math.round(sorted[i]! * 100) / 100;
@@ -247,18 +253,12 @@ export default async function queueBenchmark(): Promise<Record<string, unknown>>
       await healthDatabase.drop();
     });
     const ratio = Math.round((ours.jobs_per_second / graphile.jobs_per_second) * 100) / 100;
-    const roundRatios = rounds.map((r) => r.ours.jobs_per_second / r.graphile.jobs_per_second).sort((a, b) => a - b);
-    const mid = roundRatios.length / 2;
-    const ratioMedian = Math.round(((roundRatios[Math.floor(mid - 0.5)]! + roundRatios[Math.ceil(mid - 0.5)]!) / 2) * 100) / 100;
+    const ratioMedian = Math.round(median(rounds.map((r) => r.ours.jobs_per_second / r.graphile.jobs_per_second))! * 100) / 100;
     // CPU per job, median over the rounds: what each system costs the machine, which the
     // neighbours' load moves far less than it moves the wall clock.
-    const medianOf = (values: (number | null)[]) => {
-      const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
-      return v.length ? (v[Math.floor((v.length - 1) / 2)]! + v[Math.ceil((v.length - 1) / 2)]!) / 2 : null;
-    };
     const cpuOf = (runs: { postgres_us_per_job: number | null; node_us_per_job: number | null }[]) => {
-      const postgres = medianOf(runs.map((r) => r.postgres_us_per_job));
-      const node = medianOf(runs.map((r) => r.node_us_per_job));
+      const postgres = median(runs.map((r) => r.postgres_us_per_job));
+      const node = median(runs.map((r) => r.node_us_per_job));
       return { postgres, node, total: postgres === null || node === null ? null : postgres + node };
     };
     const cpuOurs = cpuOf(rounds.map((r) => r.ours));
