@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { claim, createJob, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { claim, createJob, emptyQueue, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -60,6 +60,84 @@ describe('complete_job', () => {
     const [running] = await claim(t.db);
     assert.equal((await complete(running!.id, running!.lease_token)).outcome, 'succeeded');
     assert.deepEqual(await complete(running!.id, running!.lease_token), { outcome: 'fenced', status: 'succeeded' });
+  });
+
+  test('writes the same timeline row and admin broadcast as any other update of the job would', async () => {
+    // complete_job writes its own event and message in the statement that completes the job; a
+    // superuser's plain UPDATE of another job, as the worker, goes through the jobs trigger. The
+    // two must not differ in anything but the job.
+    await emptyQueue(t.db);
+    const [a, b] = [await createJob(t.db), await createJob(t.db)];
+    const claimed = await claim(t.db, 2);
+    const byId = Object.fromEntries(claimed.map((j) => [j.id, j]));
+    await complete(a.id, byId[a.id]!.lease_token);
+    const client = await t.db.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select private.set_actor('worker')`);
+      await client.query(
+        `update public.jobs set status = 'succeeded', result = '{"image": "x.png"}', progress = 100, stage = 'done',
+                lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now() where id = $1`,
+        [b.id],
+      );
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const last = async (id: string) => {
+      const event = await t.db.query(
+        `select from_status, to_status, attempt, actor_id, actor_role, detail, model_id, user_id from public.job_events where job_id = $1 order by id desc limit 1`,
+        [id],
+      );
+      const message = await t.db.query(
+        `select topic, event, private, extension, payload - 'id' - 'updated_at' as payload, payload->>'updated_at' as updated_at
+           from realtime.messages where payload->>'id' = $1 order by inserted_at desc, id desc limit 1`,
+        [id],
+      );
+      const job = await getJob(t.db, id);
+      return { event: event.rows[0], message: message.rows[0], updated_at: job.updated_at };
+    };
+    const [own, generic] = [await last(a.id), await last(b.id)];
+    assert.deepEqual(own.event, generic.event);
+    assert.deepEqual(own.event, {
+      from_status: 'running', to_status: 'succeeded', attempt: 1, actor_id: null, actor_role: 'worker', detail: {},
+      model_id: a.model_id, user_id: a.user_id,
+    });
+    assert.deepEqual({ ...own.message, updated_at: undefined }, { ...generic.message, updated_at: undefined });
+    assert.equal(own.message.payload.status, 'succeeded');
+    assert.equal(own.message.payload.old_status, 'running');
+    assert.equal(new Date(own.message.updated_at).getTime(), (own.updated_at as Date).getTime(), 'the payload carries the row as written');
+  });
+
+  test('stands the jobs trigger down for its own statement only: later updates in the transaction write their events', async () => {
+    await emptyQueue(t.db);
+    const [a, b] = [await createJob(t.db), await createJob(t.db)];
+    const client = await t.db.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select set_config('request.jwt.claims', '{"role": "service_role"}', true)`);
+      const { rows } = await client.query(`select id, lease_token from public.claim_jobs('w', 1)`);
+      await client.query('select public.complete_job($1, $2)', [rows[0].id, rows[0].lease_token]);
+      const flag = await client.query(`select current_setting('jobhealth.events_written', true) as v`);
+      assert.equal(flag.rows[0].v, '', 'the mark is cleared as soon as the completing statement is done');
+      // The next claim in the same transaction is an ordinary update: the trigger writes its event.
+      const next = await client.query(`select id from public.claim_jobs('w', 1)`);
+      await client.query('commit');
+      const events = await t.db.query(
+        `select job_id, from_status, to_status from public.job_events where job_id = any($1) and from_status is not null order by id`,
+        [[a.id, b.id]],
+      );
+      assert.deepEqual(
+        events.rows.map((e) => [e.job_id, e.from_status, e.to_status]),
+        [
+          [rows[0].id, 'queued', 'running'],
+          [rows[0].id, 'running', 'succeeded'],
+          [next.rows[0].id, 'queued', 'running'],
+        ],
+      );
+    } finally {
+      client.release();
+    }
   });
 
   test('only the service role may complete', async () => {

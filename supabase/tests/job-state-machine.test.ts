@@ -81,7 +81,47 @@ describe('the job state machine, enforced by the table', () => {
     await rejects(
       t.db.query(`update public.jobs set lease_token = null where id = $1`, [jobs.running.id]),
       '23514',
-      /violates check constraint "jobs_lease_iff_running"/,
+      'new row for relation "jobs" violates check constraint "jobs_row_valid"',
+    );
+  });
+
+  test('every row rule is enforced, with the constraint and the broken rule in the error, and nothing changes', async () => {
+    const cases: [string, string, string][] = [
+      [jobs.queued.id, `status = 'paused'`, 'status must be queued, running, succeeded, failed or cancelled, not paused'],
+      [jobs.running.id, `lease_token = null`, 'a running job must hold a lease (lease_token and lease_expires_at)'],
+      [jobs.running.id, `lease_expires_at = null`, 'a running job must hold a lease (lease_token and lease_expires_at)'],
+      [jobs.queued.id, `lease_token = extensions.gen_random_uuid(), lease_expires_at = now()`, 'only a running job holds a lease, and this one is queued'],
+      [jobs.succeeded.id, `lease_token = extensions.gen_random_uuid(), lease_expires_at = now()`, 'only a running job holds a lease, and this one is succeeded'],
+      [jobs.running.id, `progress = 101`, 'progress must be between 0 and 100, not 101'],
+      [jobs.running.id, `progress = -1`, 'progress must be between 0 and 100, not -1'],
+      [jobs.queued.id, `attempt = -1`, 'attempt must be 0 or more, not -1'],
+      [jobs.queued.id, `max_attempts = 0`, 'max_attempts must be 1 or more, not 0'],
+      [jobs.queued.id, `credits_cost = -5`, 'credits_cost must be 0 or more, not -5'],
+      [jobs.queued.id, `charge_seq = 0`, 'charge_seq must be 1 or more, not 0'],
+    ];
+    for (const [id, set, rule] of cases) {
+      const before = await t.db.query('select to_jsonb(j) as row from public.jobs j where id = $1', [id]);
+      const error = await t.db.query(`update public.jobs set ${set} where id = $1`, [id]).then(
+        () => assert.fail(`${set} was accepted`),
+        (e: { code?: string; message?: string; detail?: string; constraint?: string; table?: string }) => e,
+      );
+      assert.deepEqual(
+        { code: error.code, message: error.message, detail: error.detail, constraint: error.constraint, table: error.table },
+        { code: '23514', message: 'new row for relation "jobs" violates check constraint "jobs_row_valid"', detail: rule, constraint: 'jobs_row_valid', table: 'jobs' },
+        set,
+      );
+      const after = await t.db.query('select to_jsonb(j) as row from public.jobs j where id = $1', [id]);
+      assert.deepEqual(after.rows[0].row, before.rows[0].row, set);
+    }
+    // A new row is held to the same rules.
+    await rejects(
+      t.db.query(
+        `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
+         values ($1, $2, 'x', 0, 0, now() + interval '1 hour')`,
+        [jobs.queued.user_id, jobs.queued.model_id],
+      ),
+      '23514',
+      'new row for relation "jobs" violates check constraint "jobs_row_valid"',
     );
   });
 

@@ -117,6 +117,19 @@ describe('realtime', () => {
         (error: { code?: string; message?: string }) => error.code === '23514' && error.message === 'illegal job transition: succeeded -> running',
       );
       await client.query('rollback to savepoint illegal');
+      // complete_job, which writes its own timeline row and broadcast, falls back to the same
+      // path: the job completes, the timeline is written, one more warning, nothing broadcast.
+      const done = await client.query('select public.complete_job($1, $2) as r', [job.id, rows[0].lease_token]);
+      assert.deepEqual(done.rows[0].r, { outcome: 'succeeded', status: 'succeeded' });
+      const completed = await client.query(`select from_status, to_status, actor_role from public.job_events where job_id = $1 order by id`, [job.id]);
+      assert.deepEqual(completed.rows.slice(-2), [
+        { from_status: 'queued', to_status: 'running', actor_role: 'worker' },
+        { from_status: 'running', to_status: 'succeeded', actor_role: 'worker' },
+      ]);
+      // One warning each: the claim, the superuser's update rolled back above, the completion.
+      assert.deepEqual(warnings, Array(3).fill(warnings[0]));
+      const sentDone = await client.query(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1`, [job.id]);
+      assert.equal(sentDone.rows[0].n, 1, 'only the message from before broadcasts failed (the job was created)');
     } finally {
       client.off('notice', onNotice);
       await client.query('rollback');
