@@ -26,7 +26,7 @@
 --    exception block, so an error rolls it back with everything else.
 --
 -- 2. The seven CHECK constraints become one, jobs_row_valid, which passes the whole row to an
---    immutable plpgsql function: a single column reference and a function call, about 300
+--    immutable plpgsql function: one whole-row reference and a function call, about 300
 --    characters to read back per statement. The rules are unchanged; a violation is still
 --    SQLSTATE 23514 naming the constraint, with the broken rule in the detail. Added NOT VALID
 --    and then validated, so checking existing rows does not block writers; the old constraints
