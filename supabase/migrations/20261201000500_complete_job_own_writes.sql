@@ -32,8 +32,10 @@
 --    and then validated, so checking existing rows does not block writers; the old constraints
 --    are dropped after.
 --
--- Together: 1.32 -> 1.02 million instructions per job (-23%): complete 0.93 -> 0.61 (of which
--- the row check 0.18 -> 0.06), claim 0.39 -> 0.41 (the check is now a function call per row).
+-- Together: 1.32 -> 1.04 million instructions per job (-21%): complete 0.93 -> 0.63 (of which
+-- the row check 0.18 -> 0.08), claim 0.39 -> 0.41 (the check is now a function call per row).
+-- The function spells each rule once; a separate all-rules-hold test in front of the CASE was
+-- 0.02 million cheaper per job, but would give every rule two spellings that could drift.
 -- Contracts are unchanged: the same arguments, results and errors, the same timeline rows and
 -- Realtime messages; only a row-rule violation names jobs_row_valid instead of one of seven.
 
@@ -44,12 +46,7 @@ as $$
 declare
   v_rule text;
 begin
-  if j.status = any ('{queued,running,succeeded,failed,cancelled}'::text[])
-     and (j.status = 'running') = (j.lease_token is not null and j.lease_expires_at is not null)
-     and j.progress between 0 and 100
-     and j.attempt >= 0 and j.max_attempts >= 1 and j.credits_cost >= 0 and j.charge_seq >= 1 then
-    return true;
-  end if;
+  -- Each rule once: the first broken one names itself, a valid row breaks none.
   v_rule := case
     when not j.status = any ('{queued,running,succeeded,failed,cancelled}'::text[])
       then format('status must be queued, running, succeeded, failed or cancelled, not %s', j.status)
@@ -61,8 +58,11 @@ begin
     when j.attempt < 0 then format('attempt must be 0 or more, not %s', j.attempt)
     when j.max_attempts < 1 then format('max_attempts must be 1 or more, not %s', j.max_attempts)
     when j.credits_cost < 0 then format('credits_cost must be 0 or more, not %s', j.credits_cost)
-    else format('charge_seq must be 1 or more, not %s', j.charge_seq)
+    when j.charge_seq < 1 then format('charge_seq must be 1 or more, not %s', j.charge_seq)
   end;
+  if v_rule is null then
+    return true;
+  end if;
   raise exception 'new row for relation "jobs" violates check constraint "jobs_row_valid"'
     using errcode = '23514', detail = v_rule, schema = 'public', table = 'jobs', constraint = 'jobs_row_valid';
 end;
