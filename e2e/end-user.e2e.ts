@@ -88,7 +88,7 @@ test('a user creates a job and watches progress move and the image appear withou
   await shot(page, 'job-running');
 
   await page.getByRole('img', { name: /Generated image: e2e-live/ }).waitFor();
-  await page.waitForFunction(() => (document.querySelector('img.result-image') as HTMLImageElement | null)?.naturalWidth! > 0);
+  await page.waitForFunction(() => ((document.querySelector('img.result-image') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
   assert.equal(await page.getByTestId('job-stage').textContent(), 'Done');
   assert.equal(await page.getByRole('progressbar').getAttribute('aria-valuenow'), '100');
   assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload), true);

@@ -168,7 +168,7 @@ function JobRecordsView({ records, errors }: { records: JobRecords; errors: Reco
                   <td><Timestamp iso={c.started_at} /></td>
                   <td>{c.attempt ?? '—'}</td>
                   <td>{c.model_id}</td>
-                  <td>{c.duration_ms.toLocaleString()} ms</td>
+                  <td>{c.duration_ms.toLocaleString('en-US')} ms</td>
                   <td>{c.http_status ?? '—'}</td>
                   <td className={c.outcome === 'ok' ? undefined : 'error-text'}>{c.outcome}</td>
                   <td>{c.retry_after_ms === null ? '—' : `${c.retry_after_ms} ms`}</td>

@@ -154,7 +154,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
           <Pager
             page={filters.page}
             hasNextPage={query.data.hasNextPage}
-            summary={`${query.data.total.estimated ? 'about ' : ''}${query.data.total.value.toLocaleString()} ${query.data.total.value === 1 ? 'job' : 'jobs'}`}
+            summary={`${query.data.total.estimated ? 'about ' : ''}${query.data.total.value.toLocaleString('en-US')} ${query.data.total.value === 1 ? 'job' : 'jobs'}`}
             onPage={(page) => navigate({ ...filters, page })}
           />
         </div>

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { repoRoot } from '../../supabase/local/config.ts';
+import { startNextApp, type RunningNextApp } from '../../supabase/local/next-app.ts';
 import { freePort } from '../../supabase/local/postgres.ts';
 import { startStack, type RunningStack } from '../../supabase/local/stack.ts';
 import { launchChromium } from './chromium.ts';
@@ -22,8 +22,6 @@ export interface E2eStack {
 
 export const screenshotDir = path.join(repoRoot, 'test-results');
 
-const NEXT_READY_TIMEOUT_MS = 120_000;
-
 export async function startE2eStack(): Promise<E2eStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-e2e-'));
   fs.chmodSync(dataDir, 0o755);
@@ -37,63 +35,31 @@ export async function startE2eStack(): Promise<E2eStack> {
     storageRoot: path.join(dataDir, 'storage'),
     log: verbose ? (line) => console.error(line) : undefined,
   });
-  let next: ChildProcess | undefined;
+  let next: RunningNextApp | undefined;
   let browser: Browser | undefined;
   const stopAll = async () => {
     await browser?.close().catch(() => {});
-    if (next && next.exitCode === null) {
-      const exited = new Promise((resolve) => next!.once('exit', resolve));
-      next.kill('SIGTERM');
-      await exited;
-    }
+    await next?.stop();
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const appUrl = `http://localhost:${appPort}`;
-    // One fixed directory (Next.js adds its types to tsconfig.json by name): e2e specs run one at a time.
-    const distDir = '.next-e2e';
-    next = spawn(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'dev', '-p', String(appPort)], {
-      cwd: repoRoot,
+    next = await startNextApp({
+      port: appPort,
       env: {
-        ...process.env,
         NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
         NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
-        NEXT_TELEMETRY_DISABLED: '1',
         // Its own build directory, so a developer's `npm run dev` in this folder keeps running.
-        NEXT_DIST_DIR: distDir,
+        // One fixed directory (Next.js adds its types to tsconfig.json by name): specs run one at a time.
+        NEXT_DIST_DIR: '.next-e2e',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      output: verbose ? (chunk) => process.stderr.write(chunk) : undefined,
     });
-    await waitForNext(next, verbose);
     browser = await launchChromium();
     fs.mkdirSync(screenshotDir, { recursive: true });
-    return { stack, appUrl, browser, stop: stopAll };
+    return { stack, appUrl: next.url, browser, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
-}
-
-/** Resolves on next's "Ready" line; rejects if it exits first (a port clash, or another `next dev` holding the lock). */
-function waitForNext(child: ChildProcess, verbose: boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`next dev was not ready after ${NEXT_READY_TIMEOUT_MS} ms:\n${output}`)), NEXT_READY_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      output += text;
-      if (verbose) process.stderr.write(text);
-      if (/Ready in/.test(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`next dev exited with ${code}:\n${output}`));
-    });
-  });
 }

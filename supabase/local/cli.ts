@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultPorts, localDir, repoRoot } from './config.ts';
+import { defaultPorts, localDir } from './config.ts';
 import { MigrationError } from './migrate.ts';
 import { addHistoryOnce } from './history.ts';
+import { startNextApp, type RunningNextApp } from './next-app.ts';
 import { PostgresStartError, startPostgres } from './postgres.ts';
 import { prepareDatabase } from './migrate.ts';
 import { removeStackFile, startStack, writeStackFile, type RunningStack } from './stack.ts';
@@ -69,39 +69,13 @@ async function runStack(withApp: boolean) {
   });
   if (historyJobs) log(`added a day of demo history: ${historyJobs} jobs from 40 generated customers`);
 
-  const children: ChildProcess[] = [];
-  let appUrl: string | undefined;
-  if (withApp) {
-    appUrl = `http://localhost:${ports.app}`;
-    const next = spawn(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'dev', '-p', String(ports.app)], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
-        NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
-        SUPABASE_SERVICE_ROLE_KEY: stack.info.serviceRoleKey,
-        SUPABASE_DB_URL: stack.info.dbUrl,
-      },
-    });
-    children.push(next);
-    next.on('exit', (code) => {
-      if (!stopping) {
-        console.error(`Next.js exited (${code}); stopping the stack`);
-        void shutdown(1);
-      }
-    });
-  }
-  writeStackFile({ ...stack.info, ...(appUrl ? { appUrl } : {}) });
-  printBanner(stack, appUrl);
-
+  let app: RunningNextApp | undefined;
   let stopping = false;
   const shutdown = async (code = 0) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping...');
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await app?.stop();
     removeStackFile();
     await stack.stop();
     process.exit(code);
@@ -109,6 +83,27 @@ async function runStack(withApp: boolean) {
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGHUP', () => void shutdown());
+  if (withApp) {
+    console.log(`starting Next.js on port ${ports.app}...`);
+    app = await startNextApp({
+      port: ports.app,
+      // The browser's configuration only: the app never holds a service key or the database URL.
+      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey },
+      output: (chunk) => process.stdout.write(chunk),
+    }).catch(async (error) => {
+      await stack.stop();
+      fail(error);
+    });
+    app.child.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`Next.js exited (${code}); stopping the stack`);
+        void shutdown(1);
+      }
+    });
+  }
+  // Written only now that every service it names answers (the app included).
+  writeStackFile({ ...stack.info, ...(app ? { appUrl: app.url } : {}) });
+  printBanner(stack, app?.url);
 }
 
 async function dbReset() {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import type { HealthDocument } from '../../lib/metrics/health-schema.ts';
 import { addHistoryOnce } from './history.ts';
 import { createTestDatabase, DEMO_USERS, type TestDatabase } from './testing.ts';
 
@@ -11,7 +12,8 @@ import { createTestDatabase, DEMO_USERS, type TestDatabase } from './testing.ts'
 let database: TestDatabase;
 let db: pg.Pool;
 let added: number | null;
-const one = async <T = any>(sql: string, params: unknown[] = []): Promise<T> => (await db.query(sql, params)).rows[0] as T;
+const one = async <T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T> =>
+  (await db.query<T>(sql, params)).rows[0] as T;
 const CUSTOMER_JOBS = `select j.* from public.jobs j join auth.users u on u.id = j.user_id where u.email like 'customer-%@example.com'`;
 
 before(async () => {
@@ -122,11 +124,11 @@ describe('the demo history', () => {
 
   test('is rolled up, so System Health shows the day', async () => {
     await db.query('select public.rollup_metrics()');
-    const health = (await one<{ h: any }>(`select public.job_health(interval '24 hours', interval '1 hour') as h`)).h;
+    const health = (await one<{ h: HealthDocument }>(`select public.job_health(interval '24 hours', interval '1 hour') as h`)).h;
     assert.ok(health.totals.created >= added! - 5, `created ${health.totals.created} of ${added}`);
     assert.ok(health.totals.refunds > 0);
-    assert.ok(health.totals.failure_rate > 0.01 && health.totals.failure_rate < 0.06);
-    for (const model of health.models) assert.ok(model.p50_ms > 1000, `${model.model_id} p50 ${model.p50_ms}`);
+    assert.ok(health.totals.failure_rate !== null && health.totals.failure_rate > 0.01 && health.totals.failure_rate < 0.06);
+    for (const model of health.models) assert.ok(model.p50_ms !== null && model.p50_ms > 1000, `${model.model_id} p50 ${model.p50_ms}`);
     const depth = await one(`select max(queued_depth)::integer as queued, min(queued_depth)::integer as lowest from public.metrics_job_minute`);
     assert.ok(depth.queued > 0, 'jobs were seen waiting');
     assert.ok(depth.lowest >= 0, 'the depth derived from the events never goes negative');

@@ -51,7 +51,7 @@ describe('migration runner', () => {
         ['20260102000000', 'second'],
       ],
     );
-    assert.match(recorded[0].statements[0], /create table public\.steps/);
+    assert.match(recorded[0]!.statements[0], /create table public\.steps/);
 
     // The platform is there: roles, auth helpers, realtime publication.
     const [platform] = await queryOnce(
@@ -65,7 +65,7 @@ describe('migration runner', () => {
 
     const again = await prepareDatabase(url, { migrations: folder, seed: false });
     assert.deepEqual(again.applied, [], 'nothing runs twice');
-    assert.equal((await queryOnce(url, 'select count(*)::int as n from public.steps'))[0].n, 2);
+    assert.equal((await queryOnce(url, 'select count(*)::int as n from public.steps'))[0]!.n, 2);
   });
 
   test('a failing migration stops with its file name and the Postgres error, and leaves nothing half-done', async () => {
@@ -111,6 +111,6 @@ describe('migration runner', () => {
     ]);
     const again = await prepareDatabase(url);
     assert.equal(again.seeded, false);
-    assert.equal((await queryOnce(url, 'select count(*)::int as n from auth.users'))[0].n, 4);
+    assert.equal((await queryOnce(url, 'select count(*)::int as n from auth.users'))[0]!.n, 4);
   });
 });

@@ -32,8 +32,8 @@ describe('embedded Postgres', () => {
     const dataDir = path.join(root, 'keep');
     const first = await startPostgres({ dataDir, port: await freePort() });
     const [settings] = await queryOnce(first.url, `select current_setting('wal_level') as wal, version() as version`);
-    assert.equal(settings.wal, 'logical');
-    assert.match(settings.version, /^PostgreSQL 17\./);
+    assert.equal(settings!.wal, 'logical');
+    assert.match(settings!.version, /^PostgreSQL 17\./);
     await queryOnce(first.url, 'create table kept (n int); insert into kept values (42)');
     await first.stop();
     assert.equal(postmasterPid(dataDir), undefined, 'a clean stop removes postmaster.pid');

@@ -59,13 +59,15 @@ function clusterUrl(): string {
   return url;
 }
 
-/** One statement on a short-lived connection: for tests that look at a database from outside. */
-// Rows are `any` on purpose: tests assert their shape with deepEqual.
-export async function queryOnce(url: string, sql: string): Promise<any[]> {
+/**
+ * One statement on a short-lived connection: for tests that look at a database from outside.
+ * Rows are pg's `QueryResultRow` unless the caller names their shape as `R`.
+ */
+export async function queryOnce<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(sql)).rows;
+    return (await client.query<R>(sql)).rows;
   } finally {
     await client.end();
   }

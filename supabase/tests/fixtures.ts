@@ -55,7 +55,7 @@ export async function as<T>(db: pg.Pool | pg.Client, actor: Actor, fn: (c: pg.Cl
 }
 
 /** One statement as `actor`; returns its rows. */
-export async function query<R extends pg.QueryResultRow = Record<string, any>>(
+export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
   db: pg.Pool | pg.Client,
   actor: Actor,
   sql: string,
@@ -112,6 +112,8 @@ export interface Job {
   error_class: string | null;
   errors: unknown[];
   worker_id: string | null;
+  created_at: Date;
+  updated_at: Date;
 }
 
 export async function createJob(db: pg.Pool, actor: Actor = 'alice', model = FLASH, options: object = {}): Promise<Job> {

@@ -31,6 +31,16 @@ interface Position {
   latency_calls: number;
 }
 
+/** A node of `explain (format json)`: the fields the tests read, and its children. */
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+  [field: string]: unknown;
+}
+
 async function position(actor: Actor, jobId: string): Promise<Position | null> {
   const [row] = await query<{ p: Position | null }>(t.db, actor, 'select public.job_queue_position($1) as p', [jobId]);
   return row!.p;
@@ -133,8 +143,8 @@ describe('job_queue_position', () => {
     );
     const plan = JSON.stringify(rows[0]['QUERY PLAN']);
     assert.doesNotMatch(plan, /Seq Scan/);
-    const nodes: Array<Record<string, any>> = [];
-    const walk = (node: Record<string, any>) => {
+    const nodes: PlanNode[] = [];
+    const walk = (node: PlanNode) => {
       nodes.push(node);
       for (const child of node.Plans ?? []) walk(child);
     };

@@ -71,7 +71,7 @@ export class CpuMeter {
     };
   }
 
-  static use(before: CpuSample | null, after: CpuSample | null, jobs: number): CpuUse {
+  static between(before: CpuSample | null, after: CpuSample | null, jobs: number): CpuUse {
     if (!before || !after) return { postgres_us_per_job: null, node_us_per_job: null, steal_percent: null };
     const wallMs = after.at - before.at;
     return {

@@ -85,7 +85,7 @@ export async function runOurs(url: string, db: pg.Pool, batch: number, jobs = JO
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const cpu = CpuMeter.use(cpuBefore, meter?.sample() ?? null, executed);
+  const cpu = CpuMeter.between(cpuBefore, meter?.sample() ?? null, executed);
   await Promise.all(clients.map((c) => c.end()));
   const check = await db.query<{ claims: number; claimed_jobs: number; left: number }>(
     `select (select count(*)::integer from public.job_events where id > $1 and to_status = 'running') as claims,
@@ -154,7 +154,7 @@ export async function runGraphile(url: string, jobs = JOBS, meter?: CpuMeter) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpu = CpuMeter.use(cpuBefore, meter?.sample() ?? null, jobs);
+  const cpu = CpuMeter.between(cpuBefore, meter?.sample() ?? null, jobs);
   await runner.stop();
   // As after each of our runs: vacuum what the run left dead, so the next round of either
   // system does not pay for this one's churn (without it graphile-worker lost a third of its

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
 import type { Pipeline } from '../../functions/job-worker/pipeline.ts';
 import type { ResultStore } from '../../functions/job-worker/result-store.ts';
-import { FLASH, startWorkerFixture, type WorkerFixture } from '../../functions/job-worker/worker-fixture.ts';
+import { FLASH, startWorkerFixture, type WorkerFixture } from '../../tests/job-worker/worker-fixture.ts';
 import { startWorkerDispatch } from '../worker-dispatch.ts';
 
 /**

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { crc32 as zlibCrc32, inflateSync } from 'node:zlib';
 import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
+import type { GoogleErrorBody } from './google-errors.ts';
 import { MODELS } from './models.ts';
-import { startGeminiStandIn, type RunningGeminiStandIn } from './server.ts';
+import { startGeminiStandIn, type GeminiStandInStats, type RunningGeminiStandIn } from './server.ts';
 
 const IMAGE_MODEL = 'gemini-2.5-flash-image';
 const PRO_IMAGE_MODEL = 'gemini-3-pro-image-preview';
@@ -31,13 +32,14 @@ function client(options: { apiVersion?: string; timeout?: number; apiKey?: strin
   });
 }
 
-async function admin(method: string, body?: unknown, path = '/__admin/faults') {
+/** Calls the admin endpoint; `T` is the shape of the JSON it answers with. */
+async function admin<T = Record<string, unknown>>(method: string, body?: unknown, path = '/__admin/faults') {
   const response = await fetch(`${standIn.url}${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 function generateImage(prompt: string, config: Record<string, unknown> = {}, model = IMAGE_MODEL, sdk = ai) {
@@ -79,7 +81,7 @@ function inspectPng(bytes: Buffer) {
   return { width, height, pixels };
 }
 
-async function apiError(promise: Promise<unknown>): Promise<ApiError & { body: any }> {
+async function apiError(promise: Promise<unknown>): Promise<ApiError & { body: GoogleErrorBody }> {
   const error = await promise.then(
     () => assert.fail('expected the call to fail'),
     (e: unknown) => e,
@@ -198,7 +200,7 @@ describe('rejecting bad requests as Gemini does', () => {
     try {
       const error = await apiError(generateImage('x', {}, IMAGE_MODEL, client({ url: strict.url, apiKey: 'a-wrong-key' })));
       assert.equal(error.status, 400);
-      assert.equal(error.body.error.details[0].reason, 'API_KEY_INVALID');
+      assert.equal(error.body.error.details?.[0]?.reason, 'API_KEY_INVALID');
       const ok = await generateImage('x', {}, IMAGE_MODEL, client({ url: strict.url, apiKey: 'the-right-key' }));
       assert.ok(imagePart(ok));
     } finally {
@@ -243,8 +245,8 @@ describe('faults as the SDK reports them', () => {
     const error = await apiError(generateImage('x'));
     assert.equal(error.status, 429);
     assert.equal(error.body.error.status, 'RESOURCE_EXHAUSTED');
-    const retryInfo = error.body.error.details.find((d: any) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
-    assert.equal(retryInfo.retryDelay, '7s');
+    const retryInfo = error.body.error.details?.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
+    assert.equal(retryInfo?.retryDelay, '7s');
     // The SDK does not expose headers on ApiError; a raw call shows the header.
     const raw = await fetch(`${standIn.url}/v1beta/models/${IMAGE_MODEL}:generateContent`, {
       method: 'POST',
@@ -396,7 +398,7 @@ describe('admin endpoint', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push(await generateImage('x').then(() => 200, (e: ApiError) => e.status));
     assert.deepEqual(statuses, [500, 500, 200]);
-    const stats = await admin('GET', undefined, '/__admin/stats');
+    const stats = await admin<GeminiStandInStats>('GET', undefined, '/__admin/stats');
     assert.deepEqual(stats.body.byModel[IMAGE_MODEL], { error500: 2, ok: 1 });
     assert.equal(stats.body.generateContent, 3);
   });

@@ -21,8 +21,8 @@ const pending = new Set<Promise<unknown>>();
 type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 const realServe = Deno.serve.bind(Deno);
 let served = false;
-// deno-lint-ignore no-explicit-any
-(Deno as any).serve = (...args: unknown[]) => {
+// The replacement takes every form of Deno.serve, so it is assigned past their overloaded type.
+(Deno as { serve: unknown }).serve = (...args: unknown[]) => {
   if (served) throw new Error('an edge function may call Deno.serve once');
   served = true;
   const handler = args.find((a) => typeof a === 'function') as Handler | undefined;

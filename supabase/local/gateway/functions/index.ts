@@ -104,13 +104,36 @@ export function cacheFunctionDependencies(name: string, dir = path.join(repoRoot
   return pending;
 }
 
-/** Every function under `dir` (folders with an index.ts; `_shared` and the like are not functions). */
+/** Fetches the dependencies of every function under `dir`. */
 export async function cacheAllFunctionDependencies(log?: (line: string) => void, dir = path.join(repoRoot, 'supabase', 'functions')) {
-  const names = fs.existsSync(dir)
-    ? fs.readdirSync(dir).filter((name) => FUNCTION_NAME.test(name) && fs.existsSync(path.join(dir, name, 'index.ts')))
-    : [];
+  const names = functionNames(dir);
   for (const name of names) await cacheFunctionDependencies(name, dir, log);
   return names;
+}
+
+/** The files a function deploys: every `.ts` in its folder (tests and fixtures live in supabase/tests). */
+export function deployedFiles(name: string, dir = path.join(repoRoot, 'supabase', 'functions')): string[] {
+  const folder = path.join(dir, name);
+  return fs.readdirSync(folder).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(folder, f));
+}
+
+/**
+ * Type-checks a function with Deno's own checker and its own deno.json and lockfile (`--frozen`:
+ * a dependency that drifted from deno.lock is an error), as the hosted runtime will load it.
+ */
+export async function checkFunction(name: string, dir = path.join(repoRoot, 'supabase', 'functions'), log?: (line: string) => void) {
+  await cacheFunctionDependencies(name, dir, log);
+  const denoJson = path.join(dir, name, 'deno.json');
+  const files = deployedFiles(name, dir);
+  const result = await runDeno(['check', '--frozen', '--quiet', ...(fs.existsSync(denoJson) ? ['--config', denoJson] : []), ...files]);
+  return { ...result, files };
+}
+
+/** Every function under `dir`: folders named like a function, with an index.ts. */
+export function functionNames(dir = path.join(repoRoot, 'supabase', 'functions')): string[] {
+  return fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((name) => FUNCTION_NAME.test(name) && fs.existsSync(path.join(dir, name, 'index.ts')))
+    : [];
 }
 
 interface Instance {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { createTestClient, startTestStack, type TestStack } from '../../testing.ts';
-import { closeClients, Inbox, subscribe } from './test-fixtures.ts';
+import { closeClients, Inbox, subscribe, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;
 let a: SupabaseClient;
@@ -21,12 +21,12 @@ after(async () => {
 
 describe('Broadcast between clients', () => {
   test('a JSON broadcast reaches the other subscribers of the topic but not the sender by default', async () => {
-    const inboxA = new Inbox<any>();
-    const inboxB = new Inbox<any>();
+    const inboxA = new Inbox<BroadcastEvent>();
+    const inboxB = new Inbox<BroadcastEvent>();
     const chA = await subscribe(a.channel('room-1').on('broadcast', { event: 'msg' }, inboxA.push));
     const chB = await subscribe(b.channel('room-1').on('broadcast', { event: 'msg' }, inboxB.push));
     const other = b.channel('room-2');
-    const inboxOther = new Inbox<any>();
+    const inboxOther = new Inbox<BroadcastEvent>();
     other.on('broadcast', { event: 'msg' }, inboxOther.push);
     await subscribe(other);
 
@@ -47,7 +47,7 @@ describe('Broadcast between clients', () => {
   });
 
   test('self: true echoes to the sender; ack: true resolves send() only after the server took it', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     const ch = await subscribe(
       a.channel('self-ack', { config: { broadcast: { self: true, ack: true } } }).on('broadcast', { event: '*' }, inbox.push),
     );
@@ -59,7 +59,7 @@ describe('Broadcast between clients', () => {
   });
 
   test('binary payloads travel as bytes', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     const chA = await subscribe(a.channel('bin'));
     const chB = await subscribe(b.channel('bin').on('broadcast', { event: 'blob' }, inbox.push));
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
@@ -73,7 +73,7 @@ describe('Broadcast between clients', () => {
 
 describe('Broadcast over HTTP', () => {
   test('POST /api/broadcast (what send() falls back to before joining) reaches subscribers; 202', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     const ch = await subscribe(b.channel('rest-room').on('broadcast', { event: 'note' }, inbox.push));
     const res = await fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
       method: 'POST',

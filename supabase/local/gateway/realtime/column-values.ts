@@ -82,7 +82,7 @@ export function parseArrayLiteral(text: string, delimiter: string, convert: (ite
         i++;
         out.push(convert(s));
       } else {
-        let start = i;
+        const start = i;
         while (text[i] !== delimiter && text[i] !== '}') i++;
         const raw = text.slice(start, i).trim();
         out.push(raw === 'NULL' ? null : convert(raw));

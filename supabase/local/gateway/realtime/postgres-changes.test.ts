@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type {
+  RealtimePostgresChangesPayload,
+  RealtimePostgresDeletePayload,
+  RealtimePostgresInsertPayload,
+  RealtimePostgresUpdatePayload,
+  RealtimeSystemPayload,
+  SupabaseClient,
+} from '@supabase/supabase-js';
 import type pg from 'pg';
 import { DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
 import { closeClients, Inbox, signedInClient, subscribe, writer } from './test-fixtures.ts';
@@ -62,10 +69,37 @@ after(async () => {
 const ALICE = DEMO_USERS.alice.id;
 const BOB = DEMO_USERS.bob.id;
 
+/** Rows of the tables above, as postgres_changes encodes them in JSON. */
+type NoteRow = {
+  id: number;
+  owner: string;
+  title: string | null;
+  n: number | null;
+  /** Text beyond 2^53, so it stays exact. */
+  big: number | string | null;
+  price: number | null;
+  ratio: number | null;
+  done: boolean | null;
+  data: unknown;
+  tags: Array<string | null> | null;
+  nums: number[] | null;
+  at: string | null;
+  local_at: string | null;
+  day: string | null;
+};
+type FullRow = { id: number; label: string | null; owner: string | null };
+type OpenRow = { id: number; label: string | null };
+type PairRow = { a: number; b: string; owner: string };
+/** A change to any table: the tests look only at what every row has in common. */
+type AnyRow = Record<string, unknown>;
+
+/** The row after a change of any kind: `new` is the row for INSERT and UPDATE, `{}` for DELETE. */
+const newRow = <T extends AnyRow>(change: RealtimePostgresChangesPayload<T>): Partial<T> => change.new;
+
 describe('postgres_changes delivery', () => {
   test('an INSERT arrives with typed values, columns and commit_timestamp', async () => {
-    const inbox = new Inbox<any>();
-    const systems = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresInsertPayload<NoteRow>>();
+    const systems = new Inbox<RealtimeSystemPayload>();
     const channel = alice
       .channel('types')
       .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_notes' }, inbox.push)
@@ -114,8 +148,8 @@ describe('postgres_changes delivery', () => {
   test('UPDATE carries old_record per replica identity: the key by default, the whole row with FULL', async () => {
     const { rows } = await db.query(`insert into public.rt_notes (owner, title) values ($1, 'before') returning id`, [ALICE]);
     await db.query(`insert into public.rt_full (id, label, owner) values (1, 'before', $1)`, [ALICE]);
-    const notes = new Inbox<any>();
-    const full = new Inbox<any>();
+    const notes = new Inbox<RealtimePostgresUpdatePayload<NoteRow>>();
+    const full = new Inbox<RealtimePostgresUpdatePayload<FullRow>>();
     const channel = alice
       .channel('updates')
       .on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'rt_notes' }, notes.push)
@@ -137,7 +171,7 @@ describe('postgres_changes delivery', () => {
   test('DELETE goes out without an RLS check, so on an RLS table it carries only the primary key', async () => {
     const { rows } = await db.query(`insert into public.rt_notes (owner, title) values ($1, 'secret') returning id`, [BOB]);
     await db.query(`insert into public.rt_full (id, label, owner) values (2, 'gone', $1)`, [BOB]);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresDeletePayload<AnyRow>>();
     const channel = alice
       .channel('deletes')
       .on('postgres_changes', { event: 'DELETE', schema: 'public', table: 'rt_notes' }, inbox.push)
@@ -155,7 +189,7 @@ describe('postgres_changes delivery', () => {
   });
 
   test('event "*" receives inserts, updates and deletes of every table in the schema when no table is given', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresChangesPayload<AnyRow>>();
     const channel = alice.channel('all').on('postgres_changes', { event: '*', schema: 'public' }, inbox.push);
     await subscribe(channel);
     // Each change is awaited before the next: visibility is checked against the row as it is
@@ -190,7 +224,7 @@ describe('filters', () => {
   ];
   for (const [filter, expected] of cases) {
     test(`${filter} delivers exactly ${expected.join(', ')}`, async () => {
-      const inbox = new Inbox<any>();
+      const inbox = new Inbox<RealtimePostgresInsertPayload<OpenRow>>();
       const channel = alice
         .channel(`filter-${filter}`)
         .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_open', filter }, inbox.push);
@@ -215,7 +249,7 @@ describe('filters', () => {
   }
 
   test('a filter on a missing column, or a table that does not exist, is refused with a system error', async () => {
-    const systems = new Inbox<any>();
+    const systems = new Inbox<RealtimeSystemPayload>();
     const channel = alice
       .channel('bad-filter')
       .on('postgres_changes', { event: '*', schema: 'public', table: 'rt_open', filter: 'nope=eq.1' }, () => {})
@@ -226,7 +260,7 @@ describe('filters', () => {
     assert.equal(s.extension, 'postgres_changes');
     assert.match(s.message, /invalid column for filter nope/);
 
-    const missing = new Inbox<any>();
+    const missing = new Inbox<RealtimeSystemPayload>();
     const other = alice
       .channel('missing-table')
       .on('postgres_changes', { event: '*', schema: 'public', table: 'no_such_table' }, () => {})
@@ -234,7 +268,7 @@ describe('filters', () => {
     await subscribe(other);
     assert.match((await missing.next('system error')).message, /Unable to subscribe to changes/);
 
-    const parse = new Inbox<any>();
+    const parse = new Inbox<RealtimeSystemPayload>();
     const third = alice
       .channel('bad-op')
       .on('postgres_changes', { event: '*', schema: 'public', table: 'rt_open', filter: 'id=like.1' }, () => {})
@@ -249,10 +283,10 @@ describe('filters', () => {
 
 describe('RLS isolation', () => {
   test("alice never receives bob's row; bob and an admin do", async () => {
-    const aliceInbox = new Inbox<any>();
-    const bobInbox = new Inbox<any>();
-    const adminInbox = new Inbox<any>();
-    const on = (client: SupabaseClient, name: string, inbox: Inbox<any>) =>
+    const aliceInbox = new Inbox<RealtimePostgresChangesPayload<NoteRow>>();
+    const bobInbox = new Inbox<RealtimePostgresChangesPayload<NoteRow>>();
+    const adminInbox = new Inbox<RealtimePostgresChangesPayload<NoteRow>>();
+    const on = (client: SupabaseClient, name: string, inbox: Inbox<RealtimePostgresChangesPayload<NoteRow>>) =>
       subscribe(client.channel(name).on('postgres_changes', { event: '*', schema: 'public', table: 'rt_notes' }, inbox.push));
     const channels = await Promise.all([on(alice, 'iso-a', aliceInbox), on(bob, 'iso-b', bobInbox), on(admin, 'iso-admin', adminInbox)]);
 
@@ -261,21 +295,21 @@ describe('RLS isolation', () => {
     await db.query(`insert into public.rt_notes (owner, title) values ($1, 'alice marker')`, [ALICE]);
 
     const first = await aliceInbox.next('alice marker');
-    assert.equal(first.new.title, 'alice marker', 'the first thing alice sees is her own marker');
+    assert.equal(newRow(first).title, 'alice marker', 'the first thing alice sees is her own marker');
     assert.deepEqual(aliceInbox.unread(), []);
 
-    assert.equal((await bobInbox.next('bob insert')).new.title, 'bob secret');
+    assert.equal(newRow(await bobInbox.next('bob insert')).title, 'bob secret');
     const bobUpdate = await bobInbox.next('bob update');
     assert.equal(bobUpdate.eventType, 'UPDATE');
-    assert.equal(bobUpdate.new.title, 'bob secret 2');
+    assert.equal(newRow(bobUpdate).title, 'bob secret 2');
     const adminSeen = [await adminInbox.next('1'), await adminInbox.next('2')];
-    assert.ok(adminSeen.some((e) => e.new.title === 'bob secret'));
+    assert.ok(adminSeen.some((e) => newRow(e).title === 'bob secret'));
     for (const c of channels) await c.unsubscribe();
   });
 
   test('a user who loses read access by a later update stops receiving the row', async () => {
     const { rows } = await db.query(`insert into public.rt_notes (owner, title) values ($1, 'mine') returning id`, [ALICE]);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresUpdatePayload<NoteRow>>();
     const channel = await subscribe(
       alice.channel('handover').on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'rt_notes' }, inbox.push),
     );
@@ -292,7 +326,7 @@ describe('RLS isolation', () => {
     const { createTestClient } = await import('../../testing.ts');
     const anon = createTestClient(stack, stack.anonKey);
     await stack.db.query(`create policy "anon open" on public.rt_open for select to anon using (id = 500)`);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresInsertPayload<AnyRow>>();
     const channel = await subscribe(
       anon
         .channel('anon')
@@ -317,7 +351,7 @@ describe('composite primary keys', () => {
       create policy "own" on public.rt_pairs for select to authenticated using (owner = auth.uid());
       alter publication supabase_realtime add table public.rt_pairs;
     `);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresInsertPayload<PairRow>>();
     const channel = await subscribe(
       alice.channel('pairs').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_pairs' }, inbox.push),
     );
@@ -332,11 +366,11 @@ describe('composite primary keys', () => {
 
 describe('select', () => {
   test('selected columns plus the primary key are all that is sent', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<RealtimePostgresInsertPayload<AnyRow>>();
     const channel = await subscribe(
       alice
         .channel('select')
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_notes', select: ['title'] } as any, inbox.push),
+        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_notes', select: ['title'] }, inbox.push),
     );
     await db.query(`insert into public.rt_notes (owner, title, n) values ($1, 'only title', 7)`, [ALICE]);
     const e = await inbox.next('insert');

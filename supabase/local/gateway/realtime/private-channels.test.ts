@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { RealtimePresenceJoinPayload, SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer } from './test-fixtures.ts';
+import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
@@ -54,6 +54,17 @@ after(async () => {
   await stack.stop();
 });
 
+/** A row of public.rt_jobs, as realtime.broadcast_changes puts it in `record` and `old_record`. */
+type JobRow = { id: number; owner: string; status: string | null };
+/** The payload realtime.broadcast_changes sends (see bootstrap.sql): `record` is null for a DELETE, `old_record` for an INSERT. */
+type BroadcastChange<Row> = {
+  operation: 'INSERT' | 'UPDATE' | 'DELETE';
+  table: string;
+  schema: string;
+  record: Row | null;
+  old_record: Row | null;
+};
+
 const privateChannel = (client: SupabaseClient, topic: string, extra: Record<string, unknown> = {}) =>
   client.channel(topic, { config: { private: true, ...extra } });
 
@@ -74,9 +85,9 @@ describe('joining private channels', () => {
 
 describe('Broadcast from Database', () => {
   test('realtime.broadcast_changes from a trigger reaches only the owner’s private topic', async () => {
-    const aliceInbox = new Inbox<any>();
-    const bobInbox = new Inbox<any>();
-    const publicInbox = new Inbox<any>();
+    const aliceInbox = new Inbox<BroadcastEvent<BroadcastChange<JobRow>>>();
+    const bobInbox = new Inbox<BroadcastEvent<BroadcastChange<JobRow>>>();
+    const publicInbox = new Inbox<BroadcastEvent>();
     await subscribe(privateChannel(alice, `user:${ALICE}`).on('broadcast', { event: '*' }, aliceInbox.push));
     await subscribe(privateChannel(bob, `user:${BOB}`).on('broadcast', { event: '*' }, bobInbox.push));
     // A public channel with the same name is another room: it must not get private messages.
@@ -94,11 +105,11 @@ describe('Broadcast from Database', () => {
     assert.equal(typeof got.meta?.id, 'string', 'messages carry their realtime.messages id');
     assert.deepEqual(aliceInbox.unread(), [], "none of bob's job events reached alice");
 
-    assert.equal((await bobInbox.next('bob insert')).payload.record.status, 'queued');
+    assert.equal((await bobInbox.next('bob insert')).payload.record?.status, 'queued');
     const update = await bobInbox.next('bob update');
     assert.equal(update.event, 'UPDATE');
-    assert.equal(update.payload.old_record.status, 'queued');
-    assert.equal(update.payload.record.status, 'running');
+    assert.equal(update.payload.old_record?.status, 'queued');
+    assert.equal(update.payload.record?.status, 'running');
 
     // realtime.send with private = false goes to the public room only.
     await db.query(`select realtime.send('{"hello":"public"}'::jsonb, 'greeting', $1, false)`, [`user:${ALICE}`]);
@@ -109,7 +120,7 @@ describe('Broadcast from Database', () => {
 
   test('a message sent while nobody listens is not replayed to a later join', async () => {
     await db.query(`select realtime.send('{"n":1}'::jsonb, 'early', $1)`, [`user:${ALICE}`]);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     await subscribe(privateChannel(alice, `user:${ALICE}`).on('broadcast', { event: '*' }, inbox.push));
     await db.query(`select realtime.send('{"n":2}'::jsonb, 'late', $1)`, [`user:${ALICE}`]);
     const got = await inbox.next('late message');
@@ -119,7 +130,7 @@ describe('Broadcast from Database', () => {
 
 describe('client broadcasts on private channels', () => {
   test('the insert policy decides who may send; refused sends are dropped', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     const own = await subscribe(
       privateChannel(alice, `user:${ALICE}`, { broadcast: { self: true } }).on('broadcast', { event: 'note' }, inbox.push),
     );
@@ -127,7 +138,7 @@ describe('client broadcasts on private channels', () => {
     assert.deepEqual((await inbox.next('own note')).payload, { from: 'alice' });
 
     // Everyone may read the lobby, nobody has an insert policy there: bob's send is dropped.
-    const lobbyInbox = new Inbox<any>();
+    const lobbyInbox = new Inbox<BroadcastEvent>();
     await subscribe(privateChannel(alice, 'lobby').on('broadcast', { event: 'note' }, lobbyInbox.push));
     const bobLobby = await subscribe(privateChannel(bob, 'lobby'));
     await bobLobby.send({ type: 'broadcast', event: 'note', payload: { from: 'bob' } });
@@ -141,7 +152,7 @@ describe('client broadcasts on private channels', () => {
   });
 
   test('the HTTP API applies the same policy to private messages; service_role bypasses it', async () => {
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     await subscribe(privateChannel(alice, `user:${ALICE}`).on('broadcast', { event: 'api' }, inbox.push));
     const post = (token: string, from: string) =>
       fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
@@ -161,7 +172,7 @@ describe('client broadcasts on private channels', () => {
 describe('presence on a private channel', () => {
   test('tracking needs an insert policy for presence; without one, track is refused', async () => {
     await assert.rejects(subscribe(privateChannel(alice, 'no-policy-here')), /Unauthorized/);
-    const joins = new Inbox<any>();
+    const joins = new Inbox<RealtimePresenceJoinPayload<Record<string, unknown>>>();
     const lobbyA = alice.channel('lobby', { config: { private: true, presence: { key: 'alice' } } });
     lobbyA.on('presence', { event: 'join' }, joins.push);
     await subscribe(lobbyA);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createClient, type RealtimePostgresInsertPayload, type RealtimeSystemPayload, type SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import WebSocket from 'ws';
 import { signJwt } from '../../jwt.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer } from './test-fixtures.ts';
+import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
@@ -32,30 +32,73 @@ function wsUrl(vsn: string, key = stack.anonKey) {
   return `${stack.apiUrl.replace('http', 'ws')}/realtime/v1/websocket?apikey=${key}&vsn=${vsn}`;
 }
 
+/** A row of public.rt_items, created above. */
+type ItemRow = { id: number; label: string | null; n: number | null };
+
+/** A Phoenix frame from the server, in vsn 1.0.0's object form (vsn 2.0.0's arrays are unpacked into it). */
+interface Frame<P = Record<string, unknown>> {
+  join_ref: string | null;
+  ref: string | null;
+  topic: string;
+  event: string;
+  payload: P;
+}
+/** A binary frame, kept as it came. */
+interface BinaryFrame {
+  binary: WebSocket.RawData;
+}
+
+/** The `phx_reply` to a join: the postgres_changes bindings echoed back, each with its id. */
+interface JoinReplyPayload {
+  status: string;
+  response: { postgres_changes: Array<{ id: number; event: string; schema: string; table: string; filter?: string }> };
+}
+/** A `postgres_changes` payload: the ids of the bindings it matched and the change itself. */
+interface ChangePayload {
+  ids: number[];
+  data: {
+    type: 'INSERT' | 'UPDATE' | 'DELETE';
+    schema: string;
+    table: string;
+    commit_timestamp: string;
+    columns: Array<{ name: string; type: string }>;
+    record?: Record<string, unknown>;
+    old_record?: Record<string, unknown>;
+    errors: string[] | null;
+  };
+}
+
 /** A bare Phoenix client: frames in, frames out, nothing hidden. */
 async function rawSocket(vsn: '1.0.0' | '2.0.0') {
   const ws = new WebSocket(wsUrl(vsn));
-  const inbox = new Inbox<any>();
+  const inbox = new Inbox<Frame<unknown> | BinaryFrame>();
   ws.on('message', (data, isBinary) => {
     if (isBinary) return inbox.push({ binary: data });
-    const m = JSON.parse(String(data));
-    inbox.push(vsn === '2.0.0' ? { join_ref: m[0], ref: m[1], topic: m[2], event: m[3], payload: m[4] } : m);
+    const m: unknown = JSON.parse(String(data));
+    if (vsn === '2.0.0') {
+      const f = m as [join_ref: string | null, ref: string | null, topic: string, event: string, payload: unknown];
+      inbox.push({ join_ref: f[0], ref: f[1], topic: f[2], event: f[3], payload: f[4] });
+    } else {
+      inbox.push(m as Frame<unknown>);
+    }
   });
+  /** The next frame, read as the frame the test expects next (its assertions check it is). */
+  const next = async <P = Record<string, unknown>>(label: string) => (await inbox.next(label)) as Frame<P>;
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
   const send = (m: { join_ref?: string | null; ref: string | null; topic: string; event: string; payload: unknown }) =>
     ws.send(JSON.stringify(vsn === '2.0.0' ? [m.join_ref ?? null, m.ref, m.topic, m.event, m.payload] : m));
-  return { ws, inbox, send };
+  return { ws, next, send };
 }
 
 describe('Phoenix protocol', () => {
   for (const vsn of ['1.0.0', '2.0.0'] as const) {
     test(`vsn ${vsn}: heartbeat, join reply echoing postgres_changes with integer ids, system message, change event`, async () => {
-      const { ws, inbox, send } = await rawSocket(vsn);
+      const { ws, next, send } = await rawSocket(vsn);
       send({ ref: '1', topic: 'phoenix', event: 'heartbeat', payload: {} });
-      assert.deepEqual(await inbox.next('heartbeat reply'), {
+      assert.deepEqual(await next('heartbeat reply'), {
         join_ref: null,
         ref: '1',
         topic: 'phoenix',
@@ -64,20 +107,20 @@ describe('Phoenix protocol', () => {
       });
       const binding = { event: 'INSERT', schema: 'public', table: 'rt_items', filter: 'n=gte.5' };
       send({ join_ref: '2', ref: '2', topic: 'realtime:raw', event: 'phx_join', payload: { config: { postgres_changes: [binding] }, access_token: stack.anonKey } });
-      const reply = await inbox.next('join reply');
+      const reply = await next<JoinReplyPayload>('join reply');
       assert.equal(reply.event, 'phx_reply');
       assert.equal(reply.ref, '2');
       assert.equal(reply.payload.status, 'ok');
-      const [echo] = reply.payload.response.postgres_changes;
+      const echo = reply.payload.response.postgres_changes[0]!;
       assert.ok(Number.isInteger(echo.id));
       assert.deepEqual({ ...echo, id: undefined }, { ...binding, id: undefined });
-      const system = await inbox.next('system');
+      const system = await next<RealtimeSystemPayload>('system');
       assert.equal(system.event, 'system');
       assert.deepEqual(system.payload, { extension: 'postgres_changes', status: 'ok', message: 'Subscribed to PostgreSQL', channel: 'raw' });
 
       const id = vsn === '1.0.0' ? 1 : 2;
       await db.query(`insert into public.rt_items values ($1, 'low', 1), ($1 + 100, 'high', 9)`, [id]);
-      const change = await inbox.next('postgres_changes');
+      const change = await next<ChangePayload>('postgres_changes');
       assert.equal(change.event, 'postgres_changes');
       assert.equal(change.topic, 'realtime:raw');
       assert.deepEqual(change.payload.ids, [echo.id]);
@@ -92,15 +135,15 @@ describe('Phoenix protocol', () => {
       assert.equal(data.errors, null);
 
       send({ join_ref: '2', ref: '3', topic: 'realtime:raw', event: 'phx_leave', payload: {} });
-      assert.equal((await inbox.next('leave reply')).payload.status, 'ok');
+      assert.equal((await next('leave reply')).payload.status, 'ok');
       ws.close();
     });
   }
 
   test('a frame for a topic the socket has not joined is answered with an error', async () => {
-    const { ws, inbox, send } = await rawSocket('2.0.0');
+    const { ws, next, send } = await rawSocket('2.0.0');
     send({ join_ref: '9', ref: '9', topic: 'realtime:nowhere', event: 'broadcast', payload: { type: 'broadcast', event: 'x', payload: {} } });
-    const reply = await inbox.next('reply');
+    const reply = await next('reply');
     assert.equal(reply.payload.status, 'error');
     ws.close();
   });
@@ -158,7 +201,7 @@ describe('tokens', () => {
     const client = createTestClient(stack, stack.anonKey);
     clients.push(client);
     await client.realtime.setAuth(signJwt(claims({ exp: Math.floor(Date.now() / 1000) + 2 }), stack.jwtSecret));
-    const systems = new Inbox<any>();
+    const systems = new Inbox<RealtimeSystemPayload>();
     const statuses = new Inbox<string>();
     const channel = client.channel('expiring').on('system', {}, systems.push);
     channel.subscribe((status) => statuses.push(status));
@@ -173,8 +216,8 @@ describe('tokens', () => {
   test('access_token refresh: a fresh token keeps the channel, an expired one closes it', async () => {
     const { client, token } = await signedInClient(stack, 'alice');
     clients.push(client);
-    const systems = new Inbox<any>();
-    const inbox = new Inbox<any>();
+    const systems = new Inbox<RealtimeSystemPayload>();
+    const inbox = new Inbox<RealtimePostgresInsertPayload<ItemRow>>();
     const statuses = new Inbox<string>();
     const channel = client
       .channel('refresh')
@@ -204,7 +247,7 @@ describe('supabase-js with vsn 1.0.0', () => {
       realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket, vsn: '1.0.0' } as never,
     });
     clients.push(client);
-    const inbox = new Inbox<any>();
+    const inbox = new Inbox<BroadcastEvent>();
     const channel = await subscribe(client.channel('v1', { config: { broadcast: { self: true, ack: true } } }).on('broadcast', { event: 'ping' }, inbox.push));
     assert.equal(await channel.send({ type: 'broadcast', event: 'ping', payload: { n: 1 } }), 'ok');
     const got = await inbox.next('own broadcast');

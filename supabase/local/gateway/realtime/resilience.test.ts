@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { RealtimePostgresInsertPayload, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import { DEFAULT_JWT_SECRET } from '../../config.ts';
 import { createTestClient, createTestDatabase, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
 import { startGateway } from '../server.ts';
-import { closeClients, dropSocket, Inbox, signedInClient, subscribe, until, writer, WRITER_APPLICATION_NAME } from './test-fixtures.ts';
+import { closeClients, dropSocket, Inbox, signedInClient, subscribe, until, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
 let alice: SupabaseClient;
 const ALICE = DEMO_USERS.alice.id;
+/** A row of public.rt_events, created below. */
+type EventRow = { id: number; owner: string };
 
 before(async () => {
   stack = await startTestStack();
@@ -42,8 +44,8 @@ async function slot() {
 
 describe('when Postgres drops every connection', () => {
   test('the server reconnects to its slot and delivers what was committed meanwhile, once each, in order', async () => {
-    const changes = new Inbox<any>();
-    const broadcasts = new Inbox<any>();
+    const changes = new Inbox<RealtimePostgresInsertPayload<EventRow>>();
+    const broadcasts = new Inbox<BroadcastEvent>();
     await subscribe(alice.channel('events').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_events' }, changes.push));
     await subscribe(alice.channel(`user:${ALICE}`, { config: { private: true } }).on('broadcast', { event: '*' }, broadcasts.push));
     await db.query(`insert into public.rt_events values (1, $1)`, [ALICE]);
@@ -62,7 +64,7 @@ describe('when Postgres drops every connection', () => {
     for (let i = 7; i <= 9; i++) await db.query(`insert into public.rt_events values ($1, $2)`, [i, ALICE]);
     await db.query(`select realtime.send('{"after":"restart"}'::jsonb, 'note', $1)`, [`user:${ALICE}`]);
 
-    const ids = [];
+    const ids: number[] = [];
     for (let i = 2; i <= 9; i++) ids.push((await changes.next(`change ${i}`, 15_000)).new.id);
     assert.deepEqual(ids, [2, 3, 4, 5, 6, 7, 8, 9]);
     assert.deepEqual((await broadcasts.next('broadcast after restart', 15_000)).payload, { after: 'restart' });
@@ -85,7 +87,7 @@ describe('when Postgres drops every connection', () => {
 
 describe('when a client loses its socket', () => {
   test('realtime-js reconnects and rejoins, and changes flow again', async () => {
-    const changes = new Inbox<any>();
+    const changes = new Inbox<RealtimePostgresInsertPayload<EventRow>>();
     const statuses = new Inbox<string>();
     alice.channel('rejoin').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_events' }, changes.push).subscribe((s) => statuses.push(s));
     assert.equal(await statuses.next('first join'), 'SUBSCRIBED');

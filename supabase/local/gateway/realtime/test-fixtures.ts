@@ -20,6 +20,18 @@ export async function signedInClient(stack: TestStack, user: keyof typeof DEMO_U
   return { client, token: data.session.access_token };
 }
 
+/**
+ * A Broadcast message as a `broadcast` listener receives it (the shape realtime-js hands its
+ * callback). `payload` is whatever was sent: JSON, an ArrayBuffer for a binary broadcast, or the
+ * change record of `realtime.broadcast_changes`.
+ */
+export interface BroadcastEvent<P = unknown> {
+  type: 'broadcast';
+  event: string;
+  payload: P;
+  meta?: { replayed?: boolean; id: string };
+}
+
 /** Subscribes and resolves on SUBSCRIBED; rejects with the server's reason otherwise. */
 export function subscribe(channel: RealtimeChannel): Promise<RealtimeChannel> {
   return new Promise((resolve, reject) => {

@@ -56,8 +56,12 @@ describe('selecting columns', () => {
   });
 });
 
+/** The query each filter case refines: alice's `notes`, selecting `id`. */
+const noteIds = () => alice.from('notes').select('id');
+type NoteIdsQuery = ReturnType<typeof noteIds>;
+
 describe('filters', () => {
-  const cases: [string, (q: any) => any, number[]][] = [
+  const cases: [string, (q: NoteIdsQuery) => NoteIdsQuery, number[]][] = [
     ['eq', (q) => q.eq('priority', 2), [2]],
     ['neq', (q) => q.neq('priority', 2), [1, 3]],
     ['gt', (q) => q.gt('priority', 1), [2, 3]],
@@ -83,7 +87,7 @@ describe('filters', () => {
   ];
   for (const [name, apply, expected] of cases) {
     test(name, async () => {
-      const { data, error } = await apply(alice.from('notes').select('id')).order('id');
+      const { data, error } = await apply(noteIds()).order('id');
       assert.equal(error, null, JSON.stringify(error));
       assert.deepEqual(ids(data), expected);
     });

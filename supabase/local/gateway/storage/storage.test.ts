@@ -65,12 +65,12 @@ describe('buckets', () => {
   test('a duplicate bucket is 409 "The resource already exists"', async () => {
     const { error } = await service.storage.createBucket('results', { public: false });
     assert.equal(error?.message, 'The resource already exists');
-    assert.equal((error as any).statusCode, '409');
+    assert.equal(error?.statusCode, '409');
   });
 
   test('a user without a policy cannot create a bucket: RLS says no', async () => {
     const { error } = await alice.storage.createBucket('alices-own', { public: true });
-    assert.equal((error as any).statusCode, '403');
+    assert.equal(error?.statusCode, '403');
     assert.equal(error?.message, 'new row violates row-level security policy');
     const { rows } = await stack.db.query(`select 1 from storage.buckets where id = 'alices-own'`);
     assert.equal(rows.length, 0);
@@ -83,7 +83,7 @@ describe('buckets', () => {
     assert.deepEqual(list.data?.map((b) => b.id).sort(), ['public-assets', 'results', 'uploads']);
     const missing = await service.storage.getBucket('nope');
     assert.equal(missing.error?.message, 'Bucket not found');
-    assert.equal((missing.error as any).statusCode, '404');
+    assert.equal(missing.error?.statusCode, '404');
   });
 });
 
@@ -118,8 +118,8 @@ describe('uploading and downloading', () => {
       const { data, error } = await client.storage.from('results').download(aliceKey(name));
       assert.equal(data, null);
       assert.equal(error?.name, 'StorageApiError');
-      assert.equal((error as any).status, 400);
-      assert.equal((error as any).statusCode, '404');
+      assert.equal(error?.status, 400);
+      assert.equal(error?.statusCode, '404');
       assert.equal(error?.message, 'Object not found');
     }
     // An object that does not exist answers the same: nothing leaks about what exists.
@@ -134,7 +134,7 @@ describe('uploading and downloading', () => {
     const first = await uploadResult(name);
     const again = await service.storage.from('results').upload(aliceKey(name), png, { contentType: 'image/png' });
     assert.equal(again.error?.message, 'The resource already exists');
-    assert.equal((again.error as any).statusCode, '409');
+    assert.equal(again.error?.statusCode, '409');
 
     const before = filesOnDisk().length;
     const replacement = drawPromptImage('a better result', 32, 32);
@@ -171,10 +171,10 @@ describe('uploading and downloading', () => {
     const before = filesOnDisk().length;
     const denied = await alice.storage.from('uploads').upload(theirs, png, { contentType: 'image/png' });
     assert.equal(denied.error?.message, 'new row violates row-level security policy');
-    assert.equal((denied.error as any).statusCode, '403');
+    assert.equal(denied.error?.statusCode, '403');
     assert.equal(filesOnDisk().length, before, 'the refused bytes were not kept');
     const anonDenied = await anon.storage.from('uploads').upload(theirs, png, { contentType: 'image/png' });
-    assert.equal((anonDenied.error as any).statusCode, '403');
+    assert.equal(anonDenied.error?.statusCode, '403');
   });
 
   test('an upload to a missing bucket is "Bucket not found"', async () => {
@@ -323,11 +323,11 @@ describe('hostile paths', () => {
       assert.ok(['InvalidKey', 'InvalidRequest'].includes(body.error), `${rawPath}: ${JSON.stringify(body)}`);
     }
     const nul = await service.storage.from('results').upload('alice/a\u0000b.png', png, { contentType: 'image/png' });
-    assert.equal((nul.error as any).statusCode, '400');
+    assert.equal(nul.error?.statusCode, '400');
     const removeTraversal = await service.storage.from('results').remove(['../../etc/passwd']);
-    assert.equal((removeTraversal.error as any).statusCode, '400');
+    assert.equal(removeTraversal.error?.statusCode, '400');
     const signTraversal = await service.storage.from('results').createSignedUrls(['alice/../bob/x.png'], 60);
-    assert.equal((signTraversal.error as any).statusCode, '400');
+    assert.equal(signTraversal.error?.statusCode, '400');
 
     assert.equal((await stack.db.query('select count(*)::int as n from storage.objects')).rows[0].n, rowsBefore);
     assert.equal(filesOnDisk().length, filesBefore);

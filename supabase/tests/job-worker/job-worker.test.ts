@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { DEMO_USERS } from '../../local/testing.ts';
-import { createJobWorker } from './job-worker.ts';
-import type { AttemptReport } from './run-attempt.ts';
+import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
+import type { AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
 
 // The process-level worker: cold-start verification, claiming sized to free slots and refilled

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../../local/testing.ts';
-import { runAttempt, type AttemptReport } from './run-attempt.ts';
+import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
 
 // Each fault class through the real @google/genai SDK against the Gemini stand-in, and the real

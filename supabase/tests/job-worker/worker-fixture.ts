@@ -4,12 +4,12 @@ import type pg from 'pg';
 import { startGeminiStandIn, type RunningGeminiStandIn } from '../../local/gemini/server.ts';
 import { createFunctionsService, type FunctionsService } from '../../local/gateway/functions/index.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../local/testing.ts';
-import { systemClock } from './clock.ts';
-import { readWorkerConfig, type WorkerConfig } from './config.ts';
-import { createModelRegistry } from './model-registry.ts';
-import { createPipeline, type ClaimedJob, type Pipeline } from './pipeline.ts';
-import { createResultStore } from './result-store.ts';
-import type { AttemptDeps } from './run-attempt.ts';
+import { systemClock } from '../../functions/job-worker/clock.ts';
+import { readWorkerConfig, type WorkerConfig } from '../../functions/job-worker/config.ts';
+import { createModelRegistry } from '../../functions/job-worker/model-registry.ts';
+import { createPipeline, type ClaimedJob, type Pipeline } from '../../functions/job-worker/pipeline.ts';
+import { createResultStore } from '../../functions/job-worker/result-store.ts';
+import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
 
 /**
  * The worker's logic wired to real parts for the Node tests and `npm run bench worker`: a stack of its own

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_USERS } from '../../local/testing.ts';
-import { createJobWorker, type JobWorker } from './job-worker.ts';
+import { createJobWorker, type JobWorker } from '../../functions/job-worker/job-worker.ts';
 import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
 
 // "Verify now" and enabling a model again mark it unverified (request_model_verification,
