@@ -3,7 +3,8 @@ import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import pg from 'pg';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/tests/support/database.ts';
+import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
 import { screenshotDir, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
 import { signIn } from './support/sign-in.ts';
 
@@ -19,7 +20,6 @@ const pageErrors: string[] = [];
 const pages: Page[] = [];
 // Generous for a first `next dev` compile of a route on two cores; events themselves take ms.
 const UI_TIMEOUT = 45_000;
-const FLASH = 'gemini-2.5-flash-image';
 const run = Date.now().toString(36);
 
 before(async () => {
@@ -199,7 +199,6 @@ test('an admin cancels jobs in bulk from the explorer, filtered by a prompt sear
 });
 
 test("an admin pauses and resumes a model's queue and asks for it to be verified", async () => {
-  const PRO = 'gemini-3-pro-image-preview';
   const admin = await pageFor('admin');
   await admin.goto(`${e2e.appUrl}/admin/models`);
   const row = admin.getByRole('table', { name: 'Models' }).locator(`tr[data-model-id="${PRO}"]`);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import pg from 'pg';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { screenshotDir, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
 import { signIn } from './support/sign-in.ts';
 

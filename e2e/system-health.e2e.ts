@@ -3,9 +3,10 @@ import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import pg from 'pg';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { screenshotDir, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
 import { signIn } from './support/sign-in.ts';
+import { until } from '../supabase/tests/support/wait.ts';
 
 /**
  * An admin watching System Health in a real Chromium against the whole product: a job a user
@@ -121,13 +122,6 @@ test('an end user opening /admin gets a 404', async () => {
 });
 
 /** Waits for something observed outside the page (frames, another client's messages). */
-async function until(condition: () => boolean, failure: string) {
-  for (const started = Date.now(); !condition(); ) {
-    assert.ok(Date.now() - started < UI_TIMEOUT, failure);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /**
  * What the browser does when the user switches tabs: the page's visibility and its event. A
  * string, not a function: the TypeScript loader wraps functions in a helper the page lacks.
@@ -155,7 +149,7 @@ test('a hidden tab leaves the admin topic and receives nothing; shown again it r
 
   await setVisibility(admin, 'hidden');
   await admin.getByTestId('live-status').filter({ hasText: 'Paused' }).waitFor();
-  await until(() => sent.some((f) => f.includes('realtime:admin:jobs') && f.includes('phx_leave')), 'the tab never left the admin topic');
+  await until(() => sent.some((f) => f.includes('realtime:admin:jobs') && f.includes('phx_leave')), { timeoutMs: UI_TIMEOUT, label: 'the tab to leave the admin topic' });
   const receivedWhileHidden = received.length;
 
   // Another admin client stays on the topic: once it has the job's change, the server has sent
@@ -182,7 +176,7 @@ test('a hidden tab leaves the admin topic and receives nothing; shown again it r
     const { data, error } = await alice.rpc('create_job', { p_model_id: 'gemini-3-pro-image-preview', p_prompt: 'e2e-health: enqueued while hidden' });
     assert.equal(error, null);
     jobId = (data as { id: string }).id;
-    await until(() => seen.has(jobId!), 'the watching client never got the job change');
+    await until(() => seen.has(jobId!), { timeoutMs: UI_TIMEOUT, label: 'the watching client to get the job change' });
     assert.ok(!received.slice(receivedWhileHidden).some((f) => f.includes(jobId!)), 'a hidden tab received a job change');
     assert.equal(Number((await kpi(admin, 'queued').textContent())!.replace(/,/g, '')), queuedBefore);
 

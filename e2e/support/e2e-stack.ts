@@ -6,7 +6,7 @@ import { repoRoot } from '../../supabase/local/config.ts';
 import { startNextApp, type RunningNextApp } from '../../supabase/local/next-app.ts';
 import { freePort } from '../../supabase/local/postgres.ts';
 import { startStack, type RunningStack } from '../../supabase/local/stack.ts';
-import { launchChromium } from './chromium.ts';
+import { launchChromium } from '../../supabase/tests/support/chromium.ts';
 
 /**
  * The whole product for one e2e file: Postgres in a temp directory, the gateway, worker

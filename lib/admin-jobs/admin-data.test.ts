@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { fetchAuditPage } from '../audit/audit-log-query.ts';
 import { parseAuditFilters } from '../audit/audit-filters.ts';
 import { fetchUserLedger } from '../credits/user-ledger-query.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { FLASH, PRO } from '../../supabase/tests/support/fixtures.ts';
 import { fetchBalance } from '../credits/balance-query.ts';
 import { creditKeys } from '../credits/keys.ts';
 import { fetchJobRefund } from '../credits/job-refund-query.ts';
@@ -40,8 +41,6 @@ async function expectJobError(promise: Promise<unknown>, kind: string): Promise<
   return error.message;
 }
 
-const FLASH = 'gemini-2.5-flash-image';
-const PRO = 'gemini-3-pro-image-preview';
 const input = (over: Partial<Parameters<typeof createJob>[1]> = {}) => ({
   modelId: FLASH,
   prompt: 'jobdata: a lighthouse at dusk',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { repoRoot } from './config.ts';
 import { freePort } from './postgres.ts';
-import { createTestClient, DEMO_PASSWORD } from './testing.ts';
+import { createTestClient, DEMO_PASSWORD } from '../tests/support/database.ts';
 
 /**
  * `npm run stack` as a newcomer runs it: the real CLI in its own process, on free ports, with

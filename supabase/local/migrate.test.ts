@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { MigrationError, prepareDatabase } from './migrate.ts';
-import { CLUSTER_ENV, queryOnce } from './testing.ts';
+import { CLUSTER_ENV, queryOnce } from '../tests/support/database.ts';
 
 /** A database with nothing in it (not the template): the runner's first run on a new project. */
 async function emptyDatabase() {

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { type Actor, balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, type JobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { DEMO_USERS } from './support/database.ts';
+import { type Actor, balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, type JobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
 
-let t: TestDb;
 let jobs: JobsInEveryState;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 beforeEach(async () => {
   await emptyQueue(t.db);
   jobs = await jobsInEveryState(t.db);

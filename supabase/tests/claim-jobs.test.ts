@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, FLASH, getJob, jobsInEveryState, openTestDb, PRO, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { claim, createJob, emptyQueue, FLASH, getJob, jobsInEveryState, testDbForFile, PRO, query, rejects, statuses } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 // Each test starts from an empty queue.
 beforeEach(async () => {
   await emptyQueue(t.db);

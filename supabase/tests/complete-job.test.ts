@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { describe, test } from 'node:test';
+import { claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 
 async function complete(id: string, token: string | null, result: object = { image: 'x.png' }) {
   const [row] = await query<{ r: { outcome: string; status: string | null } }>(t.db, 'service', 'select public.complete_job($1, $2, $3) as r', [

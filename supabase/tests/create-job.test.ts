@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { balance, createJob, FLASH, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
+import { describe, test } from 'node:test';
+import { DEMO_USERS } from './support/database.ts';
+import { balance, createJob, FLASH, testDbForFile, PRO, query, rejects } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 
 async function jobCount(): Promise<number> {
   const { rows } = await t.db.query<{ n: number }>('select count(*)::integer as n from public.jobs');

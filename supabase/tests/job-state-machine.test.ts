@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { jobsInEveryState, openTestDb, rejects, type JobsInEveryState, type TestDb } from './fixtures.ts';
+import { DEMO_USERS } from './support/database.ts';
+import { jobsInEveryState, openTestDb, rejects, type JobsInEveryState, type TestDb } from './support/fixtures.ts';
 
 let t: TestDb;
 let jobs: JobsInEveryState;

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { DEMO_USERS } from './support/database.ts';
+import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, testDbForFile, PRO, query, rejects } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 // Each test starts from an empty queue and no latency history.
 beforeEach(async () => {
   await emptyQueue(t.db);

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { createJob, FLASH, getJob, notificationsDuring, openTestDb, query, rejects, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { DEMO_USERS } from './support/database.ts';
+import { createJob, FLASH, getJob, notificationsDuring, testDbForFile, query, rejects } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 beforeEach(async () => {
   await t.db.query(`update public.models set enabled = true, disabled_reason = null, verification_state = 'verified' where id = $1`, [FLASH]);
 });

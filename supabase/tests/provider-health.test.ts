@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, emptyQueue, FLASH, getJob, openTestDb, PRO, query, rejects, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { balance, claim, createJob, emptyQueue, FLASH, getJob, testDbForFile, PRO, query, rejects } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 beforeEach(async () => {
   await t.db.query(`update public.models set enabled = true, paused = false`);
   await t.db.query(

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from '../local/testing.ts';
-import { claim, createJob, getJob, openTestDb, query, type TestDb } from './fixtures.ts';
+import { DEMO_USERS } from './support/database.ts';
+import { claim, createJob, getJob, testDbForFile, query } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 
 const WORKERS = 8;
 const JOBS = 5000;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../local/testing.ts';
-import { FLASH } from './fixtures.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
+import { FLASH } from './support/fixtures.ts';
 
 /**
  * The admin console's live feed end to end: the official client joins the private topic

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from '../local/testing.ts';
-import { type Actor, as, claim, createJob, emptyQueue, openTestDb, query, type TestDb } from './fixtures.ts';
+import { describe, test } from 'node:test';
+import { DEMO_USERS } from './support/database.ts';
+import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 
 async function messagesFor(jobId: string) {
   const { rows } = await t.db.query(

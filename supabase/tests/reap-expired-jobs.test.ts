@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, openTestDb, query, rejects, statuses, type TestDb } from './fixtures.ts';
+import { beforeEach, describe, test } from 'node:test';
+import { balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb();
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile();
 beforeEach(async () => {
   await emptyQueue(t.db);
 });

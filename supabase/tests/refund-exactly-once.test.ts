@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from '../local/testing.ts';
-import { as, balance, claim, createJob, openTestDb, type Actor, type TestDb } from './fixtures.ts';
+import { DEMO_USERS } from './support/database.ts';
+import { as, balance, claim, createJob, testDbForFile, type Actor } from './support/fixtures.ts';
 
-let t: TestDb;
-before(async () => {
-  t = await openTestDb(8);
-});
-after(async () => {
-  await t.close();
-});
+const t = testDbForFile(8);
 
 const GATE = 7_413_052_777;
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from '../local/testing.ts';
-import { ACTORS, as, claim, createJob, FLASH, openTestDb, query, type Actor, type TestDb } from './fixtures.ts';
+import { DEMO_USERS } from './support/database.ts';
+import { ACTORS, as, claim, createJob, FLASH, openTestDb, query, type Actor, type TestDb } from './support/fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -189,17 +189,8 @@ describe('RLS matrix: functions', () => {
   });
 
   test('app_role reads the role from app_metadata, never from user_metadata', async () => {
-    const client = await t.db.connect();
-    try {
-      await client.query('begin');
-      await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
-        JSON.stringify({ sub: DEMO_USERS.alice.id, role: 'authenticated', user_metadata: { role: 'admin' } }),
-      ]);
-      const { rows } = await client.query('select public.app_role() as role');
-      assert.equal(rows[0].role, 'user');
-    } finally {
-      await client.query('rollback');
-      client.release();
-    }
+    const claims = { sub: DEMO_USERS.alice.id, role: 'authenticated', user_metadata: { role: 'admin' } };
+    const role = await as(t.db, { role: 'authenticated', claims }, async (c) => (await c.query('select public.app_role() as role')).rows[0].role);
+    assert.equal(role, 'user');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { signJwt } from '../jwt.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../tests/support/database.ts';
 
 let stack: TestStack;
 before(async () => {

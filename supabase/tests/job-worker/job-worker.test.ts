@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { DEMO_USERS } from '../../local/testing.ts';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
 import type { AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
+import { until } from '../support/wait.ts';
+import { as } from '../support/fixtures.ts';
 
 // The process-level worker: cold-start verification, claiming sized to free slots and refilled
 // as they free, the wall-clock window, and giving jobs back on shutdown.
@@ -17,28 +18,12 @@ after(async () => {
 afterEach(async () => {
   await fetch(`${f.standIn.url}/__admin/faults`, { method: 'DELETE' });
   // Leave nothing claimable behind for the next test: fail-and-refund leftovers as the admin would.
-  const client = await f.db.connect();
-  try {
-    await client.query('begin');
-    await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
-      JSON.stringify({ sub: DEMO_USERS.admin.id, role: 'authenticated', app_metadata: { role: 'admin' } }),
-    ]);
-    await client.query(`select public.fail_and_refund_jobs(ids, 'test cleanup')
-                          from (select array_agg(id) as ids from public.jobs where status in ('queued', 'running')) s
-                         where ids is not null`);
-    await client.query('commit');
-  } finally {
-    client.release();
-  }
+  await as(f.db, 'admin', (c) =>
+    c.query(`select public.fail_and_refund_jobs(ids, 'test cleanup')
+               from (select array_agg(id) as ids from public.jobs where status in ('queued', 'running')) s
+              where ids is not null`),
+  );
 });
-
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('cold start', () => {
   test('verifies every enabled model; an unknown one is disabled and its queued jobs refunded before any claim', async () => {

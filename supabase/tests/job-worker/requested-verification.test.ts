@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from '../../local/testing.ts';
 import { createJobWorker, type JobWorker } from '../../functions/job-worker/job-worker.ts';
 import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
+import { as } from '../support/fixtures.ts';
 
 // "Verify now" and enabling a model again mark it unverified (request_model_verification,
 // enable_model); the worker's next invocation checks exactly those models with the provider.
@@ -21,17 +21,7 @@ after(async () => {
 });
 
 async function asAdmin(sql: string, params: unknown[]) {
-  const client = await f.db.connect();
-  try {
-    await client.query('begin');
-    await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
-      JSON.stringify({ sub: DEMO_USERS.admin.id, role: 'authenticated', app_metadata: { role: 'admin' } }),
-    ]);
-    await client.query(sql, params);
-    await client.query('commit');
-  } finally {
-    client.release();
-  }
+  await as(f.db, 'admin', (c) => c.query(sql, params));
 }
 
 async function states(): Promise<Record<string, { enabled: boolean; verification_state: string }>> {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../../local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
 import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
+import { until } from '../support/wait.ts';
 
 // Each fault class through the real @google/genai SDK against the Gemini stand-in, and the real
 // pipeline through supabase-js: the job's final state, its ledger entries and its call rows.
@@ -34,14 +35,6 @@ async function attempt(model = FLASH, options: Record<string, unknown> = {}) {
   const row = await jobRow(f.db, id);
   if (row.finished_at) assert.ok(row.finished_at < row.deadline_at, 'finished inside the deadline');
   return { id, job, report, row };
-}
-
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const force = (outcome: string, count = 1, model?: string) => f.standIn.force({ outcome: outcome as never, count, model });

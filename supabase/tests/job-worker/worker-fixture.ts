@@ -3,13 +3,14 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import { startGeminiStandIn, type RunningGeminiStandIn } from '../../local/gemini/server.ts';
 import { createFunctionsService, type FunctionsService } from '../../local/gateway/functions/index.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../local/testing.ts';
+import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../support/database.ts';
 import { systemClock } from '../../functions/job-worker/clock.ts';
 import { readWorkerConfig, type WorkerConfig } from '../../functions/job-worker/config.ts';
 import { createModelRegistry } from '../../functions/job-worker/model-registry.ts';
 import { createPipeline, type ClaimedJob, type Pipeline } from '../../functions/job-worker/pipeline.ts';
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
+import { query } from '../support/fixtures.ts';
 
 /**
  * The worker's logic wired to real parts for the Node tests and `npm run bench worker`: a stack of its own
@@ -17,8 +18,9 @@ import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
  * client with the service-role key, and the official @google/genai SDK pointed at the Gemini
  * stand-in. Timeouts are scaled down so each fault class plays out in about a second.
  */
-export const FLASH = 'gemini-2.5-flash-image';
-export const PRO = 'gemini-3-pro-image-preview';
+import { FLASH } from '../support/fixtures.ts';
+
+export { FLASH, PRO } from '../support/fixtures.ts';
 
 export const FAST_WORKER_ENV: Record<string, string> = {
   GEMINI_API_KEY: 'local-test-key',
@@ -105,26 +107,12 @@ export async function startWorkerFixture(
     logs,
     functions,
     async enqueue(user, model = FLASH, jobOptions = {}, prompt = 'a lighthouse at dusk') {
-      const client = await db.connect();
-      try {
-        await client.query('begin');
-        const claims = { sub: DEMO_USERS[user].id, role: 'authenticated', app_metadata: {} };
-        await client.query(`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`, [
-          JSON.stringify(claims),
-        ]);
-        const { rows } = await client.query<{ id: string }>('select id from public.create_job($1, $2, $3)', [
-          model,
-          prompt,
-          JSON.stringify(jobOptions),
-        ]);
-        await client.query('commit');
-        return rows[0]!;
-      } catch (error) {
-        await client.query('rollback');
-        throw error;
-      } finally {
-        client.release();
-      }
+      const [job] = await query<{ id: string }>(db, user, 'select id from public.create_job($1, $2, $3)', [
+        model,
+        prompt,
+        JSON.stringify(jobOptions),
+      ]);
+      return job!;
     },
     async claim(jobId) {
       await db.query(

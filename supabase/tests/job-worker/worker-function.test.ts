@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Scheduler } from '../../local/scheduler.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../../local/testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
 import { startWorkerDispatch } from '../../local/worker-dispatch.ts';
 import { callRows, FLASH, jobRow, ledger, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
+import { until } from '../support/wait.ts';
 
 // End to end: supabase-js enqueues as a signed-in user, the enqueue trigger NOTIFYs, the local
 // scheduler invokes POST /functions/v1/job-worker through the gateway, and the worker runs in
@@ -32,16 +33,6 @@ after(async () => {
 });
 
 /** Job state lives in a row; no event reaches this process for it, so poll, bounded. */
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function signIn(user: 'alice' | 'bob') {
   const client = createTestClient(f.stack, f.stack.anonKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
@@ -57,7 +48,7 @@ describe('the job-worker edge function', () => {
     const done = await until(async () => {
       const row = await jobRow(f.db, job.id);
       return row.status === 'succeeded' || row.status === 'failed' ? row : undefined;
-    });
+    }, { timeoutMs: 30_000, label: 'the job to finish' });
     assert.equal(done.status, 'succeeded');
     assert.equal(done.result!.path, `${DEMO_USERS.alice.id}/${job.id}.png`);
     const calls = await callRows(f.db, job.id);
@@ -92,14 +83,14 @@ describe('the job-worker edge function', () => {
   test('SIGTERM: beforeunload gives the held job back, the next worker finishes it, the attempt is not counted', async () => {
     f.standIn.force({ outcome: 'hang', count: 1 });
     const { id } = await f.enqueue('alice');
-    await until(async () => (f.standIn.stats().hanging === 1 ? true : undefined));
+    await until(() => f.standIn.stats().hanging === 1, { timeoutMs: 30_000, label: 'the call to hang' });
     const before = await jobRow(f.db, id);
     assert.equal(before.status, 'running');
     for (const pid of f.functions!.pids('job-worker')) process.kill(pid, 'SIGTERM');
     const done = await until(async () => {
       const row = await jobRow(f.db, id);
       return row.status === 'succeeded' ? row : undefined;
-    });
+    }, { timeoutMs: 30_000, label: 'the job to finish' });
     assert.equal(done.attempt, 1, 'the interrupted attempt was given back');
     const { rows } = await f.db.query(
       `select to_status, actor_role, detail ->> 'reason' as reason from public.job_events where job_id = $1 order by id`,

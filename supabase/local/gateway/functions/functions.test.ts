@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FunctionsHttpError } from '@supabase/supabase-js';
 import { signJwt } from '../../jwt.ts';
-import { createTestClient, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-functions-'));
 const marker = path.join(dir, 'unloaded.txt');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { closeClients, Inbox, subscribe, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;

@@ -9,7 +9,7 @@ import type {
   SupabaseClient,
 } from '@supabase/supabase-js';
 import type pg from 'pg';
-import { DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { closeClients, Inbox, signedInClient, subscribe, writer } from './test-fixtures.ts';
 
 let stack: TestStack;
@@ -323,7 +323,7 @@ describe('RLS isolation', () => {
   });
 
   test('anon, with no policy for it, receives nothing but its own allowed table', async () => {
-    const { createTestClient } = await import('../../testing.ts');
+    const { createTestClient } = await import('../../../tests/support/database.ts');
     const anon = createTestClient(stack, stack.anonKey);
     await stack.db.query(`create policy "anon open" on public.rt_open for select to anon using (id = 500)`);
     const inbox = new Inbox<RealtimePostgresInsertPayload<AnyRow>>();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RealtimeChannel, RealtimePresenceJoinPayload, RealtimePresenceLeavePayload, SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, startTestStack, type TestStack } from '../../testing.ts';
-import { closeClients, dropSocket, Inbox, subscribe, until } from './test-fixtures.ts';
+import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { closeClients, dropSocket, Inbox, subscribe } from './test-fixtures.ts';
+import { until } from '../../../tests/support/wait.ts';
 
 let stack: TestStack;
 let a: SupabaseClient;
@@ -49,27 +50,27 @@ describe('Presence', () => {
     const second = presenceChannel(b, 'room', 'ben');
     await subscribe(second.channel);
     // presence_state on join: ben sees ann without her doing anything again.
-    await until(() => keysOf(second.channel).includes('ann'), 'ben sees ann');
+    await until(() => keysOf(second.channel).includes('ann'), { label: 'ben sees ann' });
     assert.deepEqual(second.channel.presenceState<{ status: string }>().ann!.map((p) => p.status), ['online']);
 
     await second.channel.track({ status: 'busy' });
     const benJoin = await first.joins.next('ben join');
     assert.equal(benJoin.key, 'ben');
-    await until(() => keysOf(first.channel).join() === 'ann,ben', 'ann sees both');
+    await until(() => keysOf(first.channel).join() === 'ann,ben', { label: 'ann sees both' });
 
     // An update replaces the meta: both sides still see exactly one presence for ann.
     await first.channel.track({ status: 'away' });
-    await until(() => second.channel.presenceState<{ status: string }>().ann?.[0]?.status === 'away', 'update seen');
+    await until(() => second.channel.presenceState<{ status: string }>().ann?.[0]?.status === 'away', { label: 'update seen' });
     assert.equal(second.channel.presenceState().ann!.length, 1);
 
     assert.equal(await first.channel.untrack(), 'ok');
     const left = await second.leaves.next('ann untracked');
     assert.equal(left.key, 'ann');
-    await until(() => keysOf(second.channel).join() === 'ben', 'ann gone');
+    await until(() => keysOf(second.channel).join() === 'ben', { label: 'ann gone' });
 
     // Leaving the channel untracks too.
     await b.removeChannel(second.channel);
-    await until(() => keysOf(first.channel).length === 0, 'ben gone after leaving');
+    await until(() => keysOf(first.channel).length === 0, { label: 'ben gone after leaving' });
     await a.removeChannel(first.channel);
   });
 
@@ -83,7 +84,7 @@ describe('Presence', () => {
     const z = presenceChannel(c, 'room-x', 'dropper');
     await subscribe(z.channel);
     await z.channel.track({ here: 'x' });
-    await until(() => keysOf(x.channel).join() === 'dropper', 'watcher sees dropper only');
+    await until(() => keysOf(x.channel).join() === 'dropper', { label: 'watcher sees dropper only' });
     // Close the raw socket as a network failure would.
     dropSocket(c);
     const gone = await x.leaves.next('dropper leave');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { RealtimePresenceJoinPayload, SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;

@@ -4,7 +4,7 @@ import { createClient, type RealtimePostgresInsertPayload, type RealtimeSystemPa
 import type pg from 'pg';
 import WebSocket from 'ws';
 import { signJwt } from '../../jwt.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;

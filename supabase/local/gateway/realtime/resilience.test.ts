@@ -3,9 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { RealtimePostgresInsertPayload, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import { DEFAULT_JWT_SECRET } from '../../config.ts';
-import { createTestClient, createTestDatabase, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, createTestDatabase, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { startGateway } from '../server.ts';
-import { closeClients, dropSocket, Inbox, signedInClient, subscribe, until, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from './test-fixtures.ts';
+import { closeClients, dropSocket, Inbox, signedInClient, subscribe, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from './test-fixtures.ts';
+import { until } from '../../../tests/support/wait.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
@@ -80,7 +81,7 @@ describe('when Postgres drops every connection', () => {
     await until(async () => {
       const { rows: cmp } = await db.query(`select $1::pg_lsn >= $2::pg_lsn as ok`, [(await slot()).flushed, rows[0].lsn]);
       return cmp[0].ok;
-    }, 'slot confirmed past the last delivered change');
+    }, { label: 'the slot to confirm past the last delivered change' });
     await alice.removeAllChannels();
   });
 });

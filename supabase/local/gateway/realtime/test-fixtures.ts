@@ -1,6 +1,6 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
 
 /**
  * Shared by the realtime test files: signed-in official clients, a subscribe that resolves on
@@ -83,14 +83,6 @@ export class Inbox<T = unknown> {
 }
 
 /** Polls a condition that has no event of its own, within a bounded deadline. */
-export async function until(condition: () => boolean | Promise<boolean>, label: string, timeoutMs = DEADLINE_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export const WRITER_APPLICATION_NAME = 'realtime-test-writer';
 
 export function writer(stack: TestStack): pg.Pool {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signJwt } from '../../jwt.ts';
-import { createTestClient, DEMO_USERS, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
 import { rest, signedIn, startRestStack } from './fixture.ts';
+import { until } from '../../../tests/support/wait.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -65,12 +66,14 @@ describe('row level security through the API', () => {
         'has_headers', current_setting('request.headers', true)::jsonb ? 'apikey',
         'timeout', current_setting('statement_timeout')) $$;
       notify pgrst, 'reload schema'`);
-    let result = await alice.rpc('claims');
-    // The reload is asynchronous; poll with a deadline for the function to appear.
-    for (const until = Date.now() + 10_000; result.status === 404 && Date.now() < until; ) {
-      await new Promise((r) => setTimeout(r, 20));
-      result = await alice.rpc('claims');
-    }
+    // The reload is asynchronous: wait for the function to appear.
+    const result = await until(
+      async () => {
+        const answer = await alice.rpc('claims');
+        return answer.status !== 404 && answer;
+      },
+      { label: 'the schema cache to serve rpc/claims' },
+    );
     assert.deepEqual(result.data, {
       role: 'authenticated',
       email: 'alice@example.com',

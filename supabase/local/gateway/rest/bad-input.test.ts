@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type TestStack } from '../../testing.ts';
+import { createTestClient, type TestStack } from '../../../tests/support/database.ts';
 import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
 
 let stack: TestStack;

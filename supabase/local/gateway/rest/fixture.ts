@@ -1,5 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { until } from '../../../tests/support/wait.ts';
 
 /**
  * Test tables for the REST service, made in each test file's own database: `notes` owned by
@@ -85,18 +86,18 @@ grant execute on function public.service_only() to service_role;
 notify pgrst, 'reload schema';
 `;
 
-/** Polls until the REST schema cache serves `relation`: the reload follows NOTIFY asynchronously. */
-export async function waitForRelation(stack: TestStack, relation: string, deadlineMs = 10_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const res = await fetch(`${stack.apiUrl}/rest/v1/${relation}?limit=0`, {
-      headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}` },
-    });
-    await res.arrayBuffer();
-    if (res.status !== 404) return;
-    if (Date.now() > until) throw new Error(`schema cache never served ${relation}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits until the REST schema cache serves `relation`: the reload follows NOTIFY asynchronously. */
+export async function waitForRelation(stack: TestStack, relation: string): Promise<void> {
+  await until(
+    async () => {
+      const res = await fetch(`${stack.apiUrl}/rest/v1/${relation}?limit=0`, {
+        headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}` },
+      });
+      await res.arrayBuffer();
+      return res.status !== 404;
+    },
+    { label: `the schema cache to serve ${relation}` },
+  );
 }
 
 export async function startRestStack(): Promise<TestStack> {

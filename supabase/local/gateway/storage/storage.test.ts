@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { drawPromptImage } from '../../gemini/image.ts';
 import { signJwt } from '../../jwt.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../testing.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { createStorageService } from './index.ts';
 
 let stack: TestStack;

@@ -1,10 +1,12 @@
 import pg from 'pg';
-import { AUTHENTICATOR_PASSWORD } from '../config.ts';
-import { loadSchemaCache } from '../gateway/rest/schema-cache.ts';
-import { applyQueryParams, buildReadTree, tableScope } from '../gateway/rest/read-plan.ts';
-import { AliasCounter } from '../gateway/rest/sql-fragments.ts';
-import { readStatement, routineSource } from '../gateway/rest/statements.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack } from '../testing.ts';
+import { AUTHENTICATOR_PASSWORD } from '../local/config.ts';
+import { loadSchemaCache } from '../local/gateway/rest/schema-cache.ts';
+import { applyQueryParams, buildReadTree, tableScope } from '../local/gateway/rest/read-plan.ts';
+import { AliasCounter } from '../local/gateway/rest/sql-fragments.ts';
+import { readStatement, routineSource } from '../local/gateway/rest/statements.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack } from '../tests/support/database.ts';
+import { until } from '../tests/support/wait.ts';
+import { summary } from '../tests/support/percentiles.ts';
 
 /**
  * What the REST gateway costs on top of Postgres. Two requests an app makes all the time,
@@ -50,12 +52,6 @@ create function public.bench_add(a int, b int) returns int language sql stable a
 notify pgrst, 'reload schema';
 `;
 
-function percentiles(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  const round = (v: number) => Math.round(v * 1000) / 1000;
-  return { n: sorted.length, p50: round(at(50)), p95: round(at(95)), p99: round(at(99)) };
-}
 
 /**
  * Runs the ways of making one request in interleaved blocks of BLOCK iterations, so that load
@@ -76,7 +72,7 @@ async function measureInterleaved<K extends string>(ways: Record<K, () => Promis
       }
     }
   }
-  return Object.fromEntries(names.map((n) => [n, percentiles(samples[n])])) as Record<K, ReturnType<typeof percentiles>>;
+  return Object.fromEntries(names.map((n) => [n, summary(samples[n], 3)])) as Record<K, ReturnType<typeof summary>>;
 }
 
 export default async function gatewayBenchmark() {
@@ -91,12 +87,7 @@ export default async function gatewayBenchmark() {
     const token = signIn.session!.access_token;
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     // The schema cache reload follows NOTIFY; wait until the table is served.
-    for (const until = Date.now() + 10_000; ; ) {
-      const probe = await client.from('bench_items').select('id').limit(1);
-      if (!probe.error) break;
-      if (Date.now() > until) throw new Error(`bench table never served: ${probe.error.message}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(async () => !(await client.from('bench_items').select('id').limit(1)).error, { label: 'the bench table to be served' });
 
     // The statements exactly as the gateway builds them for these two requests.
     const cache = await loadSchemaCache(stack.db);

@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
-import type { Pipeline } from '../../functions/job-worker/pipeline.ts';
-import type { ResultStore } from '../../functions/job-worker/result-store.ts';
-import { FLASH, startWorkerFixture, type WorkerFixture } from '../../tests/job-worker/worker-fixture.ts';
-import { startWorkerDispatch } from '../worker-dispatch.ts';
+import { createJobWorker } from '../functions/job-worker/job-worker.ts';
+import type { Pipeline } from '../functions/job-worker/pipeline.ts';
+import type { ResultStore } from '../functions/job-worker/result-store.ts';
+import { FLASH, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
+import { startWorkerDispatch } from '../local/worker-dispatch.ts';
+import { until } from '../tests/support/wait.ts';
+import { percentile, round } from '../tests/support/percentiles.ts';
 
 /**
  * `npm run bench worker`: what the worker itself costs, how fast a new job starts, and how much
@@ -28,26 +30,12 @@ const COST_JOBS = 200;
 const LATENCY_JOBS = 100;
 const INFLIGHT_JOBS = 50;
 
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return Math.round(sorted[i]! * 100) / 100;
-}
-
 async function grantCredits(f: WorkerFixture, amount: number) {
   await f.db.query(
     `insert into public.credit_ledger (user_id, delta, reason, actor_role, note)
      select id, $1, 'grant', 'database', 'benchmark' from auth.users`,
     [amount],
   );
-}
-
-async function until(probe: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('benchmark condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 type Phase = 'claim' | 'budget' | 'heartbeat' | 'record' | 'complete' | 'storage';
@@ -131,12 +119,12 @@ async function measureOwnCost() {
     const perJobBudget = budgetCalls ? budgetMs / budgetCalls : 0;
     const own = [...costs.values()].map((c) => c.claim + perJobBudget + c.heartbeat + c.record + c.complete);
     const storage = [...costs.values()].map((c) => c.storage);
-    const phase = (name: Phase) => percentile([...costs.values()].map((c) => c[name]), 0.5);
+    const phase = (name: Phase) => round(percentile([...costs.values()].map((c) => c[name]), 0.5));
     return {
       jobs: costs.size,
       slots: 1,
-      p50_ms: percentile(own, 0.5),
-      p99_ms: percentile(own, 0.99),
+      p50_ms: round(percentile(own, 0.5)),
+      p99_ms: round(percentile(own, 0.99)),
       p50_breakdown_ms: {
         claim: phase('claim'),
         budget: Math.round(perJobBudget * 100) / 100,
@@ -144,8 +132,8 @@ async function measureOwnCost() {
         record: phase('record'),
         complete: phase('complete'),
       },
-      storage_upload_p50_ms: percentile(storage, 0.5),
-      storage_upload_p99_ms: percentile(storage, 0.99),
+      storage_upload_p50_ms: round(percentile(storage, 0.5)),
+      storage_upload_p99_ms: round(percentile(storage, 0.99)),
       jobs_per_second: Math.round((costs.size / seconds) * 10) / 10,
     };
   } finally {
@@ -184,13 +172,13 @@ async function measureLatencyAndMemory() {
     // Cold start (Deno boot, npm modules, model verification) is not what this measures.
     for (let i = 0; i < 3; i++) {
       const { id } = await f.enqueue('alice');
-      await until(finished(id), 30_000);
+      await until(finished(id), { timeoutMs: 30_000, intervalMs: 2 });
     }
 
     const latencies: number[] = [];
     for (let i = 0; i < LATENCY_JOBS; i++) {
       const { id } = await f.enqueue(i % 2 ? 'alice' : 'bob');
-      await until(finished(id), 10_000);
+      await until(finished(id), { timeoutMs: 10_000, intervalMs: 2 });
       const { rows } = await f.db.query<{ ms: number }>(
         `select extract(epoch from attempted_at - created_at) * 1000 as ms from public.jobs where id = $1`,
         [id],
@@ -217,7 +205,7 @@ async function measureLatencyAndMemory() {
       peakInFlight = Math.max(peakInFlight, rows[0]!.running);
       peakRss = Math.max(peakRss, procStatus(pid, 'VmRSS') ?? 0);
       return rows[0]!.open === 0;
-    }, 60_000);
+    }, { timeoutMs: 60_000, intervalMs: 2 });
     const highWater = procStatus(pid, 'VmHWM') ?? peakRss;
     const { rows: outcome } = await f.db.query<{ succeeded: number }>(
       `select count(*) filter (where status = 'succeeded')::int as succeeded from public.jobs where id = any($1)`,
@@ -226,9 +214,9 @@ async function measureLatencyAndMemory() {
     return {
       latency: {
         samples: latencies.length,
-        p50_ms: percentile(latencies, 0.5),
-        p99_ms: percentile(latencies, 0.99),
-        max_ms: percentile(latencies, 1),
+        p50_ms: round(percentile(latencies, 0.5)),
+        p99_ms: round(percentile(latencies, 0.99)),
+        max_ms: round(percentile(latencies, 1)),
       },
       memory: {
         peak_in_flight: peakInFlight,

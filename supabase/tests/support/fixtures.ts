@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import pg from 'pg';
-import { createTestDatabase, DEMO_USERS, type TestDatabase } from '../local/testing.ts';
+import { createTestDatabase, DEMO_USERS, type TestDatabase } from './database.ts';
 
 /**
  * Acting as a caller the way PostgREST does: in one transaction, switch to the API role and set
@@ -13,7 +14,13 @@ export const ACTORS: Actor[] = ['anon', 'alice', 'bob', 'support', 'admin', 'ser
 export const FLASH = 'gemini-2.5-flash-image';
 export const PRO = 'gemini-3-pro-image-preview';
 
-function identity(actor: Actor): { role: string; claims: Record<string, unknown> } {
+/** The API role and JWT claims a request carries: a named actor's, or any other for tests of the claims themselves. */
+export interface Identity {
+  role: string;
+  claims: Record<string, unknown>;
+}
+
+export function identity(actor: Actor): Identity {
   switch (actor) {
     case 'anon':
       return { role: 'anon', claims: { role: 'anon' } };
@@ -32,9 +39,9 @@ function identity(actor: Actor): { role: string; claims: Record<string, unknown>
 }
 
 /** Runs `fn` inside a transaction acting as `actor`; commits on success, rolls back on error. */
-export async function as<T>(db: pg.Pool | pg.Client, actor: Actor, fn: (c: pg.ClientBase) => Promise<T>): Promise<T> {
+export async function as<T>(db: pg.Pool | pg.ClientBase, actor: Actor | Identity, fn: (c: pg.ClientBase) => Promise<T>): Promise<T> {
   const client = db instanceof pg.Pool ? await db.connect() : db;
-  const { role, claims } = identity(actor);
+  const { role, claims } = typeof actor === 'string' ? identity(actor) : actor;
   try {
     await client.query('begin');
     await client.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
@@ -79,6 +86,21 @@ export interface TestDb {
   /** Superuser pool on the test's own database, for arranging and asserting. */
   db: pg.Pool;
   close(): Promise<void>;
+}
+
+/**
+ * A database of the test file's own for all of its tests: opened before the first, closed after
+ * the last (node:test hooks registered by the call). Read its fields inside tests and hooks.
+ */
+export function testDbForFile(max?: number): TestDb {
+  const handle = {} as TestDb;
+  before(async () => {
+    Object.assign(handle, await openTestDb(max));
+  });
+  after(async () => {
+    await handle.close?.();
+  });
+  return handle;
 }
 
 export async function openTestDb(max = 6): Promise<TestDb> {

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { DEFAULT_JWT_SECRET } from './config.ts';
-import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/server.ts';
-import { apiKeys } from './jwt.ts';
-import { prepareDatabase } from './migrate.ts';
-import { freePort, startPostgres } from './postgres.ts';
+import { DEFAULT_JWT_SECRET } from '../../local/config.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../local/gateway/server.ts';
+import { apiKeys } from '../../local/jwt.ts';
+import { prepareDatabase } from '../../local/migrate.ts';
+import { freePort, startPostgres } from '../../local/postgres.ts';
 
 /**
  * Test fixtures for the local platform. The test runner starts one Postgres cluster on a

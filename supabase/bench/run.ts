@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { localDir } from '../config.ts';
-import { CLUSTER_ENV, startTestCluster } from '../testing.ts';
+import { localDir } from '../local/config.ts';
+import { CLUSTER_ENV, startTestCluster } from '../tests/support/database.ts';
 
 /**
- * `npm run bench [name]`: each benchmark is `supabase/local/bench/<name>.ts` exporting a
+ * `npm run bench [name]`: each benchmark is `supabase/bench/<name>.ts` exporting a
  * default async function that returns a JSON-able result. Each runs in its own process against
  * a throwaway Postgres cluster on free ports; its result is printed as one JSON line (the last
  * line) and written to `.local/bench/<name>.json`. Without a name every benchmark runs and the

@@ -5,14 +5,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../../../e2e/support/chromium.ts';
-import { screenshotDir } from '../../../e2e/support/e2e-stack.ts';
-import { signIn } from '../../../e2e/support/sign-in.ts';
-import { repoRoot } from '../config.ts';
-import { freePort } from '../postgres.ts';
-import { startStack, type RunningStack } from '../stack.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../testing.ts';
+import { launchChromium } from '../tests/support/chromium.ts';
+import { screenshotDir } from '../../e2e/support/e2e-stack.ts';
+import { signIn } from '../../e2e/support/sign-in.ts';
+import { repoRoot } from '../local/config.ts';
+import { freePort } from '../local/postgres.ts';
+import { startStack, type RunningStack } from '../local/stack.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../tests/support/database.ts';
 import { generateHealthHistory } from './health-history.ts';
+import { median, round } from '../tests/support/percentiles.ts';
 
 /**
  * `npm run bench ui`: System Health in a real Chromium against a production build
@@ -89,12 +90,8 @@ async function waitUntilShown(page: Page) {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-const round = (n: number) => Math.round(n * 10) / 10;
+/** The median of the loads, to 0.1 ms (every list here has five entries, never none). */
+const medianMs = (values: number[]) => round(median(values)!, 1);
 
 function runNext(args: string[], env: NodeJS.ProcessEnv, readyPattern?: RegExp): { child: ChildProcess; done: Promise<void> } {
   const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -289,18 +286,18 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
     // The peer: the same page delivering every change as its own batch (no coalescing).
     const uncoalesced = await watchUnderStream(`${appUrl}/admin?coalesce=off`);
 
-    const dataShownMs = round(median(loads));
+    const dataShownMs = medianMs(loads);
     return {
       history: { jobs: HISTORY_JOBS, provider_calls: HISTORY_CALLS, ...history },
       build_seconds: buildSeconds,
       dataShownMs,
       data_shown_loads_ms: loads,
       data_shown_phases_median_ms: {
-        first_byte: round(median(phases.map((p) => p.first_byte))),
-        html_done: round(median(phases.map((p) => p.html_done))),
-        dom_content_loaded: round(median(phases.map((p) => p.dom_content_loaded))),
-        data_shown: round(median(loads)),
-        long_tasks_before_shown: round(median(loadTasks)),
+        first_byte: medianMs(phases.map((p) => p.first_byte)),
+        html_done: medianMs(phases.map((p) => p.html_done)),
+        dom_content_loaded: medianMs(phases.map((p) => p.dom_content_loaded)),
+        data_shown: medianMs(loads),
+        long_tasks_before_shown: medianMs(loadTasks),
       },
       ...coalesced,
       peer_uncoalesced: uncoalesced,

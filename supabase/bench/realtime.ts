@@ -1,7 +1,8 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { signJwt } from '../jwt.ts';
-import { createTestClient, startTestStack, type TestStack } from '../testing.ts';
+import { signJwt } from '../local/jwt.ts';
+import { createTestClient, startTestStack, type TestStack } from '../tests/support/database.ts';
+import { percentile, round } from '../tests/support/percentiles.ts';
 
 /**
  * `npm run bench realtime`: commit-to-callback latency of the local Realtime server.
@@ -37,22 +38,17 @@ function wallClockMs() {
   return performance.timeOrigin + performance.now();
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function summarise(sample: Sample, expectedPerChange: number) {
   const sorted = [...sample.latencies].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
   return {
     achievedRate: round(sample.sent / sample.seconds),
     changes: sample.sent,
     delivered: sample.latencies.length,
     expectedDeliveries: sample.sent * expectedPerChange,
-    p50Ms: round(percentile(sorted, 50)),
-    p95Ms: round(percentile(sorted, 95)),
-    p99Ms: round(percentile(sorted, 99)),
+    p50Ms: round(percentile(sorted, 0.50), 1),
+    p95Ms: round(percentile(sorted, 0.95), 1),
+    p99Ms: round(percentile(sorted, 0.99), 1),
     maxMs: round(sorted[sorted.length - 1] ?? NaN),
   };
 }

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './config.ts';
-import { cacheAllFunctionDependencies } from './gateway/functions/index.ts';
-import { CLUSTER_ENV, startTestCluster } from './testing.ts';
+import { repoRoot } from '../local/config.ts';
+import { cacheAllFunctionDependencies } from '../local/gateway/functions/index.ts';
+import { CLUSTER_ENV, startTestCluster } from './support/database.ts';
 
 /**
  * `npm test [-- files...]`: starts one throwaway Postgres cluster on a free port with a
