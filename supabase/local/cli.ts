@@ -60,6 +60,8 @@ async function runStack(withApp: boolean) {
     apiPort: ports.api,
     dbUrl: process.env.SUPABASE_DB_URL || undefined,
     geminiPort: ports.gemini,
+    // A webhook receiver on this machine (http://127.0.0.1:...) for trying alert channels out.
+    alerts: { allowLoopbackTargets: process.env.JOBHEALTH_ALERTS_ALLOW_LOOPBACK === '1' },
     log,
   }).catch(fail);
   // Local databases only, once each: a day of history so System Health has something to show.

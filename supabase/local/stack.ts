@@ -6,6 +6,7 @@ import { startGeminiStandIn, type RunningGeminiStandIn } from './gemini/server.t
 import { apiKeys } from './jwt.ts';
 import { prepareDatabase, type PrepareResult } from './migrate.ts';
 import { startPostgres, type RunningPostgres } from './postgres.ts';
+import { allowLoopbackAlertTargets, startAlertDelivery } from './alert-delivery.ts';
 import type { Scheduler } from './scheduler.ts';
 import { startWorkerDispatch } from './worker-dispatch.ts';
 
@@ -26,6 +27,12 @@ export interface StackOptions {
   geminiPort?: number;
   /** Where Storage keeps object bytes (default `.local/storage`). */
   storageRoot?: string;
+  /**
+   * Evaluate the alert rules and send alert deliveries (default: when the worker runs).
+   * `allowLoopbackTargets` lets webhook channels point at http://127.0.0.1 (local receivers in
+   * tests); `evaluateEveryMs` defaults to pg_cron's minute.
+   */
+  alerts?: false | { allowLoopbackTargets?: boolean; evaluateEveryMs?: number };
 }
 
 export interface StackInfo {
@@ -44,6 +51,7 @@ export interface RunningStack {
   gateway: RunningGateway;
   gemini?: RunningGeminiStandIn;
   dispatch?: Scheduler;
+  alerts?: Scheduler;
   prepared: PrepareResult;
   stop(): Promise<void>;
 }
@@ -98,14 +106,28 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             serviceRoleKey: keys.serviceRoleKey,
             log: (line) => log(`[scheduler] ${line}`),
           });
+    const alertOptions = options.alerts ?? (options.worker === false ? false : {});
+    let alerts: Scheduler | undefined;
+    try {
+      if (alertOptions) {
+        // Written on every start: the setting is this start's, whatever an earlier one left.
+        await allowLoopbackAlertTargets(dbUrl, alertOptions.allowLoopbackTargets ?? false);
+        alerts = await startAlertDelivery({ dbUrl, evaluateEveryMs: alertOptions.evaluateEveryMs, log: (line) => log(`[alerts] ${line}`) });
+      }
+    } catch (error) {
+      await dispatch?.stop();
+      throw error;
+    }
     return {
       info: { apiUrl: running.url, ...keys, dbUrl, jwtSecret: secret, geminiBaseUrl: geminiEnv.GEMINI_BASE_URL },
       postgres,
       gateway: running,
       gemini,
       dispatch,
+      alerts,
       prepared,
       async stop() {
+        await alerts?.stop();
         await dispatch?.stop();
         await running.close().catch((e) => log(`gateway close: ${e.message}`));
         await gemini?.close();
