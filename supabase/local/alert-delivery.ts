@@ -46,14 +46,15 @@ const PRIVATE_RANGES = (() => {
   ] as const) {
     list.addSubnet(net, prefix, 'ipv4');
   }
-  for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) {
+  // IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are matched against the IPv4 ranges above.
+  for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
     list.addSubnet(net, prefix, 'ipv6');
   }
   return list;
 })();
 
 /** Loopback hosts as the SQL allows them when the local platform is configured to. */
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * Refuses a URL whose host name resolves to a private, loopback or link-local address. A URL
@@ -61,7 +62,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
  * allows it, and is let through.
  */
 export async function checkDeliveryTarget(url: string): Promise<void> {
-  const host = new URL(url).hostname;
+  // An IPv6 host comes bracketed ([::1]); DNS and isIP want it bare.
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   if (LOOPBACK_HOSTS.has(host) || host.endsWith('.localhost')) return;
   const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
   for (const { address, family } of addresses) {

@@ -27,6 +27,15 @@ before(async () => {
      values (date_trunc('hour', now()) - interval '2 hours', $1, 1, array_fill(0, array[40]))`,
     [FLASH],
   );
+  // Alerts: the seeded rules and evaluation state, a channel with a test message queued, and
+  // an incident with one timeline row, as the evaluation would have written it.
+  const [channel] = await query(t.db, 'admin', `select * from public.create_alert_channel('ops', 'slack', 'https://hooks.slack.com/services/T0/B0/x', 'rls matrix')`);
+  await query(t.db, 'admin', 'select public.send_test_alert($1)', [channel!.id]);
+  const { rows: incident } = await t.db.query(
+    `insert into public.alert_incidents (rule_id, severity, title, summary, unit, threshold)
+     values ('failure_rate', 'critical', 'Job failure rate', 'rls matrix', 'percent', 10) returning id`,
+  );
+  await t.db.query(`insert into public.alert_incident_events (incident_id, kind, actor_role) values ($1, 'opened', 'evaluator')`, [incident[0].id]);
 });
 after(async () => {
   await t.close();
@@ -48,6 +57,12 @@ const TABLES: Record<string, { owner?: string; expect: Record<Actor, Visibility>
   metrics_provider_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_provider_hour: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_rollup_state: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_rules: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_incidents: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_incident_events: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_channels: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_deliveries: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  alert_evaluation_state: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
 };
 
 /** A plain column of each table, for an UPDATE that would change nothing if it were allowed. */
@@ -64,6 +79,12 @@ const UPDATABLE: Record<string, string> = {
   metrics_provider_minute: 'minute',
   metrics_provider_hour: 'hour',
   metrics_rollup_state: 'rolled_until',
+  alert_rules: 'name',
+  alert_incidents: 'summary',
+  alert_incident_events: 'note',
+  alert_channels: 'name',
+  alert_deliveries: 'payload',
+  alert_evaluation_state: 'last_result',
 };
 
 async function visibility(actor: Actor, table: string, owner?: string): Promise<Visibility> {
@@ -159,6 +180,15 @@ const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['get_user_profile', `select * from public.get_user_profile($1)`, [DEMO_USERS.bob.id], ['support', 'admin']],
   ['job_queue_position', `select public.job_queue_position($1)`, [NIL], ['alice', 'bob', 'support', 'admin']],
   ['app_role', `select public.app_role()`, [], ['anon', 'alice', 'bob', 'support', 'admin', 'service']],
+  ['evaluate_alerts', `select public.evaluate_alerts()`, [], ['service']],
+  ['update_alert_rule', `select public.update_alert_rule('failure_rate', 'r')`, [], ['admin']],
+  ['silence_alert_rule', `select public.silence_alert_rule('failure_rate', 0, 'r')`, [], ['admin']],
+  ['acknowledge_alert_incident', `select public.acknowledge_alert_incident(0, 'r')`, [], ['admin']],
+  ['add_alert_incident_note', `select public.add_alert_incident_note(0, 'r')`, [], ['admin']],
+  ['create_alert_channel', `select public.create_alert_channel('n', 'slack', 'https://hooks.slack.com/services/x', 'r')`, [], ['admin']],
+  ['update_alert_channel', `select public.update_alert_channel($1, 'r')`, [NIL], ['admin']],
+  ['delete_alert_channel', `select public.delete_alert_channel($1, 'r')`, [NIL], ['admin']],
+  ['send_test_alert', `select public.send_test_alert($1)`, [NIL], ['admin']],
 ];
 
 describe('RLS matrix: functions', () => {
@@ -185,6 +215,8 @@ describe('RLS matrix: functions', () => {
   test('the private schema is out of reach of every API role', async () => {
     for (const actor of ACTORS) {
       assert.equal(await attempt(actor, `select private.refund_job(null, 'x')`), '42501', actor);
+      // What the alert senders call: it hands out channel URLs and signs with their secrets.
+      assert.equal(await attempt(actor, `select * from private.take_alert_deliveries('local')`), '42501', actor);
     }
   });
 

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { checkDeliveryTarget, deliverDueAlerts, startAlertDelivery } from './alert-delivery.ts';
+import {
+  addJobMinute,
+  allowLoopbackTargets,
+  createChannel,
+  deliveries,
+  evaluate,
+  markRolledUp,
+  SIGNING_SECRET,
+  type Channel,
+} from '../tests/support/alerts.ts';
+import { claim, createJob, FLASH, openTestDb, query, type TestDb } from '../tests/support/fixtures.ts';
+import { until } from '../tests/support/wait.ts';
+
+/**
+ * The local sender against a real HTTP receiver: what arrives, how a receiver verifies the
+ * signature, retries, leases and the fence, and that a receiver that never answers holds up
+ * neither the evaluation nor the pipeline.
+ */
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on 127.0.0.1; `answer` decides each response (default 200). */
+class Receiver {
+  received: Received[] = [];
+  answer: (res: ServerResponse) => void = (res) => res.end('ok');
+  private server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      this.answer(res);
+    });
+  });
+  url = '';
+  async start() {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/jobhealth`;
+    return this;
+  }
+  async stop() {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/**
+ * What a receiver does with a Job Health webhook (docs/alerts.md): recompute the HMAC over
+ * "<timestamp>.<raw body>", compare in constant time, and refuse a timestamp more than five
+ * minutes from its own clock, so a captured request cannot be replayed later.
+ */
+function verify(secret: string, headers: IncomingHttpHeaders, rawBody: string, nowSeconds = Date.now() / 1000): boolean {
+  const timestamp = String(headers['x-jobhealth-timestamp'] ?? '');
+  const signature = String(headers['x-jobhealth-signature'] ?? '');
+  if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > 300) return false;
+  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
+  return signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+}
+
+let t: TestDb;
+let receiver: Receiver;
+let channel: Channel;
+beforeEach(async () => {
+  t = await openTestDb();
+  await allowLoopbackTargets(t.db);
+  receiver = await new Receiver().start();
+  channel = await createChannel(t.db, { name: 'receiver', kind: 'webhook', url: receiver.url });
+});
+afterEach(async () => {
+  await receiver.stop();
+  await t.close();
+});
+
+const testMessage = async (channelId = channel.id) =>
+  (await query<{ id: string }>(t.db, 'admin', 'select * from public.send_test_alert($1)', [channelId]))[0]!.id;
+
+describe('what a receiver gets', () => {
+  test('a signed test message the receiver verifies; a changed body or an old timestamp does not verify', async () => {
+    const id = await testMessage();
+    assert.equal(await deliverDueAlerts(t.db), 1);
+    assert.equal(receiver.received.length, 1);
+    const [{ headers, body }] = receiver.received as [Received];
+    assert.equal(headers['content-type'], 'application/json');
+    assert.equal(headers['x-jobhealth-event'], 'test');
+    assert.equal(headers['x-jobhealth-delivery'], id);
+    assert.equal(verify(SIGNING_SECRET, headers, body), true);
+    assert.deepEqual(JSON.parse(body), {
+      type: 'test', channel: { id: channel.id, name: 'receiver' }, delivery_id: Number(id), sent_at: JSON.parse(body).sent_at,
+    });
+
+    assert.equal(verify(SIGNING_SECRET, headers, body.replace('receiver', 'attacker')), false, 'a changed body');
+    assert.equal(verify('another-secret-0123456789abcdefghijklmn', headers, body), false, 'another secret');
+    assert.equal(verify(SIGNING_SECRET, headers, body, Date.now() / 1000 + 600), false, 'replayed ten minutes later');
+    const [delivery] = await deliveries(t.db);
+    assert.deepEqual([delivery!.status, delivery!.attempts, delivery!.last_status], ['delivered', 1, 200]);
+  });
+
+  test('an incident opens: one signed message to the webhook and one in Slack\'s format', async () => {
+    const slackReceiver = await new Receiver().start();
+    try {
+      await createChannel(t.db, { name: 'slack', kind: 'slack', url: slackReceiver.url });
+      await markRolledUp(t.db);
+      await t.db.query(`update public.alert_rules set enabled = (id = 'model_failure_rate') where true`);
+      await addJobMinute(t.db, { minutesAgo: 1, model: FLASH, succeeded: 10, failed: 30 });
+      await evaluate(t.db);
+      assert.equal(await deliverDueAlerts(t.db), 2);
+
+      const [{ headers, body }] = receiver.received as [Received];
+      assert.equal(verify(SIGNING_SECRET, headers, body), true);
+      const message = JSON.parse(body);
+      assert.equal(message.type, 'incident.opened');
+      assert.deepEqual(
+        { rule: message.incident.rule_id, subject: message.incident.subject, status: message.incident.status, value: message.incident.value },
+        { rule: 'model_failure_rate', subject: FLASH, status: 'open', value: 75 },
+      );
+      assert.equal(message.incident.summary, '75% of 40 finished jobs failed in the last 5 min (threshold 10%)');
+
+      const slack = JSON.parse(slackReceiver.received[0]!.body);
+      assert.equal(slack.text, `:rotating_light: *CRITICAL* Job failure rate of a model: ${FLASH}: 75% of 40 finished jobs failed in the last 5 min (threshold 10%)`);
+      assert.equal(slack.blocks[0].text.type, 'mrkdwn');
+      assert.equal(slackReceiver.received[0]!.headers['x-jobhealth-signature'], undefined, 'Slack is not signed');
+    } finally {
+      await slackReceiver.stop();
+    }
+  });
+});
+
+describe('when the receiver fails', () => {
+  test('an error answer is retried later with backoff, and delivered when the receiver recovers', async () => {
+    receiver.answer = (res) => {
+      res.statusCode = 503;
+      res.end('down for maintenance');
+    };
+    await createChannel(t.db, { name: 'second', kind: 'webhook', url: receiver.url });
+    await markRolledUp(t.db);
+    await t.db.query(`update public.alert_rules set enabled = (id = 'failure_rate') where true`);
+    await addJobMinute(t.db, { minutesAgo: 1, model: FLASH, succeeded: 10, failed: 30 });
+    await evaluate(t.db);
+    assert.equal(await deliverDueAlerts(t.db), 2);
+    for (const d of await deliveries(t.db)) {
+      assert.deepEqual([d.status, d.attempts, d.last_status, d.last_error], ['pending', 1, 503, 'the receiver answered 503: down for maintenance']);
+    }
+    const { rows } = await t.db.query(`select min(next_attempt_at - last_attempt_at) as wait from public.alert_deliveries`);
+    assert.ok(rows[0].wait.seconds >= 11, `the first retry waits about 15 s (${JSON.stringify(rows[0].wait)})`);
+    assert.equal(await deliverDueAlerts(t.db), 0, 'nothing is due yet');
+
+    receiver.answer = (res) => res.end('ok');
+    await t.db.query('update public.alert_deliveries set next_attempt_at = now() where true');
+    assert.equal(await deliverDueAlerts(t.db), 2);
+    assert.deepEqual((await deliveries(t.db)).map((d) => [d.status, d.attempts]), [['delivered', 2], ['delivered', 2]]);
+    assert.equal(new Set(receiver.received.map((r) => r.headers['x-jobhealth-delivery'])).size, 2, 'the same two deliveries, retried');
+  });
+
+  test('after its last attempt a delivery fails; a test message has one attempt', async () => {
+    receiver.answer = (res) => {
+      res.statusCode = 500;
+      res.end();
+    };
+    await testMessage();
+    await deliverDueAlerts(t.db);
+    const [delivery] = await deliveries(t.db);
+    assert.deepEqual([delivery!.status, delivery!.attempts, delivery!.last_error], ['failed', 1, 'the receiver answered 500']);
+  });
+
+  test('a receiver that never answers holds up neither the evaluation nor the pipeline; the sender times out on its own', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    receiver.answer = (res) => void released.then(() => res.end('late'));
+    await testMessage();
+    let sending = true;
+    const delivery = deliverDueAlerts(t.db, { timeoutMs: 60_000 }).finally(() => (sending = false));
+    await until(() => receiver.received.length === 1, { label: 'the request to reach the receiver' });
+
+    // While the receiver holds the call: an evaluation, and a job through its whole life.
+    assert.equal((await evaluate(t.db)).skipped, undefined);
+    const job = await createJob(t.db);
+    const [claimed] = await claim(t.db);
+    await query(t.db, 'service', 'select public.complete_job($1, $2)', [claimed!.id, claimed!.lease_token]);
+    assert.equal((await t.db.query('select status from public.jobs where id = $1', [job.id])).rows[0].status, 'succeeded');
+    assert.equal(sending, true, 'the delivery was still waiting for the receiver all along');
+
+    release();
+    await delivery;
+    assert.equal((await deliveries(t.db))[0]!.status, 'delivered');
+  });
+
+  test('a receiver slower than the timeout: the attempt ends as an error and nothing waits longer', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    receiver.answer = (res) => void released.then(() => res.end());
+    await testMessage();
+    try {
+      await deliverDueAlerts(t.db, { timeoutMs: 200 });
+    } finally {
+      release();
+    }
+    const [delivery] = await deliveries(t.db);
+    assert.deepEqual([delivery!.status, delivery!.last_status, delivery!.last_error], ['failed', null, 'the receiver did not answer within 0.2 s']);
+  });
+});
+
+describe('leases and the fence', () => {
+  test('a delivery taken by a sender that died is taken again when its lease expires; the late answer changes nothing', async () => {
+    const id = await testMessage();
+    await t.db.query('update public.alert_deliveries set max_attempts = 3 where id = $1', [id]);
+    const { rows: taken } = await t.db.query(`select * from private.take_alert_deliveries('local')`);
+    assert.deepEqual(taken.map((r) => [r.id, r.attempt]), [[id, 1]]);
+    assert.equal(await deliverDueAlerts(t.db), 0, 'leased: nobody else takes it');
+
+    await t.db.query(`update public.alert_deliveries set lease_until = now() - interval '1 second' where id = $1`, [id]);
+    assert.equal(await deliverDueAlerts(t.db), 1);
+    const { rows } = await t.db.query(`select private.finish_alert_delivery($1, 1, 500, 'late') as outcome`, [id]);
+    assert.equal(rows[0].outcome, 'fenced');
+    const [delivery] = await deliveries(t.db);
+    assert.deepEqual([delivery!.status, delivery!.attempts], ['delivered', 2]);
+  });
+
+  test('a delivery whose channel was deleted ends failed without a request', async () => {
+    await testMessage();
+    await query(t.db, 'admin', `select public.delete_alert_channel($1, 'gone')`, [channel.id]);
+    assert.equal(await deliverDueAlerts(t.db), 0);
+    assert.equal(receiver.received.length, 0);
+    const [delivery] = await deliveries(t.db);
+    assert.deepEqual([delivery!.status, delivery!.last_error], ['failed', 'the channel was deleted']);
+  });
+});
+
+describe('the running sender', () => {
+  test('a queued delivery is sent at once (NOTIFY), and the evaluation runs on its schedule', async () => {
+    const sender = await startAlertDelivery({ dbUrl: t.database.url, evaluateEveryMs: 50, sweepMs: 60_000 });
+    try {
+      await until(async () => (await t.db.query('select last_finished_at from public.alert_evaluation_state')).rows[0].last_finished_at, {
+        label: 'a scheduled evaluation',
+      });
+      await testMessage();
+      await until(() => receiver.received.length === 1, { label: 'the test message' });
+      await until(async () => (await deliveries(t.db))[0]!.status === 'delivered', { label: 'the delivery to be recorded' });
+    } finally {
+      await sender.stop();
+    }
+  });
+
+  test('targets are checked after DNS: private addresses are refused, a loopback URL the SQL allowed is not', async () => {
+    await assert.rejects(checkDeliveryTarget('https://10.0.0.1/x'), /private or loopback address/);
+    await assert.rejects(checkDeliveryTarget('https://[fe80::1]/x'), /private or loopback address/);
+    await assert.rejects(checkDeliveryTarget('https://[::ffff:192.168.0.1]/x'), /private or loopback address/);
+    await checkDeliveryTarget('https://8.8.8.8/x');
+    await checkDeliveryTarget(receiver.url);
+  });
+});
