@@ -11,10 +11,10 @@
 -- open an incident twice (the unique index on open incidents would refuse it anyway).
 --
 -- Cheap at any table size: job and call counts come from the minute rollups
--- (metrics_job_minute, metrics_provider_minute) plus the few minutes not rolled up yet, as
--- job_health reads them; the live checks read the partial indexes of queued and running jobs,
--- the reaper's partial index on the timeline, and a model's calls since its last success only
--- while its circuit is not closed. The evaluation sends nothing itself: messages are queued
+-- (metrics_job_minute, metrics_provider_minute) plus the minutes not rolled up yet, read once
+-- per evaluation and shared by the rules; the live checks read the partial indexes of queued
+-- and running jobs, the reaper's partial index on the timeline, and a model's calls since its
+-- last success only while its circuit is not closed. The evaluation sends nothing itself: messages are queued
 -- (alert_deliveries) and sent by others, so a slow receiver never delays it.
 
 create table public.alert_evaluation_state (
@@ -47,72 +47,102 @@ as $$
   end
 $$;
 
--- Histograms summed bin by bin (the latency histograms of the minute rollups).
-create function private.hist_add(p_sum bigint[], p_hist integer[]) returns bigint[]
-language plpgsql immutable parallel safe
+-- What happened since the rollups' watermark p_mark (at most a day back), per minute and
+-- model, read once per evaluation and handed to every rule: the timeline's and the calls'
+-- rows after the watermark are found through their BRIN indexes, whose last block range is
+-- read whole, so reading them once instead of once per rule is most of an evaluation's cost.
+-- Job counts are rollup_metrics' own (claimed: to running; succeeded; failed: final failures).
+create function private.alert_recent_jobs(p_mark timestamptz) returns jsonb
+language sql stable
 as $$
-declare
-  i integer;
-begin
-  if p_hist is null then
-    return p_sum;
-  end if;
-  if p_sum is null then
-    return p_hist::bigint[];
-  end if;
-  for i in 1 .. cardinality(p_hist) loop
-    p_sum[i] := p_sum[i] + p_hist[i];
-  end loop;
-  return p_sum;
-end;
+  select coalesce(jsonb_agg(jsonb_build_object('minute', t.minute, 'model_id', t.model_id, 'claimed', t.claimed,
+                                               'succeeded', t.succeeded, 'failed', t.failed)), '[]'::jsonb)
+    from (select date_bin('1 minute', ev.at, timestamptz 'epoch') as minute, ev.model_id,
+                 count(*) filter (where ev.to_status = 'running') as claimed,
+                 count(*) filter (where ev.to_status = 'succeeded') as succeeded,
+                 count(*) filter (where ev.to_status = 'failed') as failed
+            from public.job_events ev
+           where ev.at >= greatest(p_mark, now() - interval '1 day') and ev.at < now() + interval '1 minute'
+           group by 1, 2) t
 $$;
-create aggregate private.hist_sum(integer[]) (sfunc = private.hist_add, stype = bigint[]);
 
--- Job counts per model since p_from: the minute rollups before the watermark p_mark, the
--- timeline after it. p_mark is passed in (read once per evaluation) so the timeline's range is
--- a parameter its BRIN index can use.
-create function private.alert_job_counts(p_from timestamptz, p_mark timestamptz)
+-- The same for Gemini calls, per minute, model and latency bin (private.latency_bin).
+create function private.alert_recent_calls(p_mark timestamptz) returns jsonb
+language sql stable
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('minute', t.minute, 'model_id', t.model_id, 'bin', t.bin, 'calls', t.calls,
+                                               'ok', t.ok, 'rate_limited', t.rate_limited, 'cost_usd', t.cost_usd)), '[]'::jsonb)
+    from (select date_bin('1 minute', pc.recorded_at, timestamptz 'epoch') as minute, pc.model_id,
+                 private.latency_bin(pc.duration_ms) as bin, count(*) as calls,
+                 count(*) filter (where pc.outcome = 'ok') as ok,
+                 count(*) filter (where pc.outcome = 'rate_limited') as rate_limited, sum(pc.cost_usd) as cost_usd
+            from public.provider_calls pc
+           where pc.recorded_at >= greatest(p_mark, now() - interval '1 day') and pc.recorded_at < now() + interval '1 minute'
+           group by 1, 2, 3) t
+$$;
+
+-- Job counts per model over the minutes from p_from: rollup rows before the watermark, the
+-- recent rows (private.alert_recent_jobs) after it.
+create function private.alert_job_counts(p_from timestamptz, p_mark timestamptz, p_recent jsonb)
 returns table (model_id text, claimed bigint, succeeded bigint, failed bigint)
 language sql stable
 as $$
   with minutes as (
-    select x.model_id, x.claimed, x.succeeded, x.failed
+    select x.model_id, x.claimed::bigint as claimed, x.succeeded::bigint as succeeded, x.failed::bigint as failed
       from public.metrics_job_minute x
      where x.minute >= p_from and x.minute < p_mark
     union all
     select t.model_id, t.claimed, t.succeeded, t.failed
-      from private.job_minutes(greatest(p_mark, p_from), now() + interval '1 minute') t
+      from jsonb_to_recordset(p_recent) as t(minute timestamptz, model_id text, claimed bigint, succeeded bigint, failed bigint)
+     where t.minute >= p_from
   )
   select m.model_id, sum(m.claimed)::bigint, sum(m.succeeded)::bigint, sum(m.failed)::bigint
     from minutes m
    group by m.model_id
 $$;
 
--- Gemini call counts per model since p_from, read the same way; the latency histogram is only
--- summed when asked for.
-create function private.alert_call_counts(p_from timestamptz, p_mark timestamptz, p_with_latency boolean)
+-- Gemini call counts per model over the minutes from p_from, read the same way; the latency
+-- histogram (40 bins, summed bin by bin) only when asked for.
+create function private.alert_call_counts(p_from timestamptz, p_mark timestamptz, p_recent jsonb, p_with_latency boolean)
 returns table (model_id text, calls bigint, ok bigint, rate_limited bigint, cost_usd numeric, latency_hist bigint[])
 language sql stable
 as $$
-  with minutes as (
+  with rolled as (
     select x.model_id, x.calls, x.ok, x.rate_limited, x.cost_usd, x.latency_hist
       from public.metrics_provider_minute x
      where x.minute >= p_from and x.minute < p_mark
-    union all
-    select t.model_id, t.calls, t.ok, t.rate_limited, t.cost_usd, t.latency_hist
-      from private.provider_minutes(greatest(p_mark, p_from), now() + interval '1 minute') t
+  ), recent as (
+    select t.model_id, t.bin, t.calls, t.ok, t.rate_limited, t.cost_usd
+      from jsonb_to_recordset(p_recent)
+           as t(minute timestamptz, model_id text, bin integer, calls bigint, ok bigint, rate_limited bigint, cost_usd numeric)
+     where t.minute >= p_from
+  ), totals as (
+    select u.model_id, sum(u.calls)::bigint as calls, sum(u.ok)::bigint as ok, sum(u.rate_limited)::bigint as rate_limited,
+           sum(u.cost_usd) as cost_usd
+      from (select r.model_id, r.calls, r.ok, r.rate_limited, r.cost_usd from rolled r
+            union all
+            select c.model_id, c.calls, c.ok, c.rate_limited, c.cost_usd from recent c) u
+     group by u.model_id
+  ), bins as (
+    select b.model_id, b.i, sum(b.n)::bigint as n
+      from (select r.model_id, h.i, h.n from rolled r cross join lateral unnest(r.latency_hist) with ordinality h(n, i)
+             where p_with_latency
+            union all
+            select c.model_id, c.bin, c.calls from recent c where p_with_latency) b
+     group by 1, 2
   )
-  select m.model_id, sum(m.calls)::bigint, sum(m.ok)::bigint, sum(m.rate_limited)::bigint, sum(m.cost_usd),
-         private.hist_sum(m.latency_hist) filter (where p_with_latency)
-    from minutes m
-   group by m.model_id
+  select t.model_id, t.calls, t.ok, t.rate_limited, t.cost_usd,
+         case when p_with_latency then
+           (select array_agg(coalesce(b.n, 0) order by g.i)
+              from generate_series(1, 40) g(i) left join bins b on b.model_id = t.model_id and b.i = g.i) end
+    from totals t
 $$;
 
 -- What one rule measures now: one row per subject ('' for a global rule, every model for a
 -- per-model rule), with the value (null: nothing to measure), whether it fires (value above
 -- the threshold, with the rule's minimum count met), the sentence the console and the messages
 -- show, and the evidence (counts; the jobs and models involved).
-create function private.alert_rule_values(r public.alert_rules, p_mark timestamptz)
+create function private.alert_rule_values(r public.alert_rules, p_mark timestamptz, p_jobs jsonb, p_calls jsonb)
 returns table (subject text, value numeric, firing boolean, summary text, detail jsonb)
 language plpgsql stable
 as $$
@@ -130,7 +160,7 @@ begin
       select case when r.id = 'failure_rate' then '' else m.id end as k,
              coalesce(sum(jc.succeeded), 0) + coalesce(sum(jc.failed), 0) as finished, coalesce(sum(jc.failed), 0) as failed
         from public.models m
-        left join private.alert_job_counts(v_from, p_mark) jc on jc.model_id = m.id
+        left join private.alert_job_counts(v_from, p_mark, p_jobs) jc on jc.model_id = m.id
        group by 1
     )
     select c.k, round(100.0 * c.failed / nullif(c.finished, 0), 2),
@@ -224,7 +254,7 @@ begin
              case when r.id = 'rate_limited_share' then round(100.0 * cc.rate_limited / nullif(cc.calls, 0), 2)
                   else private.histogram_percentile(cc.latency_hist, 0.95)::numeric end as v
         from public.models m
-        left join private.alert_call_counts(v_from, p_mark, r.id = 'latency_p95') cc on cc.model_id = m.id
+        left join private.alert_call_counts(v_from, p_mark, p_calls, r.id = 'latency_p95') cc on cc.model_id = m.id
     )
     select c.id, c.v, c.calls >= r.min_count and c.v > r.threshold,
            case when c.calls = 0 then format('no Gemini calls %s', v_over)
@@ -240,15 +270,17 @@ begin
            format('%s spent on Gemini calls %s %s', private.alert_format_value('usd', coalesce(sum(cc.cost_usd), 0)), v_over, v_threshold),
            jsonb_build_object('by_model', coalesce(jsonb_object_agg(cc.model_id, round(cc.cost_usd, 2)) filter (where cc.model_id is not null), '{}'::jsonb),
                               'calls', coalesce(sum(cc.calls), 0))
-      from private.alert_call_counts(v_from, p_mark, false) cc;
+      from private.alert_call_counts(v_from, p_mark, p_calls, false) cc;
 
   when 'calls_per_job' then
     -- Billed (ok) calls: a retried failure is not billed, a job run twice is. Normally one per
     -- succeeded job; several workers running the same job is what multiplies it.
+    -- Materialized: the two counts are used several times below, and an inlined CTE would
+    -- run each scalar subquery once per use.
     return query
-    with c as (
-      select (select coalesce(sum(cc.ok), 0) from private.alert_call_counts(v_from, p_mark, false) cc) as billed,
-             (select coalesce(sum(jc.succeeded), 0) from private.alert_job_counts(v_from, p_mark) jc) as succeeded
+    with c as materialized (
+      select (select coalesce(sum(cc.ok), 0) from private.alert_call_counts(v_from, p_mark, p_calls, false) cc) as billed,
+             (select coalesce(sum(jc.succeeded), 0) from private.alert_job_counts(v_from, p_mark, p_jobs) jc) as succeeded
     )
     select ''::text, round(c.billed::numeric / nullif(c.succeeded, 0), 2),
            c.succeeded >= r.min_count and c.billed::numeric / nullif(c.succeeded, 0) > r.threshold,
@@ -276,11 +308,11 @@ begin
            limit 1000) q
        where m.enabled and not m.paused and h.circuit_state = 'closed'
          and (h.retry_after_until is null or h.retry_after_until <= now()) and q.run_at <= now()
-    ), active as (
+    ), active as materialized (
       select exists (select 1 from public.jobs x where x.status = 'running')
           or coalesce((select sum(jc.claimed)
                          from private.alert_job_counts(date_bin('1 minute', now() - make_interval(mins => ceil(r.threshold)::integer),
-                                                                timestamptz 'epoch'), p_mark) jc), 0) > 0 as yes
+                                                                timestamptz 'epoch'), p_mark, p_jobs) jc), 0) > 0 as yes
     ), v as (
       select case when runnable.oldest is null then null
                   when active.yes then 0::numeric
@@ -311,6 +343,8 @@ as $$
 declare
   v_started timestamptz := clock_timestamp();
   v_mark timestamptz;
+  v_jobs jsonb;
+  v_calls jsonb;
   v_rule public.alert_rules;
   v_row record;
   v_incident public.alert_incidents;
@@ -331,12 +365,14 @@ begin
   end if;
   update public.alert_evaluation_state set last_started_at = now() where id;
   select coalesce(s.rolled_until, '-infinity') into v_mark from public.metrics_rollup_state s where s.id;
+  v_jobs := private.alert_recent_jobs(v_mark);
+  v_calls := private.alert_recent_calls(v_mark);
 
   for v_rule in select * from public.alert_rules order by id loop
     v_values := '{}'::jsonb;
     v_firing := '{}';
     if v_rule.enabled then
-      for v_row in select * from private.alert_rule_values(v_rule, v_mark) loop
+      for v_row in select * from private.alert_rule_values(v_rule, v_mark, v_jobs, v_calls) loop
         v_values := v_values || jsonb_build_object(v_row.subject,
           jsonb_build_object('value', v_row.value, 'summary', v_row.summary, 'detail', v_row.detail));
         continue when not coalesce(v_row.firing, false);
