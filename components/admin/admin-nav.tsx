@@ -7,6 +7,8 @@ const LINKS = [
   { href: '/admin', label: 'System Health', adminOnly: false },
   { href: '/admin/jobs', label: 'Jobs', adminOnly: false },
   { href: '/admin/users', label: 'Users', adminOnly: false },
+  { href: '/admin/incidents', label: 'Incidents', adminOnly: false },
+  { href: '/admin/alerts', label: 'Alerts', adminOnly: false },
   { href: '/admin/audit', label: 'Audit log', adminOnly: false },
   { href: '/admin/models', label: 'Models', adminOnly: true },
 ] as const;

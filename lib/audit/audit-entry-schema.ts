@@ -30,4 +30,13 @@ export const AUDIT_ACTIONS = [
   'pause_model',
   'resume_model',
   'verify_model',
+  'update_alert_rule',
+  'silence_alert_rule',
+  'unsilence_alert_rule',
+  'acknowledge_incident',
+  'note_incident',
+  'create_alert_channel',
+  'update_alert_channel',
+  'delete_alert_channel',
+  'test_alert_channel',
 ] as const;

@@ -12,3 +12,10 @@ export const reasonSchema = z
   .trim()
   .min(1, 'A reason is required')
   .max(REASON_MAX_LENGTH, `Keep the reason under ${REASON_MAX_LENGTH} characters`);
+
+/** The reason, trimmed, or an Error in the form's words (for mutations called with raw input). */
+export function parseReason(text: string): string {
+  const parsed = reasonSchema.safeParse(text);
+  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'A reason is required');
+  return parsed.data;
+}

@@ -24,13 +24,12 @@ import { FLASH, openTestDb, query, rejects, type TestDb } from './support/fixtur
  */
 let t: TestDb;
 let webhook: Channel;
-let slack: Channel;
 beforeEach(async () => {
   t = await openTestDb();
   await markRolledUp(t.db);
   await allowLoopbackTargets(t.db);
   webhook = await createChannel(t.db, { name: 'on-call webhook', kind: 'webhook', url: 'http://127.0.0.1:9/hook' });
-  slack = await createChannel(t.db, { name: '#incidents', kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/xyz', minSeverity: 'critical' });
+  await createChannel(t.db, { name: '#incidents', kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/xyz', minSeverity: 'critical' });
 });
 afterEach(async () => {
   await t.close();

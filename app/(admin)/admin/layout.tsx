@@ -1,10 +1,15 @@
+import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { AdminNav } from '@/components/admin/admin-nav';
+import { IncidentBanner } from '@/components/alerts/incident-banner';
 import { SignOutButton } from '@/components/auth/sign-out-button';
+import { openIncidentsQueryOptions } from '@/lib/alerts/open-incidents-query';
 import { requireUser } from '@/lib/auth/current-user';
 import { isStaff, roleOf } from '@/lib/auth/roles';
+import { makeQueryClient } from '@/lib/query/make-query-client';
+import '@/components/alerts/alerts.css';
 import './admin.css';
 
 /**
@@ -13,9 +18,13 @@ import './admin.css';
  * pages call checks the role again.
  */
 export default async function AdminLayout({ children }: { children: ReactNode }) {
-  const { user } = await requireUser('/admin');
+  const { user, supabase } = await requireUser('/admin');
   const role = roleOf(user);
   if (!isStaff(role)) notFound();
+  // The open incidents come with the page, so the banner is there on the first paint; the
+  // admin:alerts topic keeps it current from then on.
+  const queryClient = makeQueryClient();
+  await queryClient.prefetchQuery(openIncidentsQueryOptions(supabase));
   return (
     <div className="admin-shell">
       <header className="app-header">
@@ -31,7 +40,12 @@ export default async function AdminLayout({ children }: { children: ReactNode })
       </header>
       <div className="admin-body">
         <AdminNav role={role} />
-        <main className="admin-main">{children}</main>
+        <main className="admin-main">
+          <HydrationBoundary state={dehydrate(queryClient)}>
+            <IncidentBanner />
+          </HydrationBoundary>
+          {children}
+        </main>
       </div>
     </div>
   );

@@ -1,0 +1,24 @@
+import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { IncidentList } from '@/components/alerts/incident-list';
+import { recentIncidentsQueryOptions } from '@/lib/alerts/recent-incidents-query';
+import { requireUser } from '@/lib/auth/current-user';
+import { makeQueryClient } from '@/lib/query/make-query-client';
+
+export const metadata: Metadata = { title: 'Incidents · Job Health' };
+
+export default async function IncidentsPage() {
+  const { supabase } = await requireUser('/admin/incidents');
+  const queryClient = makeQueryClient();
+  await queryClient.prefetchQuery(recentIncidentsQueryOptions(supabase));
+  return (
+    <HydrationBoundary state={dehydrate(queryClient)}>
+      <div className="row spread">
+        <h1>Incidents</h1>
+        <Link href="/admin/alerts">Rules and channels</Link>
+      </div>
+      <IncidentList />
+    </HydrationBoundary>
+  );
+}

@@ -1,0 +1,89 @@
+'use client';
+
+import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
+import { REASON_MAX_LENGTH } from '@/lib/audit/reason-schema';
+
+/**
+ * A staff form in a native modal <dialog> (as ReasonDialog: focus kept inside, Escape closes),
+ * with the reason the audit log needs as its last field. onSubmit receives the form's data;
+ * errors (the form's own, or the database's) are shown above the buttons.
+ */
+export function FormDialog({
+  title,
+  description,
+  submitLabel,
+  pending,
+  error,
+  done,
+  onSubmit,
+  onClose,
+  children,
+}: {
+  title: string;
+  description?: ReactNode;
+  submitLabel: string;
+  pending: boolean;
+  error: string | null;
+  done?: ReactNode;
+  onSubmit: (data: FormData) => void;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+  }, []);
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    onSubmit(new FormData(event.currentTarget));
+  };
+  return (
+    <dialog ref={ref} className="card dialog" aria-labelledby={`${id}-title`} onClose={onClose}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {description && <div className="muted">{description}</div>}
+      {done ? (
+        <>
+          {done}
+          <div className="row">
+            <button type="button" onClick={() => ref.current?.close()} autoFocus>
+              Close
+            </button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={submit} className="stack" noValidate>
+          {children}
+          <label htmlFor={`${id}-reason`}>Reason (required, goes to the audit log)</label>
+          <textarea id={`${id}-reason`} name="reason" maxLength={REASON_MAX_LENGTH} rows={2} required />
+          {error && (
+            <p className="notice notice-error" role="alert">
+              {error}
+            </p>
+          )}
+          <div className="row">
+            <button type="submit" disabled={pending}>
+              {pending ? 'Working…' : submitLabel}
+            </button>
+            <button type="button" className="link-button" onClick={() => ref.current?.close()}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}
+
+/** A form field's text, or undefined when left empty. */
+export function fieldText(data: FormData, name: string): string | undefined {
+  const value = data.get(name);
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/** A form field as a number (NaN when it is not one), or undefined when left empty. */
+export function fieldNumber(data: FormData, name: string): number | undefined {
+  const text = fieldText(data, name);
+  return text === undefined ? undefined : Number(text);
+}

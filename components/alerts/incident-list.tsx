@@ -1,0 +1,93 @@
+'use client';
+
+import Link from 'next/link';
+import { Timestamp } from '@/components/format/timestamp';
+import { ErrorPanel } from '@/components/jobs/error-panel';
+import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
+import type { Incident } from '@/lib/alerts/alert-schemas';
+import { useRecentIncidents } from '@/lib/alerts/recent-incidents-query';
+import { useAlertsLive } from '@/lib/alerts/use-alerts-live';
+import { SeverityBadge } from './severity-badge';
+
+/** The Incidents page: what is open now, then the latest ones, live. */
+export function IncidentList() {
+  const recent = useRecentIncidents();
+  useAlertsLive({ recent: true });
+  if (recent.isPending) return <div className="skeleton" style={{ height: '12rem' }} aria-busy="true" aria-label="Loading incidents" />;
+  if (recent.isError) return <ErrorPanel title="Incidents could not be loaded" error={recent.error} onRetry={() => void recent.refetch()} />;
+  return <IncidentListView incidents={recent.data} />;
+}
+
+export function IncidentListView({ incidents }: { incidents: Incident[] }) {
+  const open = incidents.filter((i) => i.status === 'open');
+  const resolved = incidents.filter((i) => i.status === 'resolved');
+  return (
+    <div className="stack">
+      <section aria-labelledby="open-incidents" className="stack">
+        <h2 id="open-incidents">Open</h2>
+        {open.length === 0 ? (
+          <p className="card muted" data-testid="no-open-incidents">
+            Nothing is open. Every rule is within its threshold.
+          </p>
+        ) : (
+          <ul className="incident-cards" aria-label="Open incidents">
+            {open.map((i) => (
+              <li key={i.id} className={`card incident-card incident-card-${i.severity}`} data-testid={`incident-${i.id}`}>
+                <div className="row spread">
+                  <Link href={`/admin/incidents/${i.id}`}>
+                    <strong>{i.title}</strong>
+                  </Link>
+                  <SeverityBadge severity={i.severity} />
+                </div>
+                <p>{i.summary}</p>
+                <p className="muted">
+                  Open since <Timestamp iso={i.opened_at} />
+                  {i.clear_since ? ' · clear now, resolving after its hold-down' : ''}
+                  {i.acknowledged_at ? ' · acknowledged' : ''}
+                  {i.notify ? '' : ' · rule silenced: nothing sent'}
+                </p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="recent-incidents" className="card table-scroll">
+        <h2 id="recent-incidents">Resolved</h2>
+        {resolved.length === 0 ? (
+          <p className="muted">No incident has resolved yet.</p>
+        ) : (
+          <table className="data-table" aria-label="Resolved incidents">
+            <thead>
+              <tr>
+                <th scope="col">Incident</th>
+                <th scope="col">Severity</th>
+                <th scope="col">Opened</th>
+                <th scope="col">Resolved</th>
+                <th scope="col">Last value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {resolved.map((i) => (
+                <tr key={i.id}>
+                  <td>
+                    <Link href={`/admin/incidents/${i.id}`}>{i.title}</Link>
+                  </td>
+                  <td>
+                    <SeverityBadge severity={i.severity} />
+                  </td>
+                  <td>
+                    <Timestamp iso={i.opened_at} />
+                  </td>
+                  <td>
+                    <Timestamp iso={i.resolved_at} />
+                  </td>
+                  <td>{formatAlertValue(i.unit, i.value)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,23 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createClient } from '@/lib/supabase/client';
+import { ALERT_DELIVERY_COLUMNS, alertDeliverySchema, type AlertDelivery } from './alert-schemas';
+import { alertKeys } from './keys';
+
+export const DELIVERY_LOG_SIZE = 50;
+
+/** The delivery log: the latest messages to every channel, with their attempts and last answer. */
+export async function fetchAlertDeliveries(supabase: SupabaseClient): Promise<AlertDelivery[]> {
+  const { data, error } = await supabase
+    .from('alert_deliveries')
+    .select(ALERT_DELIVERY_COLUMNS)
+    .order('id', { ascending: false })
+    .limit(DELIVERY_LOG_SIZE);
+  if (error) throw new Error(error.message);
+  return alertDeliverySchema.array().parse(data);
+}
+
+export const alertDeliveriesQueryOptions = (supabase: SupabaseClient) =>
+  queryOptions({ queryKey: alertKeys.deliveries(), queryFn: () => fetchAlertDeliveries(supabase) });
+
+export const useAlertDeliveries = () => useQuery(alertDeliveriesQueryOptions(createClient()));

@@ -1,0 +1,38 @@
+import type { IncidentChange } from '@/lib/realtime/admin-alert-change';
+import type { AlertDelivery, Incident } from './alert-schemas';
+
+/** How many incidents the Incidents page lists (open ones and the latest resolved). */
+export const RECENT_INCIDENTS = 50;
+
+const SEVERITY_RANK = { critical: 0, warning: 1 } as const;
+
+/** The banner's order: critical first, then the newest. */
+export function byUrgency(a: Incident, b: Incident): number {
+  return SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.opened_at.localeCompare(a.opened_at) || b.id - a.id;
+}
+
+const byOpened = (a: Incident, b: Incident) => b.opened_at.localeCompare(a.opened_at) || b.id - a.id;
+
+/** The open incidents after a change: an open one is added or replaced, a resolved one leaves. */
+export function patchOpenIncidents(list: Incident[], change: IncidentChange): Incident[] {
+  const others = list.filter((i) => i.id !== change.id);
+  return change.status === 'open' ? [...others, change].sort(byUrgency) : others;
+}
+
+/** The recent incidents after a change: replaced in place, or added as the newest (keeping RECENT_INCIDENTS). */
+export function patchRecentIncidents(list: Incident[], change: IncidentChange): Incident[] {
+  return [...list.filter((i) => i.id !== change.id), change].sort(byOpened).slice(0, RECENT_INCIDENTS);
+}
+
+/**
+ * A delivery row after a change, or null when the list does not hold it (a new delivery: the
+ * caller refetches, because the row shows its channel's name and incident's title).
+ */
+export function patchDeliveries(list: AlertDelivery[], change: { id: number; status: AlertDelivery['status']; attempts: number; last_status: number | null; last_error: string | null; delivered_at: string | null }): AlertDelivery[] | null {
+  if (!list.some((d) => d.id === change.id)) return null;
+  return list.map((d) =>
+    d.id === change.id
+      ? { ...d, status: change.status, attempts: change.attempts, last_status: change.last_status, last_error: change.last_error, delivered_at: change.delivered_at }
+      : d,
+  );
+}
