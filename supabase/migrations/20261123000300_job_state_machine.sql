@@ -20,8 +20,6 @@
 -- block, where realtime.send would open a subtransaction per row: a claim of 50 jobs would
 -- otherwise take 50 subtransaction ids, and past 64 the per-backend cache overflows and every
 -- snapshot on the server slows down.
--- complete_job writes its own timeline row and broadcast, and the trigger stands down for that
--- one statement: the mechanism is explained once, at complete_job in 20261123000600_claims_and_leases.sql.
 
 -- The legal transitions, in one place. A SQL function is inlined where it is used, so it costs
 -- nothing per row or per statement once a plan is cached; one constant array is a single cheap
@@ -119,6 +117,7 @@ create trigger jobs_broadcast_on_insert after insert on public.jobs
   for each statement execute function private.jobs_broadcast();
 
 -- Updates: the transition check, the timeline, the broadcasts and the wake-up.
+-- It stands down for complete_job's own writes (jobhealth.events_written): 20261123000600_claims_and_leases.sql.
 create function private.jobs_after_update() returns trigger
 language plpgsql
 as $$
