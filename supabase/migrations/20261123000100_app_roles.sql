@@ -18,8 +18,8 @@ comment on schema private is 'Helpers and trigger functions; not exposed through
 -- these helpers run on every worker call.
 
 -- plpgsql, not SQL: a SQL function with a sub-select is not inlined and is planned on every
--- call, which costs some forty times what this does (docs/benchmarks.md, Schema costs), and it
--- runs on every worker call.
+-- call, which costs many times what this does (docs/benchmarks.md, Schema costs), and this runs
+-- on every worker call.
 create function public.app_role() returns text
 language plpgsql stable
 as $$

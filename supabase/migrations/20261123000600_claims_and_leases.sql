@@ -5,11 +5,12 @@
 -- (heartbeat, complete, fail, release) is fenced by that token: it acts only while the job is
 -- running under the same token. A worker whose lease expired and whose job was requeued or
 -- reclaimed (a new token) changes nothing, and is told so in the result rather than by an error,
--- so it can log it and move on without treating its own lateness as a crash. The fence is
--- `id = $1 and lease_token = $2` alone: a job holds a lease token exactly while it runs
--- (constraint jobs_row_valid), so the token match implies status = 'running', and every call is a
--- primary-key lookup. Spelling out status = 'running' as well let the planner pick the partial
--- index of running jobs and scan every running job per call.
+-- so it can log it and move on without treating its own lateness as a crash. The fence of
+-- heartbeat, complete and fail is `id = $1 and lease_token = $2` alone: a job holds a lease
+-- token exactly while it runs (constraint jobs_row_valid), so the token match implies
+-- status = 'running', and every call is a primary-key lookup. Spelling out status = 'running'
+-- as well let the planner pick the partial index of running jobs and scan every running job
+-- per call.
 -- The reaper is the lifeline for workers that died or timed out mid-job: expired leases go back
 -- to the queue or, out of attempts or time, fail and are refunded.
 
