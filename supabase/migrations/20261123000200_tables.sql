@@ -118,7 +118,7 @@ create index jobs_user_created_idx on public.jobs (user_id, created_at desc);
 -- whole table (the only other created_at index leads with user_id), and status, model and
 -- error-class filters run along the same scan. A (status, created_at) index was measured and left
 -- out: every job transition is a non-HOT update that inserts into every index on jobs, and each
--- extra index cost the claim/complete loop a share of its throughput.
+-- extra index cost the claim/complete loop a share of its throughput (docs/benchmarks.md).
 create index jobs_created_idx on public.jobs (created_at desc, id desc);
 
 -- The rules every jobs row obeys, as one constraint that hands the whole row to this function.
