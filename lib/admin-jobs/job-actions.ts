@@ -34,8 +34,9 @@ export const JOB_ACTION_EFFECT: Record<JobAction, string> = {
 };
 
 /**
- * The rules of admin_job_actions (20261123001200), mirrored so the console disables what the
- * database would refuse and says why. The database still decides: these only shape the UI.
+ * The rules of private.apply_job_action (20261123000700_staff_actions_and_audit.sql), mirrored
+ * so the console disables what the database would refuse and says why. The database still
+ * decides: these only shape the UI.
  */
 const ALLOWED_ROLES: Record<JobAction, readonly AppRole[]> = {
   retry: ['admin'],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** A row of find_users / get_user_profile (20261123004100_staff_user_lookup.sql). */
+/** A row of find_users / get_user_profile (20261123000700_staff_actions_and_audit.sql). */
 export const userProfileSchema = z.object({
   id: z.uuid(),
   email: z.string(),

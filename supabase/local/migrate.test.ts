@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { MigrationError, prepareDatabase } from './migrate.ts';
+import { createEmptyDatabase } from './postgres.ts';
 import { CLUSTER_ENV, queryOnce } from '../tests/support/database.ts';
 
-/** A database with nothing in it (not the template): the runner's first run on a new project. */
-async function emptyDatabase() {
-  const base = process.env[CLUSTER_ENV]!;
-  const name = `migrate_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name} template template0`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const emptyDatabase = () => createEmptyDatabase(process.env[CLUSTER_ENV]!, 'migrate');
 
 let dir: string;
 before(() => {

@@ -1,8 +1,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { DEFAULT_DB_PASSWORD } from './config.ts';
 
 /**
@@ -277,4 +279,52 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const urlFor = (database: string) =>
     `postgresql://postgres:${DEFAULT_DB_PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
   return { port: options.port, url: urlFor('postgres'), urlFor, stop };
+}
+
+/**
+ * A throwaway Postgres cluster on a free port in a temporary folder, removed again by stop().
+ * Nothing in it yet: callers create their databases.
+ */
+export async function startScratchCluster(): Promise<{ url: string; urlFor(database: string): string; stop(): Promise<void> }> {
+  // A world-traversable parent: as root, Postgres runs as the "postgres" user.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-pg-'));
+  fs.chmodSync(dir, 0o755);
+  let postgres: RunningPostgres;
+  try {
+    postgres = await startPostgres({
+      dataDir: path.join(dir, 'data'),
+      port: await freePort(),
+      // Test data is disposable: skip the fsyncs that dominate DDL-heavy setup on a shared disk.
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    });
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: postgres.url,
+    urlFor: postgres.urlFor,
+    async stop() {
+      await postgres.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A database with nothing in it (copied from template0, not the project template), named
+ * `<prefix>_<random>`, in the cluster at `base`: what the migration runner meets on a new project.
+ */
+export async function createEmptyDatabase(base: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} template template0`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -2,7 +2,7 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from './schedul
 
 /**
  * How the local platform runs the job worker, doing what pg_net and pg_cron do on a hosted
- * project (see migrations/*_job_dispatch.sql and *_schedules.sql):
+ * project (see migrations/*_schedules_and_wakeup.sql):
  *   - NOTIFY `job_dispatch` (sent by the jobs triggers when a job becomes runnable) invokes
  *     POST /functions/v1/job-worker with the service-role key at once;
  *   - a sweep invokes it anyway every few seconds, for delayed retries whose run_at has come;

@@ -9,7 +9,7 @@ import { openTestDb, type TestDb } from './support/fixtures.ts';
  */
 let t: TestDb;
 
-// The original definition (20261123001700_metrics_rollups.sql), as a temporary function.
+// That set-based version, as a temporary function.
 const REFERENCE = `
 create function pg_temp.reference_percentile(p_hist bigint[], p_q double precision) returns double precision
 language sql immutable as $$

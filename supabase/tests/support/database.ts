@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -9,7 +6,7 @@ import { DEFAULT_JWT_SECRET } from '../../local/config.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../local/gateway/server.ts';
 import { apiKeys } from '../../local/jwt.ts';
 import { prepareDatabase } from '../../local/migrate.ts';
-import { freePort, startPostgres } from '../../local/postgres.ts';
+import { startScratchCluster } from '../../local/postgres.ts';
 
 /**
  * Test fixtures for the local platform. The test runner starts one Postgres cluster on a
@@ -21,34 +18,20 @@ import { freePort, startPostgres } from '../../local/postgres.ts';
 export const TEMPLATE_DB = 'jobhealth_template';
 export const CLUSTER_ENV = 'JOBHEALTH_TEST_CLUSTER_URL';
 
+/** A scratch cluster holding the template database every test database is copied from. */
 export async function startTestCluster(): Promise<{ url: string; stop(): Promise<void> }> {
-  // A world-traversable parent: as root, Postgres runs as the "postgres" user.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-test-'));
-  fs.chmodSync(dir, 0o755);
-  const postgres = await startPostgres({
-    dataDir: path.join(dir, 'data'),
-    port: await freePort(),
-    // Test data is disposable: skip the fsyncs that dominate DDL-heavy setup on a shared disk.
-    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
-  });
+  const cluster = await startScratchCluster();
   try {
-    const admin = new pg.Client({ connectionString: postgres.url });
+    const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
     await admin.query(`create database ${TEMPLATE_DB}`);
     await admin.end();
-    await prepareDatabase(postgres.urlFor(TEMPLATE_DB));
+    await prepareDatabase(cluster.urlFor(TEMPLATE_DB));
   } catch (error) {
-    await postgres.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cluster.stop();
     throw error;
   }
-  return {
-    url: postgres.url,
-    async stop() {
-      await postgres.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return cluster;
 }
 
 function clusterUrl(): string {

@@ -1,27 +1,93 @@
--- Where a job stands in the queue, for its owner's job page: how many jobs a worker will claim
--- before it, how many of its model's jobs are running, and the model's recent Gemini latency,
--- from which the page computes an ETA.
---
--- Keeping it live without polling. An end user's postgres_changes subscription sees only their
--- own rows (RLS), but their position moves when *other users'* jobs leave the queue. So every
--- statement that takes queued jobs out of the queue (a claim, a cancel, a fail-and-refund)
--- broadcasts one message per model it touched, on the private topic 'queue:<model_id>', event
--- 'queue_moved', payload {"model_id"} and nothing else. A waiting job page listens on its
--- model's topic and asks job_queue_position again (throttled to about once a second).
--- Why this is safe to show every signed-in user:
---   * the payload carries no job id, user id, prompt or count: only the model id, which every
---     signed-in user already reads from public.models; what a listener learns is "some job of
---     this model left the queue just now", the same thing their own position falling tells them;
---   * the topic is private: joining needs a signed-in user's JWT (the policy below), so the
---     anon key alone, which ships in every browser bundle, cannot watch the service's throughput;
---   * nobody can send on it: there is no insert policy on realtime.messages for these topics, so
---     a client cannot fake a signal to make other pages refetch;
---   * the numbers themselves come from job_queue_position, which answers only the job's owner
---     (and staff), and gives counts, never other users' rows.
--- Volume: one message per model per claim statement, not per job (a claim of 50 jobs sends one),
--- next to the admin topic's one message per changed job.
+-- An end user's side of the queue: putting a job in, and seeing where it stands.
+
+-- create_job(p_model_id text, p_prompt text, p_options jsonb default '{}') returns public.jobs
+-- For signed-in users (any app role with a user id). Validates everything before writing, then
+-- inserts the job (its 'queued' event is written by trigger) and charges its credits, all in
+-- one transaction: a job without its charge, or a charge without its job, cannot exist.
+--   options: {"aspect_ratio": "1:1"|"3:4"|"4:3"|"9:16"|"16:9", "number_of_images": 1..4}
+--   cost:    models.credits_per_job * number_of_images
+-- A paused model accepts jobs: they wait queued until it is resumed.
+-- Errors: 42501 not signed in; 22023 bad prompt / options / unknown or disabled model;
+--         PT429 too many queued jobs (limit 20 per user); PT402 not enough credits.
+create function public.create_job(p_model_id text, p_prompt text, p_options jsonb default '{}'::jsonb)
+returns public.jobs
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_role text := private.require_role(array['user', 'support', 'admin'], 'create_job');
+  v_user uuid := auth.uid();
+  v_prompt text := btrim(coalesce(p_prompt, ''));
+  v_options jsonb := coalesce(p_options, '{}'::jsonb);
+  v_key text;
+  v_images integer := 1;
+  v_model public.models;
+  v_queued integer;
+  v_job public.jobs;
+  -- 20 queued jobs per user: far above what a person clicks, low enough that one script cannot
+  -- flood the shared queue ahead of everyone else.
+  c_queued_limit constant integer := 20;
+begin
+  if v_prompt = '' then
+    raise exception 'prompt is required' using errcode = '22023';
+  end if;
+  if length(v_prompt) > 4000 then
+    raise exception 'prompt is too long: % characters, the limit is 4000', length(v_prompt) using errcode = '22023';
+  end if;
+  if jsonb_typeof(v_options) <> 'object' then
+    raise exception 'options must be a JSON object' using errcode = '22023';
+  end if;
+  for v_key in select jsonb_object_keys(v_options) loop
+    if v_key not in ('aspect_ratio', 'number_of_images') then
+      raise exception 'unknown option "%": allowed are aspect_ratio, number_of_images', v_key using errcode = '22023';
+    end if;
+  end loop;
+  if v_options ? 'aspect_ratio' and (jsonb_typeof(v_options -> 'aspect_ratio') <> 'string'
+      or v_options ->> 'aspect_ratio' not in ('1:1', '3:4', '4:3', '9:16', '16:9')) then
+    raise exception 'aspect_ratio must be one of 1:1, 3:4, 4:3, 9:16, 16:9' using errcode = '22023';
+  end if;
+  if v_options ? 'number_of_images' then
+    if jsonb_typeof(v_options -> 'number_of_images') <> 'number'
+        or (v_options ->> 'number_of_images') !~ '^[1-4]$' then
+      raise exception 'number_of_images must be an integer from 1 to 4' using errcode = '22023';
+    end if;
+    v_images := (v_options ->> 'number_of_images')::integer;
+  end if;
+
+  select * into v_model from public.models where id = p_model_id;
+  if not found then
+    raise exception 'unknown model "%"', coalesce(p_model_id, '') using errcode = '22023';
+  end if;
+  if not v_model.enabled then
+    raise exception 'model "%" is disabled', p_model_id using errcode = '22023';
+  end if;
+
+  -- Serialise this user's enqueues so two concurrent calls cannot both pass the limit.
+  perform pg_advisory_xact_lock(hashtextextended('create_job:' || v_user::text, 0));
+  select count(*) into v_queued from public.jobs where user_id = v_user and status = 'queued';
+  if v_queued >= c_queued_limit then
+    raise exception 'too many queued jobs: you have %, the limit is %', v_queued, c_queued_limit
+      using errcode = 'PT429';
+  end if;
+
+  perform private.set_actor(v_role);
+  insert into public.jobs (user_id, model_id, prompt, options, max_attempts, credits_cost, deadline_at)
+  values (v_user, v_model.id, v_prompt, v_options, v_model.max_attempts, v_model.credits_per_job * v_images,
+          now() + make_interval(secs => v_model.deadline_seconds))
+  returning * into v_job;
+  perform private.charge_job(v_user, v_job.id, 1, v_job.credits_cost, 'create_job');
+  return v_job;
+end;
+$$;
+revoke all on function public.create_job(text, text, jsonb) from public, anon, service_role;
+grant execute on function public.create_job(text, text, jsonb) to authenticated;
 
 -- job_queue_position(p_job_id uuid) returns jsonb   (the job's owner; support and admin any job)
+-- For the job's page: how many jobs a worker will claim before it, how many of its model's jobs
+-- are running, and the model's recent Gemini latency, from which the page computes an ETA. The
+-- page asks again whenever 'queue:<model_id>' signals that the queue moved
+-- (20261123001000_realtime_topics.sql).
 -- {"job_id", "model_id", "status",
 --  "ahead":          jobs of the same model a worker will claim before this one (queued jobs
 --                    only, else null), at most 1000,
@@ -125,38 +191,3 @@ end;
 $$;
 revoke all on function public.job_queue_position(uuid) from public, anon, service_role;
 grant execute on function public.job_queue_position(uuid) to authenticated;
-
--- The signal. Statement-level with transition tables (one call per statement, like the other
--- job triggers); the subtransaction of the exception block is entered only when some queued job
--- actually left the queue, so heartbeats and completions pay one empty join and nothing more.
--- As with every broadcast here, a failure to send only warns: it never fails the claim.
-create function private.jobs_queue_signal() returns trigger
-language plpgsql
-as $$
-declare
-  v_models text[];
-begin
-  select array_agg(distinct o.model_id) into v_models
-    from old_jobs o join new_jobs n on n.id = o.id
-   where o.status = 'queued' and n.status <> 'queued';
-  if v_models is null then
-    return null;
-  end if;
-  begin
-    insert into realtime.messages (topic, extension, event, private, payload)
-    select 'queue:' || m, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', m)
-      from unnest(v_models) m;
-  exception when others then
-    raise warning 'queue signal failed: %', sqlerrm;
-  end;
-  return null;
-end;
-$$;
-revoke all on function private.jobs_queue_signal() from public;
-create trigger jobs_queue_signal after update on public.jobs
-  referencing old table as old_jobs new table as new_jobs
-  for each statement execute function private.jobs_queue_signal();
-
--- Joining 'queue:<model>' needs a signed-in user; there is deliberately no insert policy.
-create policy queue_topic_read on realtime.messages for select to authenticated
-  using (realtime.topic() like 'queue:%' and (select public.app_role()) in ('user', 'support', 'admin'));

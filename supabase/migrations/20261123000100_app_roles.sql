@@ -1,5 +1,6 @@
--- Who is calling, decided in one place. Every policy and every privileged function asks
--- public.app_role() rather than reading claims itself, so the rule cannot drift between them.
+-- Who is calling, decided in one place, and the helpers every privileged function starts with.
+-- Every policy and every privileged function asks public.app_role() rather than reading claims
+-- itself, so the rule cannot drift between them.
 --
 --   'admin' | 'support'  an authenticated JWT whose server-set app_metadata.role says so
 --   'user'               any other authenticated JWT with a subject (user_metadata is never read:
@@ -17,8 +18,9 @@ comment on schema private is 'Helpers and trigger functions; not exposed through
 -- these helpers run on every worker call.
 
 -- plpgsql, not SQL: a SQL function with a sub-select is not inlined and is planned on every
--- call (about 60 us); this takes about 1.5 us, and it runs on every worker call.
-create or replace function public.app_role() returns text
+-- call, which costs many times what this does (docs/benchmarks.md, Schema costs), and this runs
+-- on every worker call.
+create function public.app_role() returns text
 language plpgsql stable
 as $$
 declare
@@ -45,7 +47,7 @@ grant execute on function public.app_role() to anon, authenticated, service_role
 
 -- Raises 42501 (PostgREST: 401 for anon, 403 otherwise) unless the caller's role is allowed;
 -- returns the role so the caller can branch on it without asking twice.
-create or replace function private.require_role(p_allowed text[], p_action text) returns text
+create function private.require_role(p_allowed text[], p_action text) returns text
 language plpgsql stable
 as $$
 declare
@@ -61,21 +63,25 @@ end;
 $$;
 
 -- The timeline and audit rows name who acted. State-changing functions record it here for the
--- rest of their transaction; the job_events trigger reads it back, so even a set-based update
--- of many jobs writes correctly attributed events without a per-row function call.
-create or replace function private.set_actor(p_role text, p_reason text default null) returns void
+-- rest of their transaction; the jobs trigger reads it back, so even a set-based update of many
+-- jobs writes correctly attributed events without a per-row function call. Assignments, not
+-- PERFORM: a PERFORM runs its SELECT through the full executor, an assignment of a plain
+-- function call is evaluated as a simple expression.
+create function private.set_actor(p_role text, p_reason text default null) returns void
 language plpgsql
 as $$
+declare
+  v_ignored text;
 begin
-  perform set_config('jobhealth.actor_id', coalesce(auth.uid()::text, ''), true);
-  perform set_config('jobhealth.actor_role', p_role, true);
-  perform set_config('jobhealth.reason', coalesce(p_reason, ''), true);
+  v_ignored := set_config('jobhealth.actor_id', coalesce(auth.uid()::text, ''), true);
+  v_ignored := set_config('jobhealth.actor_role', p_role, true);
+  v_ignored := set_config('jobhealth.reason', coalesce(p_reason, ''), true);
 end;
 $$;
 
 -- A reason is required for every staff action and every cancellation: it is what the audit log
 -- is read for. Bounded so a pasted log cannot bloat the audit table.
-create or replace function private.check_reason(p_reason text) returns text
+create function private.check_reason(p_reason text) returns text
 language plpgsql immutable
 as $$
 declare
@@ -93,7 +99,7 @@ $$;
 
 -- Bulk actions take at most 1000 ids: enough for any selection in the admin explorer, small
 -- enough that one call's row locks and audit row stay bounded.
-create or replace function private.check_ids(p_ids uuid[]) returns void
+create function private.check_ids(p_ids uuid[]) returns void
 language plpgsql immutable
 as $$
 begin

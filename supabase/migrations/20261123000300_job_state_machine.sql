@@ -1,22 +1,25 @@
--- One trigger after every UPDATE of jobs, in place of five.
+-- The job state machine, held by the jobs table's triggers so that no path (a function, a bulk
+-- action, a superuser's hand-written UPDATE) can get around it.
 --
--- Until now an update of jobs ran: a BEFORE row trigger whose WHEN clause held the table of
--- legal transitions; an AFTER row trigger for the worker wake-up (also a WHEN clause); and three
--- AFTER statement triggers (timeline, admin broadcast, queue signal), each joining the old and
--- new transition tables again. Postgres re-reads a trigger's WHEN clause from its stored node
--- tree for every statement, and starts three plpgsql calls and three joins. Counted with
--- callgrind on a single backend (claim 50, then complete each, each in its own transaction),
--- that was 1.91 million instructions per job; with the one trigger below and the leaner
--- set_actor / complete_job, 1.32 million (-31%): claim 0.39 million per job, complete 0.93.
+--   * A job is created queued; after that only the transitions listed below exist. Anything else
+--     fails with 23514 'illegal job transition: <from> -> <to>' and the statement is rolled back
+--     as a whole.
+--   * Every transition writes its job_events row in the same statement, attributed to the actor
+--     the calling function recorded (private.set_actor), or to 'database' for a direct UPDATE.
+--   * Every inserted or changed job is broadcast once to 'admin:jobs', and every statement that
+--     takes queued jobs out of the queue signals 'queue:<model_id>' once per model
+--     (20261123001000_realtime_topics.sql). A failed broadcast only warns: it never fails the
+--     transition that caused it.
+--   * A job put back to queued and ready now NOTIFYs job_dispatch, once per transaction
+--     (20261123001200_schedules_and_wakeup.sql).
 --
--- What does not change:
---   * Only the listed transitions exist; anything else fails with 23514 'illegal job transition:
---     <from> -> <to>', even for a superuser's UPDATE (the statement is rolled back as a whole).
---   * Every transition writes its job_events row in the same statement.
---   * Every changed job is broadcast once to 'admin:jobs' (event job_changed, same payload), and
---     each claim statement signals 'queue:<model>' once per model it took jobs from. A failed
---     broadcast only warns: the timeline is then written without it and the transition stands.
---   * A job put back to queued and ready now NOTIFYs job_dispatch (once per transaction).
+-- Updates go through one statement-level trigger, jobs_after_update, that does all four over one
+-- join of the transition tables: one plpgsql call per statement, however many jobs it changed,
+-- instead of a trigger per duty each joining the old and new rows again (docs/benchmarks.md,
+-- Schema costs). Messages are inserted into realtime.messages set-based inside one exception
+-- block, where realtime.send would open a subtransaction per row: a claim of 50 jobs would
+-- otherwise take 50 subtransaction ids, and past 64 the per-backend cache overflows and every
+-- snapshot on the server slows down.
 
 -- The legal transitions, in one place. A SQL function is inlined where it is used, so it costs
 -- nothing per row or per statement once a plan is cached; one constant array is a single cheap
@@ -46,8 +49,22 @@ begin
 end;
 $$;
 
--- The admin broadcast's payload, spelled once for the insert and the update trigger. A SQL
--- function is inlined into the statement that uses it: nothing is called per row.
+-- A job is created queued. The condition is the trigger's WHEN clause, evaluated in C: a legal
+-- insert never calls the function, an illegal one calls it only to raise.
+create function private.jobs_refuse_transition() returns trigger
+language plpgsql
+as $$
+begin
+  raise exception 'illegal job transition: a job is created queued, not %', new.status using errcode = '23514';
+end;
+$$;
+create trigger jobs_check_insert before insert on public.jobs
+  for each row when (new.status <> 'queued')
+  execute function private.jobs_refuse_transition();
+
+-- The admin broadcast's payload, spelled once for the insert trigger, the update trigger and
+-- complete_job. A SQL function is inlined into the statement that uses it: nothing is called
+-- per row.
 create function private.job_changed_payload(
   p_id uuid, p_user_id uuid, p_model_id text, p_status text, p_old_status text, p_attempt integer,
   p_progress smallint, p_stage text, p_error_class text, p_updated_at timestamptz
@@ -60,8 +77,26 @@ as $$
     'updated_at', p_updated_at)
 $$;
 
--- Inserts only, now that updates have their own trigger (same message as before).
-create or replace function private.jobs_broadcast() returns trigger
+-- Inserts: the 'queued' event and the admin broadcast, one INSERT each per statement over the
+-- new rows (statement-level with a transition table).
+create function private.jobs_events_on_insert() returns trigger
+language plpgsql
+as $$
+begin
+  insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
+  select n.id, n.user_id, n.model_id, null, n.status, n.attempt,
+         nullif(current_setting('jobhealth.actor_id', true), '')::uuid,
+         coalesce(nullif(current_setting('jobhealth.actor_role', true), ''), 'database'),
+         jsonb_strip_nulls(jsonb_build_object('reason', nullif(current_setting('jobhealth.reason', true), '')))
+  from new_jobs n;
+  return null;
+end;
+$$;
+create trigger jobs_events_on_insert after insert on public.jobs
+  referencing new table as new_jobs
+  for each statement execute function private.jobs_events_on_insert();
+
+create function private.jobs_broadcast() returns trigger
 language plpgsql
 as $$
 begin
@@ -77,16 +112,12 @@ begin
   return null;
 end;
 $$;
+create trigger jobs_broadcast_on_insert after insert on public.jobs
+  referencing new table as new_jobs
+  for each statement execute function private.jobs_broadcast();
 
--- Inserts only as well: an update's transition is checked by jobs_after_update below.
-create or replace function private.jobs_refuse_transition() returns trigger
-language plpgsql
-as $$
-begin
-  raise exception 'illegal job transition: a job is created queued, not %', new.status using errcode = '23514';
-end;
-$$;
-
+-- Updates: the transition check, the timeline, the broadcasts and the wake-up.
+-- It stands down for complete_job's own writes (jobhealth.events_written): 20261123000600_claims_and_leases.sql.
 create function private.jobs_after_update() returns trigger
 language plpgsql
 as $$
@@ -96,6 +127,9 @@ declare
   v_wake boolean;
   v_models text[];
 begin
+  if current_setting('jobhealth.events_written', true) = 'on' then
+    return null;
+  end if;
   -- The transition check, the timeline, the admin broadcast and the wake-up decision in one
   -- statement over one join of the transition tables; the queue signal, needed only when jobs
   -- left the queue, in a second one. If it fails, it is run once more without
@@ -138,13 +172,13 @@ begin
          where v_broadcast
       )
       select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()),
-             array_agg(distinct c.model_id) filter (where c.old_status = 'queued' and c.status <> 'queued')
+             array_agg(c.model_id) filter (where c.old_status = 'queued' and c.status <> 'queued')
         into v_wake, v_models
         from changed c;
       if v_broadcast and v_models is not null then
         insert into realtime.messages (topic, extension, event, private, payload)
         select 'queue:' || m, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', m)
-          from unnest(v_models) m;
+          from (select distinct unnest(v_models)) s (m);
       end if;
       exit;
     exception when others then
@@ -164,64 +198,8 @@ begin
   return null;
 end;
 $$;
-revoke all on all functions in schema private from public;
-
-drop trigger jobs_check_transition on public.jobs;
-drop trigger jobs_dispatch_on_requeue on public.jobs;
-drop trigger jobs_events_on_update on public.jobs;
-drop trigger jobs_broadcast_on_update on public.jobs;
-drop trigger jobs_queue_signal on public.jobs;
-drop function private.jobs_events_on_update();
-drop function private.jobs_queue_signal();
-
 create trigger jobs_after_update after update on public.jobs
   referencing old table as old_jobs new table as new_jobs
   for each statement execute function private.jobs_after_update();
 
--- set_actor: assignments instead of PERFORM. A PERFORM runs its SELECT through the full
--- executor; an assignment of a plain function call is evaluated as a simple expression.
-create or replace function private.set_actor(p_role text, p_reason text default null) returns void
-language plpgsql
-as $$
-declare
-  v_ignored text;
-begin
-  v_ignored := set_config('jobhealth.actor_id', coalesce(auth.uid()::text, ''), true);
-  v_ignored := set_config('jobhealth.actor_role', p_role, true);
-  v_ignored := set_config('jobhealth.reason', coalesce(p_reason, ''), true);
-end;
-$$;
-
--- complete_job, the call every job makes: the role check as an assignment, for the same reason.
--- Arguments, result and errors are unchanged (see 20261123001000_worker_transitions.sql).
-create or replace function public.complete_job(p_job_id uuid, p_lease_token uuid, p_result jsonb default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_status text;
-begin
-  v_status := private.require_role(array['service_role'], 'complete_job');
-  perform private.set_actor('worker');
-  update public.jobs
-     set status = 'succeeded', result = p_result, progress = 100, stage = 'done',
-         lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-   where id = p_job_id and lease_token = p_lease_token;
-  if found then
-    return '{"outcome": "succeeded", "status": "succeeded"}'::jsonb;
-  end if;
-  select status into v_status from public.jobs where id = p_job_id;
-  return jsonb_build_object('outcome', 'fenced', 'status', v_status);
-end;
-$$;
-
--- Every UPDATE of jobs re-reads its CHECK constraints from their stored node trees, at a cost
--- that grows with their length. The status check written as one constant array is stored in
--- about half the text of the IN list it replaces; what it allows is unchanged. NOT VALID then
--- VALIDATE: the check of existing rows does not hold a lock that blocks writers.
-alter table public.jobs drop constraint jobs_status_check,
-  add constraint jobs_status_check
-    check (status = any ('{queued,running,succeeded,failed,cancelled}'::text[])) not valid;
-alter table public.jobs validate constraint jobs_status_check;
+revoke all on all functions in schema private from public;
