@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { repoRoot } from '../../supabase/local/config.ts';
 import { startNextApp, type RunningNextApp } from '../../supabase/local/next-app.ts';
 import { freePort } from '../../supabase/local/postgres.ts';
-import { startStack, type RunningStack } from '../../supabase/local/stack.ts';
+import { startStack, type RunningStack, type StackOptions } from '../../supabase/local/stack.ts';
 import { launchChromium } from '../../supabase/tests/support/chromium.ts';
 
 /**
@@ -22,7 +22,8 @@ export interface E2eStack {
 
 export const screenshotDir = path.join(repoRoot, 'test-results');
 
-export async function startE2eStack(): Promise<E2eStack> {
+/** `alerts`: the stack's alerting options (a spec with a webhook receiver on this machine allows loopback). */
+export async function startE2eStack(options: { alerts?: StackOptions['alerts'] } = {}): Promise<E2eStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-e2e-'));
   fs.chmodSync(dataDir, 0o755);
   const [dbPort, apiPort, appPort] = [await freePort(), await freePort(), await freePort()];
@@ -33,6 +34,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     apiPort,
     seed: true,
     storageRoot: path.join(dataDir, 'storage'),
+    alerts: options.alerts,
     log: verbose ? (line) => console.error(line) : undefined,
   });
   let next: RunningNextApp | undefined;

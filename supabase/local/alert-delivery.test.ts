@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { checkDeliveryTarget, deliverDueAlerts, startAlertDelivery } from './alert-delivery.ts';
 import {
@@ -16,54 +13,13 @@ import {
 } from '../tests/support/alerts.ts';
 import { claim, createJob, FLASH, openTestDb, query, type TestDb } from '../tests/support/fixtures.ts';
 import { until } from '../tests/support/wait.ts';
+import { verifyJobHealthSignature as verify, WebhookReceiver as Receiver, type ReceivedRequest as Received } from '../tests/support/webhook-receiver.ts';
 
 /**
  * The local sender against a real HTTP receiver: what arrives, how a receiver verifies the
  * signature, retries, leases and the fence, and that a receiver that never answers holds up
  * neither the evaluation nor the pipeline.
  */
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A webhook receiver on 127.0.0.1; `answer` decides each response (default 200). */
-class Receiver {
-  received: Received[] = [];
-  answer: (res: ServerResponse) => void = (res) => res.end('ok');
-  private server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      this.answer(res);
-    });
-  });
-  url = '';
-  async start() {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/jobhealth`;
-    return this;
-  }
-  async stop() {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-/**
- * What a receiver does with a Job Health webhook (docs/alerts.md): recompute the HMAC over
- * "<timestamp>.<raw body>", compare in constant time, and refuse a timestamp more than five
- * minutes from its own clock, so a captured request cannot be replayed later.
- */
-function verify(secret: string, headers: IncomingHttpHeaders, rawBody: string, nowSeconds = Date.now() / 1000): boolean {
-  const timestamp = String(headers['x-jobhealth-timestamp'] ?? '');
-  const signature = String(headers['x-jobhealth-signature'] ?? '');
-  if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > 300) return false;
-  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
-  return signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
-}
-
 let t: TestDb;
 let receiver: Receiver;
 let channel: Channel;
