@@ -129,6 +129,8 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     app = await startNextApp({
       port: await freePort(),
       env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey, NEXT_DIST_DIR: '.next-bench' },
+      // A first compile on a shared two-core machine can take minutes.
+      readyTimeoutMs: 10 * 60_000,
     });
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });

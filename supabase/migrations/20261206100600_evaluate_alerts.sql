@@ -14,8 +14,8 @@
 -- (metrics_job_minute, metrics_provider_minute) plus the minutes not rolled up yet, read once
 -- per evaluation and shared by the rules; the live checks read the partial indexes of queued
 -- and running jobs, the reaper's partial index on the timeline, and a model's calls since its
--- last success only while its circuit is not closed. The evaluation sends nothing itself: messages are queued
--- (alert_deliveries) and sent by others, so a slow receiver never delays it.
+-- last success only while its circuit is not closed. The evaluation sends nothing itself:
+-- messages are queued (alert_deliveries) and sent by others, so a slow receiver never delays it.
 
 create table public.alert_evaluation_state (
   id boolean primary key default true check (id),
@@ -48,9 +48,9 @@ as $$
 $$;
 
 -- What happened since the rollups' watermark p_mark (at most a day back), per minute and
--- model, read once per evaluation and handed to every rule: the timeline's and the calls'
--- rows after the watermark are found through their BRIN indexes, whose last block range is
--- read whole, so reading them once instead of once per rule is most of an evaluation's cost.
+-- model, read once per evaluation and handed to every rule. The timeline's and the calls'
+-- rows after the watermark are found through their BRIN indexes, which read their last block
+-- ranges whole: once per evaluation, not once per rule.
 -- Job counts are rollup_metrics' own (claimed: to running; succeeded; failed: final failures).
 create function private.alert_recent_jobs(p_mark timestamptz) returns jsonb
 language sql stable
