@@ -41,7 +41,7 @@ describe('incident banner', () => {
 
   test('one incident: its severity, title and sentence, and a link to it', () => {
     const html = renderToStaticMarkup(<IncidentBannerView incidents={[incident(4)]} />);
-    assert.match(html, /role="alert"/);
+    assert.match(html, /role="status"/);
     assert.match(html, /href="\/admin\/incidents\/4"/);
     assert.equal(
       text(html),

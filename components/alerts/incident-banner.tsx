@@ -22,7 +22,9 @@ export function IncidentBannerView({ incidents }: { incidents: Incident[] }) {
   const more = incidents.length - 1;
   const acknowledged = incidents.every((i) => i.acknowledged_at);
   return (
-    <div role="alert" className={`incident-banner incident-banner-${top.severity}`} data-testid="incident-banner" data-incidents={incidents.map((i) => i.id).join(' ')}>
+    // A polite live region: the sentence is refreshed every evaluation, and an assertive one
+    // would interrupt a screen reader each minute.
+    <div role="status" className={`incident-banner incident-banner-${top.severity}`} data-testid="incident-banner" data-incidents={incidents.map((i) => i.id).join(' ')}>
       <strong>
         {incidents.length === 1 ? '1 open incident' : `${incidents.length} open incidents`}
         {acknowledged ? ' (acknowledged)' : ''}

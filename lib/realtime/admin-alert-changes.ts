@@ -41,6 +41,8 @@ function openChannel() {
         if (joinedBefore) for (const subscriber of subscribers) subscriber.resync();
         joinedBefore = true;
       });
+  }, () => {
+    // No session to authorise the join with: the page's own queries show the data, unlive.
   });
 }
 

@@ -28,7 +28,8 @@ import { generateHealthHistory } from './health-history.ts';
  *    A fault is injected into the stand-in for one model (every image withheld, so its jobs
  *    fail), and timed from the moment it is set: (a) the incident row (its opened_at), (b) the
  *    banner showing it in the admin's page (stamped in the page by a MutationObserver), (c) the
- *    signed "opened" message at the receiver. The fault is lifted once the message arrived; the
+ *    signed "opened" message at the receiver. Each fault starts at a random moment of the
+ *    evaluation's minute. The fault is lifted once the message arrived; the
  *    next incident is on the other model while the first one clears and resolves, so two
  *    incidents are in flight at most. INCIDENTS incidents; every message counted, so a second
  *    "opened" or "resolved" for one incident shows as a duplicate notification.
@@ -175,6 +176,9 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     for (let n = 0; n < INCIDENTS; n++) {
       const model = MODELS[n % 2]!;
       await waitResolved(model);
+      // A fault starts at any moment of the evaluation's minute, not just after a tick (which is
+      // when the previous incident opened): the time to tell depends on that phase.
+      await delay(Math.random() * 60_000);
       const faultAt = Date.now();
       stack.gemini!.setFaults({ models: { [model]: { imageSafety: 1 } } });
       const incident = await until(

@@ -332,6 +332,12 @@ begin
 end;
 $$;
 
+-- Each rule's statement is planned once per session, not on every evaluation: PL/pgSQL would
+-- otherwise re-plan it with each call's values, and planning these statements (inlined count
+-- functions, CTEs, the recent rows' recordsets) costs more than running them. One plan fits
+-- every call: the window's bounds only select ranges of rollup rows by primary key.
+alter function private.alert_rule_values(public.alert_rules, timestamptz, jsonb, jsonb) set plan_cache_mode = force_generic_plan;
+
 -- evaluate_alerts() returns jsonb   (service_role; pg_cron or the local scheduler, every minute)
 -- Returns {"opened", "kept", "cleared", "resolved", "queued", "duration_ms"}, or {"skipped"}
 -- when another evaluation is running.
