@@ -55,7 +55,9 @@ export const TimeSeriesChart = memo(function TimeSeriesChart({ label, kind, curv
     () => layoutChart({ kind, buckets, series, stacked, yMax, integer, formatY, labels, bucketSeconds, zoneOffsetSeconds: offset }, size),
     [kind, buckets, series, stacked, yMax, integer, formatY, labels, bucketSeconds, offset, size],
   );
-  const [active, setActive] = useState<number | null>(null);
+  const [pointed, setActive] = useState<number | null>(null);
+  // A window with fewer buckets may arrive while a bucket of the last one is pointed at.
+  const active = pointed !== null && pointed < buckets.length ? pointed : null;
 
   const onPointerMove = (event: PointerEvent<HTMLDivElement>) => {
     const box = event.currentTarget.getBoundingClientRect();
