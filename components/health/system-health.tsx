@@ -30,9 +30,8 @@ const AGGREGATE_REFRESH_MS = 10_000;
 const AGGREGATE_REFRESH_DELAY_MS = 1_000;
 
 /**
- * `coalesce={false}` (the URL's `?coalesce=off`) delivers every change as its own batch: the
- * peer `npm run bench ui` measures the coalesced page against. It costs the viewer's own tab
- * only; nothing else changes.
+ * `coalesce={false}` delivers every change as its own batch: the peer `npm run bench ui`
+ * measures the coalesced page against. Only a benchmark build ever passes it (see the page).
  */
 export function SystemHealth({ initialWindow, coalesce = true }: { initialWindow: HealthWindow; coalesce?: boolean }) {
   const [selected, setSelected] = useState<HealthWindow>(initialWindow);
@@ -122,7 +121,7 @@ function HealthBody({ doc, activity, windowMinutes, windowLabel }: { doc: Health
   );
 }
 
-export function HealthSkeleton() {
+function HealthSkeleton() {
   return (
     <div aria-busy="true" aria-label="Loading System Health">
       <div className="kpi-grid">
