@@ -12,7 +12,9 @@ export const ModelStateTable = memo(function ModelStateTable({ models }: { model
       {models.length === 0 ? (
         <p className="muted">No models registered.</p>
       ) : (
-        <div className="table-scroll">
+        // Wider than a small screen, the table scrolls sideways; with nothing focusable inside,
+        // the scroll container itself takes focus so the keyboard can scroll it (WCAG 2.1.1).
+        <div className="table-scroll" role="region" aria-label="Models and circuits table" tabIndex={0}>
           <table className="data-table">
             <thead>
               <tr>
