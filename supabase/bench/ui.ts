@@ -6,12 +6,11 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../tests/support/chromium.ts';
-import { screenshotDir } from '../../e2e/support/e2e-stack.ts';
-import { signIn } from '../../e2e/support/sign-in.ts';
-import { repoRoot } from '../local/config.ts';
+import { localDir, repoRoot } from '../local/config.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../tests/support/database.ts';
+import { signIn } from '../tests/support/sign-in.ts';
 import { generateHealthHistory } from './health-history.ts';
 import { median, round } from '../tests/support/percentiles.ts';
 
@@ -47,6 +46,8 @@ const PROGRESS_PER_TICK = PER_TICK - CLAIMS_PER_TICK - COMPLETIONS_PER_TICK;
 const DATA_SHOWN_TARGET_MS = 1500;
 const LONGEST_TASK_TARGET_MS = 200;
 const DIST_DIR = '.next-bench';
+// Beside the result JSON: test-results/ belongs to the browser journeys, which empty it on every run.
+const screenshotDir = path.join(localDir, 'bench');
 
 /**
  * Installed before any page script: stamps when System Health shows data, records long tasks
