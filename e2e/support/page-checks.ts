@@ -2,16 +2,18 @@ import { expect, type BrowserContext, type Page, type TestInfo } from '@playwrig
 import { accessibilityViolations, pageKey } from './accessibility.ts';
 import { collectConsoleErrors } from './console-errors.ts';
 
-/** Page keys already checked by axe in this worker process, with the persona that saw them. */
-const checkedThisRun = new Set<string>();
+/** Pages already loaded afresh and checked in this worker process, by persona and page key. */
+const loadedThisRun = new Set<string>();
 
 /**
- * What every page of a journey is held to: the console rule as it happens, and axe at the
- * end of the journey. Axe runs then, not after each navigation, so it never races the journey
- * for the page: each page still open is checked in the state the journey left it, and every
- * other page the journey passed through (a URL the main frame navigated to, the app's
- * client-side navigations included) is opened again in the same signed-in context and checked
- * once it has loaded.
+ * What every page of a journey is held to: the console rule as it happens, and axe at the end
+ * of the journey. Axe runs then, not after each navigation, so it never races the journey for
+ * the page. Each page still open is checked in the state the journey left it. Then every URL
+ * the journey passed through (each one the main frame navigated to, the app's client-side
+ * navigations included) is loaded again in the same signed-in context, once per run for pages
+ * that differ only by ids or search values, and checked once it has loaded. That fresh load is
+ * also where React hydrates the server's HTML, so a hydration mismatch on a page the journey
+ * only reached by a client-side navigation still reaches the console rule.
  */
 export class PageChecks {
   readonly consoleErrors: string[] = [];
@@ -37,22 +39,24 @@ export class PageChecks {
     }
     for (const url of [...(this.visited.get(context) ?? [])]) {
       const wanted = key(url);
-      if (checkedThisRun.has(wanted)) continue;
-      checkedThisRun.add(wanted);
+      if (loadedThisRun.has(wanted)) continue;
+      loadedThisRun.add(wanted);
       const page = await context.newPage();
       await page.goto(url);
       // Loaded: every placeholder (the app's loading skeletons) has given way to the content.
       // Not "network idle": a live page keeps its Realtime socket and refreshes open.
       await expect(page.locator('.skeleton'), `${url} finishes loading`).toHaveCount(0);
-      // A URL that only redirected (the sign-in form's next page) lands on one already checked.
+      // A URL that only redirected (the sign-in form's next page) may land on one already checked.
       const landed = key(page.url());
-      if (landed === wanted || !checkedThisRun.has(landed)) await this.check(page, landed, 'opened again');
+      if (landed === wanted || !loadedThisRun.has(landed)) {
+        loadedThisRun.add(landed);
+        await this.check(page, landed, 'loaded again');
+      }
       await page.close();
     }
   }
 
   private async check(page: Page, key: string, how: string) {
-    checkedThisRun.add(key);
     this.violations.push(...(await accessibilityViolations(page)));
     // The report lists what axe saw for each journey.
     this.testInfo.annotations.push({ type: 'axe', description: `${key} (${how})` });
