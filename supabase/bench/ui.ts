@@ -5,14 +5,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
-import { screenshotDir } from '../../e2e/support/e2e-stack.ts';
-import { signIn } from '../../e2e/support/sign-in.ts';
-import { repoRoot } from '../local/config.ts';
+import { localDir, repoRoot } from '../local/config.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
 import { launchChromium } from '../tests/support/chromium.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../tests/support/database.ts';
 import { median as medianOrNull, round as roundTo } from '../tests/support/percentiles.ts';
+import { signIn } from '../tests/support/sign-in.ts';
 import { routeClientJs } from './client-js.ts';
 import { generateHealthHistory } from './health-history.ts';
 
@@ -58,6 +57,8 @@ const PROGRESS_PER_TICK = PER_TICK - CLAIMS_PER_TICK - COMPLETIONS_PER_TICK;
 const DATA_SHOWN_TARGET_MS = 1000;
 const LONGEST_TASK_TARGET_MS = 200;
 const DIST_DIR = '.next-bench';
+// Beside the result JSON: test-results/ belongs to the browser journeys, which empty it on every run.
+const screenshotDir = path.join(localDir, 'bench');
 
 /**
  * Installed before any page script: stamps when System Health shows data, when its first chart
