@@ -80,7 +80,7 @@ export async function startWorkerFixture(
       : undefined,
   );
   const config = readWorkerConfig((name) => env[name]);
-  const service = createTestClient(stack, stack.serviceRoleKey);
+  const service = createTestClient(stack, stack.secretKey);
   const pipeline = createPipeline(service);
   const logs: string[] = [];
   const ai = new GoogleGenAI({ apiKey: config.geminiApiKey, httpOptions: { baseUrl: standIn.url } });
