@@ -7,6 +7,7 @@ import { systemClock } from './clock.ts';
 import { readWorkerConfig } from './config.ts';
 import { createJobWorker } from './job-worker.ts';
 import { createModelRegistry } from './model-registry.ts';
+import { eraseQueuedObjects } from './object-erasure.ts';
 import { createPipeline } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
 import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
@@ -53,6 +54,9 @@ Deno.serve(async (request) => {
   }
   const admission = admitWorkerCall(request.headers, keys);
   if (!admission.ok) return Response.json({ error: admission.error }, { status: admission.status });
+  // Deleted users' images, beside the jobs: a failure is logged and retried on a later call.
+  const erasure = eraseQueuedObjects(supabase, log).catch((error) => log(`object erasure failed: ${(error as Error).message}`));
+  keepAlive?.(erasure);
   try {
     // 202: the jobs were claimed and run in the background; the caller (pg_net, the scheduler)
     // does not wait for Gemini.

@@ -20,6 +20,7 @@ export interface AuthOptions {
 }
 
 const API_VERSION = '2024-01-01';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface UserRow {
   id: string;
@@ -313,7 +314,7 @@ export function createAuthService(ctx: GatewayContext, options: AuthOptions = {}
   const deleteUser = async (req: IncomingMessage, url: URL, id: string) => {
     await requireServiceRole(req, url);
     const body = await bodyOf(req);
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    if (!UUID.test(id)) {
       throw authError(req, 404, 'user_not_found', 'User not found');
     }
     const soft = body.should_soft_delete === true;
@@ -326,6 +327,15 @@ export function createAuthService(ctx: GatewayContext, options: AuthOptions = {}
           [id],
         )
       : await db.query<UserRow>(`delete from auth.users where id = $1 returning ${USER_COLUMNS}`, [id]);
+    if (!rows[0]) throw authError(req, 404, 'user_not_found', 'User not found');
+    return userJson(rows[0]);
+  };
+
+  const getUserById = async (req: IncomingMessage, url: URL, id: string) => {
+    await requireServiceRole(req, url);
+    const { rows } = UUID.test(id)
+      ? await db.query<UserRow>(`select ${USER_COLUMNS} from auth.users where id = $1`, [id])
+      : { rows: [] as UserRow[] };
     if (!rows[0]) throw authError(req, 404, 'user_not_found', 'User not found');
     return userJson(rows[0]);
   };
@@ -398,7 +408,10 @@ export function createAuthService(ctx: GatewayContext, options: AuthOptions = {}
           return reply(200, await createUser(req, url));
         default: {
           const userPath = /^\/admin\/users\/([^/]+)$/.exec(path);
-          if (req.method === 'DELETE' && userPath) return reply(200, await deleteUser(req, url, decodeURIComponent(userPath[1]!)));
+          const id = userPath ? decodeURIComponent(userPath[1]!) : '';
+          if (req.method === 'GET' && userPath) return reply(200, await getUserById(req, url, id));
+          // GoTrue answers a delete with an empty object (auth-js fetches the user first).
+          if (req.method === 'DELETE' && userPath) return reply(200, (await deleteUser(req, url, id), {}));
           throw authError(req, 404, 'not_found', 'Not found');
         }
       }

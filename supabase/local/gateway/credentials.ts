@@ -4,17 +4,17 @@ import { isOpaqueKey, opaqueKeyClaims, roleOfKey, type ProjectKeys } from '../pr
 import { apiKey, bearerToken } from './http.ts';
 
 /**
- * The credential a request acts with, as Supabase's API gateway passes it on: a user's JWT in
- * `Authorization` wins; when there is none, or the bearer is itself an opaque key (supabase-js
- * sends the key as bearer when nobody is signed in), the opaque API key of `apikey` stands in,
- * so a request made with the secret key runs as service_role and one with the publishable key
- * as anon. A legacy JWT key without a bearer is left to the service (PostgREST makes that anon).
+ * The credential a request acts with, as Supabase's API gateway passes it on: the bearer token
+ * of `Authorization` (a user's JWT, or an opaque key: supabase-js sends the key as bearer when
+ * nobody is signed in); when there is none, an opaque API key in `apikey` stands in, so a request
+ * made with just the secret key runs as service_role and one with the publishable key as anon.
+ * A legacy JWT key without a bearer is left to the service (PostgREST makes that anon).
  */
 export function requestCredential(req: IncomingMessage, url: URL): string | undefined {
   const bearer = bearerToken(req);
+  if (bearer !== undefined) return bearer;
   const key = apiKey(req, url);
-  if (key !== undefined && isOpaqueKey(key) && (bearer === undefined || isOpaqueKey(bearer))) return key;
-  return bearer;
+  return key !== undefined && isOpaqueKey(key) ? key : undefined;
 }
 
 /**
