@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { config, jwtSecret as configuredJwtSecret, legacyKeysEnabled, localDir } from './config.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/server.ts';
 import { startGeminiStandIn, type RunningGeminiStandIn } from './gemini/server.ts';
@@ -84,6 +85,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   let gemini: RunningGeminiStandIn | undefined;
   let gateway: RunningGateway | undefined;
   try {
+    await checkMajorVersion(dbUrl, log);
     const prepared = await prepareDatabase(dbUrl, { seed: options.seed ?? config().seed, log });
     // With a real key the worker talks to Gemini itself; otherwise to the local stand-in.
     const realGemini = Boolean(process.env.GEMINI_API_KEY);
@@ -146,6 +148,24 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await gemini?.close();
     await postgres?.stop();
     throw error;
+  }
+}
+
+/**
+ * config.toml's `[db] major_version` is the hosted project's Postgres; a local database of
+ * another major version can accept SQL the project's cannot (or the reverse), so say so.
+ */
+async function checkMajorVersion(dbUrl: string, log: (line: string) => void) {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>('show server_version_num');
+    const major = Math.floor(Number(rows[0]!.v) / 10000);
+    if (major !== config().dbMajorVersion) {
+      log(`warning: the database is Postgres ${major}, but supabase/config.toml says [db] major_version = ${config().dbMajorVersion}`);
+    }
+  } finally {
+    await client.end();
   }
 }
 

@@ -64,7 +64,7 @@ describe('row level security through the API', () => {
       as $$ select jsonb_build_object('role', current_user, 'email', auth.jwt() ->> 'email',
         'method', current_setting('request.method', true), 'path', current_setting('request.path', true),
         'has_headers', current_setting('request.headers', true)::jsonb ? 'apikey',
-        'timeout', current_setting('statement_timeout')) $$;
+        'timeout', current_setting('statement_timeout'), 'lock_timeout', current_setting('lock_timeout')) $$;
       notify pgrst, 'reload schema'`);
     // The reload is asynchronous: wait for the function to appear.
     const result = await until(
@@ -81,10 +81,26 @@ describe('row level security through the API', () => {
       path: '/rpc/claims',
       has_headers: true,
       timeout: '8s',
+      lock_timeout: '8s',
     });
     const anon = await createTestClient(stack, stack.publishableKey).rpc('claims');
     assert.equal((anon.data as { role: string }).role, 'anon');
     assert.equal((anon.data as { timeout: string }).timeout, '3s');
+    // The service role has no timeout of its own: authenticator's 8 s applies, as on hosted.
+    const service = await createTestClient(stack, stack.secretKey).rpc('claims');
+    assert.deepEqual([(service.data as { role: string }).role, (service.data as { timeout: string }).timeout, (service.data as { lock_timeout: string }).lock_timeout], ['service_role', '8s', '8s']);
+  });
+
+  test('the API roles are INHERIT and granted to postgres; authenticator may only switch to them', async () => {
+    const { rows } = await stack.db.query(`select rolname, rolinherit,
+        exists (select 1 from pg_auth_members m where m.roleid = r.oid and m.member = 'postgres'::regrole) as granted_to_postgres
+      from pg_roles r where rolname in ('anon', 'authenticated', 'service_role', 'authenticator') order by rolname`);
+    assert.deepEqual(rows, [
+      { rolname: 'anon', rolinherit: true, granted_to_postgres: true },
+      { rolname: 'authenticated', rolinherit: true, granted_to_postgres: true },
+      { rolname: 'authenticator', rolinherit: false, granted_to_postgres: false },
+      { rolname: 'service_role', rolinherit: true, granted_to_postgres: true },
+    ]);
   });
 });
 
