@@ -159,7 +159,7 @@ async function checkMajorVersion(dbUrl: string, log: (line: string) => void) {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>('show server_version_num');
+    const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
     const major = Math.floor(Number(rows[0]!.v) / 10000);
     if (major !== config().dbMajorVersion) {
       log(`warning: the database is Postgres ${major}, but supabase/config.toml says [db] major_version = ${config().dbMajorVersion}`);
