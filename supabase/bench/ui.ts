@@ -217,7 +217,7 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
     const env = {
       ...process.env,
       NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
-      NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
+      NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.publishableKey,
       NEXT_TELEMETRY_DISABLED: '1',
       NEXT_DIST_DIR: DIST_DIR,
       // This build also serves the uncoalesced peer (`?coalesce=off`); no other build does.
@@ -300,7 +300,7 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       serverHtml.kpis_visible && serverHtml.kpi_values.length >= 8 && serverHtml.kpi_values.every((v) => v !== '') && serverHtml.charts >= 4 && serverHtml.series_elements_per_chart.every((n) => n > 0);
 
     // 3. The stream, watched by the page and by a plain admin client counting deliveries.
-    const admin = createTestClient(stack.info, stack.info.anonKey);
+    const admin = createTestClient(stack.info, stack.info.publishableKey);
     Object.assign(watcher, { removeAllChannels: () => admin.removeAllChannels(), disconnect: () => admin.realtime.disconnect() });
     await admin.auth.signInWithPassword({ email: DEMO_USERS.admin.email, password: DEMO_PASSWORD });
     await admin.realtime.setAuth();

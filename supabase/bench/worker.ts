@@ -164,7 +164,7 @@ async function measureLatencyAndMemory() {
       },
     },
   });
-  const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, serviceRoleKey: f.stack.serviceRoleKey, sweepMs: 5_000 });
+  const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
   try {
     await grantCredits(f, 1000);
     const finished = (id: string) => async () =>
