@@ -45,6 +45,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   try {
+    // As a hosted project that has switched its legacy keys off: only the publishable and secret
+    // keys and ES256 tokens work, so every journey proves the product needs nothing else.
+    process.env.SUPABASE_LEGACY_KEYS = 'off';
     stack = await startStack({
       dataDir: path.join(dataDir, 'db'),
       dbPort,
@@ -61,7 +64,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       port: appPort,
       env: {
         NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
-        NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey,
+        NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey,
         // One fixed directory (Next.js adds its types to tsconfig.json by name), not .next, which
         // `npm run dev` locks.
         NEXT_DIST_DIR: '.next-e2e',
@@ -72,8 +75,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     publishStackInfo({
       appUrl: next.url,
       apiUrl: stack.info.apiUrl,
-      anonKey: stack.info.anonKey,
-      serviceRoleKey: stack.info.serviceRoleKey,
+      publishableKey: stack.info.publishableKey,
+      secretKey: stack.info.secretKey,
       dbUrl: stack.info.dbUrl,
       geminiBaseUrl: stack.info.geminiBaseUrl!,
     });

@@ -5,8 +5,8 @@
 export interface E2eStackInfo {
   appUrl: string;
   apiUrl: string;
-  anonKey: string;
-  serviceRoleKey: string;
+  publishableKey: string;
+  secretKey: string;
   dbUrl: string;
   geminiBaseUrl: string;
 }

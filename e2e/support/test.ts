@@ -124,7 +124,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   clientAs: async ({ stack }, use) => {
     const clients: SupabaseClient[] = [];
     await use(async (persona) => {
-      const client = createTestClient(stack, stack.anonKey);
+      const client = createTestClient(stack, stack.publishableKey);
       clients.push(client);
       const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[persona].email, password: DEMO_PASSWORD });
       expect(error, `${persona} signs in through the API`).toBeNull();
