@@ -56,10 +56,23 @@ const TICK_SPANS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 4320
 export const textWidth = (text: string) => Math.ceil(text.length * GLYPH_PX);
 export const AXIS_FONT_PX = FONT_PX;
 
-/** Nice y ticks from zero up to (at least) the top of the data, as the chart library picks them. */
-export function yTickValues(max: number, integer: boolean): number[] {
+const yTickCache = new Map<string, readonly number[]>();
+
+/**
+ * Nice y ticks from zero up to (at least) the top of the data, as the chart library picks them.
+ * Remembered per top: the library computes them in arbitrary precision (about 0.3 ms a call
+ * on a busy 2-core machine), and under a stream of changes the top rarely moves.
+ */
+export function yTickValues(max: number, integer: boolean): readonly number[] {
   const top = Number.isFinite(max) && max > 0 ? max : integer ? Y_TICK_COUNT - 1 : 1;
-  return getNiceTickValues([0, top], Y_TICK_COUNT, !integer);
+  const key = `${top}|${integer}`;
+  let ticks = yTickCache.get(key);
+  if (!ticks) {
+    if (yTickCache.size >= 512) yTickCache.clear();
+    ticks = getNiceTickValues([0, top], Y_TICK_COUNT, !integer);
+    yTickCache.set(key, ticks);
+  }
+  return ticks;
 }
 
 /**

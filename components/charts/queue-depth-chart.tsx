@@ -12,7 +12,7 @@ type Props = { buckets: string[]; queued: (number | null)[]; running: (number | 
  * A bucket without a sample had no job change, so its depth is the previous bucket's: carried
  * forward, the chart draws a step line instead of isolated dots.
  */
-export function carryForward(values: readonly (number | null)[]): (number | null)[] {
+function carryForward(values: readonly (number | null)[]): (number | null)[] {
   let last: number | null = null;
   return values.map((v) => (last = v ?? last));
 }

@@ -55,14 +55,14 @@ export const TimeSeriesChart = memo(function TimeSeriesChart({ label, kind, curv
     () => layoutChart({ kind, buckets, series, stacked, yMax, integer, formatY, labels, bucketSeconds, zoneOffsetSeconds: offset }, size),
     [kind, buckets, series, stacked, yMax, integer, formatY, labels, bucketSeconds, offset, size],
   );
-  const [pointed, setActive] = useState<number | null>(null);
+  const [pointed, setPointed] = useState<number | null>(null);
   // A window with fewer buckets may arrive while a bucket of the last one is pointed at.
   const active = pointed !== null && pointed < buckets.length ? pointed : null;
 
   const onPointerMove = (event: PointerEvent<HTMLDivElement>) => {
     const box = event.currentTarget.getBoundingClientRect();
     // Before the first measurement the drawing is scaled to the box: map back to its units.
-    setActive(bucketAt(geometry, ((event.clientX - box.left) * size.width) / box.width, buckets.length));
+    setPointed(bucketAt(geometry, ((event.clientX - box.left) * size.width) / box.width, buckets.length));
   };
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     const last = buckets.length - 1;
@@ -75,14 +75,14 @@ export const TimeSeriesChart = memo(function TimeSeriesChart({ label, kind, curv
       : undefined;
     if (next === undefined) return;
     event.preventDefault();
-    setActive(next);
+    setPointed(next);
   };
 
   return (
     // A picture with a text equivalent (the label); the tooltip is a visual extra reachable by
     // pointer and keyboard alike.
-    <div className="chart-box" role="img" aria-label={label} tabIndex={0} onKeyDown={onKeyDown} onBlur={() => setActive(null)}>
-      <div className="chart-plot" ref={plotRef} onPointerMove={onPointerMove} onPointerLeave={() => setActive(null)}>
+    <div className="chart-box" role="img" aria-label={label} tabIndex={0} onKeyDown={onKeyDown} onBlur={() => setPointed(null)}>
+      <div className="chart-plot" ref={plotRef} onPointerMove={onPointerMove} onPointerLeave={() => setPointed(null)}>
         <Surface width="100%" height="100%" viewBox={{ x: 0, y: 0, width: size.width, height: size.height }}>
           <ChartBody geometry={geometry} kind={kind} curve={curve} series={series} />
           {active !== null ? <Cursor geometry={geometry} index={active} kind={kind} /> : null}

@@ -4,7 +4,10 @@ import { useSyncExternalStore } from 'react';
 export const SERVER_TIME_ZONE = 'UTC';
 
 const neverChanges = () => () => {};
-const viewerZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+// Looked up once: React reads the snapshot on every render of every chart, and building the
+// Intl object behind it costs about as much as drawing a chart.
+let viewer: string | undefined;
+const viewerZone = () => (viewer ??= Intl.DateTimeFormat().resolvedOptions().timeZone);
 const serverZone = () => SERVER_TIME_ZONE;
 
 /**
