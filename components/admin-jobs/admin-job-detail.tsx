@@ -3,6 +3,7 @@
 import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { AuditEntryList } from '@/components/audit/audit-entry-list';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { LedgerTable } from '@/components/users/ledger-table';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
@@ -144,44 +145,48 @@ function JobRecordsView({ records, errors }: { records: JobRecords; errors: Reco
           </>
         )}
       </section>
-      <section className="card table-scroll" aria-labelledby="calls-h">
+      <section className="card" aria-labelledby="calls-h">
         <h2 id="calls-h">Gemini calls</h2>
         {records.calls.length === 0 ? (
           <p className="muted">No calls made yet.</p>
         ) : (
-          <table className="data-table" aria-label="Gemini calls">
-            <thead>
-              <tr>
-                <th scope="col">Started</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Model</th>
-                <th scope="col">Latency</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Retry after</th>
-                <th scope="col">Cost</th>
-              </tr>
-            </thead>
-            <tbody>
-              {records.calls.map((c) => (
-                <tr key={c.id}>
-                  <td><Timestamp iso={c.started_at} /></td>
-                  <td>{c.attempt ?? '—'}</td>
-                  <td>{c.model_id}</td>
-                  <td>{c.duration_ms.toLocaleString('en-US')} ms</td>
-                  <td>{c.http_status ?? '—'}</td>
-                  <td className={c.outcome === 'ok' ? undefined : 'error-text'}>{c.outcome}</td>
-                  <td>{c.retry_after_ms === null ? '—' : `${c.retry_after_ms} ms`}</td>
-                  <td>${c.cost_usd.toFixed(4)}</td>
+          <TableScroll label="Gemini calls">
+            <table className="data-table" aria-label="Gemini calls">
+              <thead>
+                <tr>
+                  <th scope="col">Started</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Latency</th>
+                  <th scope="col">HTTP</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Retry after</th>
+                  <th scope="col">Cost</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {records.calls.map((c) => (
+                  <tr key={c.id}>
+                    <td><Timestamp iso={c.started_at} /></td>
+                    <td>{c.attempt ?? '—'}</td>
+                    <td>{c.model_id}</td>
+                    <td>{c.duration_ms.toLocaleString('en-US')} ms</td>
+                    <td>{c.http_status ?? '—'}</td>
+                    <td className={c.outcome === 'ok' ? undefined : 'error-text'}>{c.outcome}</td>
+                    <td>{c.retry_after_ms === null ? '—' : `${c.retry_after_ms} ms`}</td>
+                    <td>${c.cost_usd.toFixed(4)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
         )}
       </section>
-      <section className="card table-scroll" aria-labelledby="ledger-h">
+      <section className="card" aria-labelledby="ledger-h">
         <h2 id="ledger-h">Credits ledger</h2>
-        <LedgerTable entries={records.ledger} column="charge" />
+        <TableScroll label="Credits ledger">
+          <LedgerTable entries={records.ledger} column="charge" />
+        </TableScroll>
       </section>
       <section className="card" aria-labelledby="audit-h">
         <h2 id="audit-h">Audit</h2>

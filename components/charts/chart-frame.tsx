@@ -1,24 +1,20 @@
 import type { ReactNode } from 'react';
 
 /**
- * A titled chart card with its empty state. Charts get a text summary for screen readers
- * (the SVG alone says nothing to them) and a fixed height so the page does not jump.
+ * A titled chart card with its empty state. The chart itself carries a text summary for screen
+ * readers (the SVG alone says nothing to them) and a fixed height, so the page does not jump.
  */
 export function ChartFrame({ id, title, summary, empty, emptyText, children }: { id: string; title: string; summary: string; empty: boolean; emptyText: string; children: ReactNode }) {
   return (
     <section className="card chart-card" aria-labelledby={`${id}-title`} data-testid={`chart-${id}`}>
       <h2 id={`${id}-title`}>{title}</h2>
-      <p className="muted" style={{ margin: '0 0 0.5rem', fontSize: '0.85rem' }}>
-        {summary}
-      </p>
+      <p className="muted chart-summary">{summary}</p>
       {empty ? (
         <div className="chart-empty" data-testid="chart-empty">
           {emptyText}
         </div>
       ) : (
-        <div className="chart-box" role="img" aria-label={`${title}: ${summary}`}>
-          {children}
-        </div>
+        children
       )}
     </section>
   );

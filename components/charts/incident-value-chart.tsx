@@ -1,9 +1,9 @@
 'use client';
 
 import { memo, useMemo } from 'react';
-import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ChartFrame } from './chart-frame';
-import { bucketLabel, CHART_COLORS } from './time-axis';
+import { CHART_COLORS } from './time-axis';
+import { TimeSeriesChart } from './time-series-chart';
 
 type Props = {
   /** One point per evaluation while the incident was open, oldest first. */
@@ -12,29 +12,35 @@ type Props = {
   format: (value: number) => string;
 };
 
-/** An incident's value at every evaluation, against its rule's threshold. */
+/** Evaluations run every minute: each point is drawn in a one-minute bucket. */
+const EVALUATION_SECONDS = 60;
+
+/** An incident's value at every evaluation, against its rule's threshold (drawn as a second line). */
 export const IncidentValueChart = memo(function IncidentValueChart({ points, threshold, format }: Props) {
-  const rows = useMemo(() => points.map((p) => ({ label: bucketLabel(p.at, 60), value: p.value })), [points]);
+  const buckets = useMemo(() => points.map((p) => p.at), [points]);
+  const series = useMemo(
+    () => [
+      { key: 'value', name: 'Value', color: CHART_COLORS.failed, values: points.map((p) => p.value) },
+      { key: 'threshold', name: 'Threshold', color: CHART_COLORS.p95, values: points.map(() => threshold) },
+    ],
+    [points, threshold],
+  );
   const measured = points.filter((p) => p.value !== null);
   const last = measured.at(-1)?.value ?? null;
+  const top = Math.max(threshold, ...measured.map((p) => p.value!)) * 1.1;
+  const summary = last === null ? `No value measured yet; the threshold is ${format(threshold)}.` : `Last ${format(last)}; the threshold is ${format(threshold)}.`;
   return (
-    <ChartFrame
-      id="incident-value"
-      title="Value at each evaluation"
-      summary={last === null ? `No value measured yet; the threshold is ${format(threshold)}.` : `Last ${format(last)}; the threshold is ${format(threshold)}.`}
-      empty={measured.length === 0}
-      emptyText="No value measured yet."
-    >
-      <ResponsiveContainer width="100%" height="100%">
-        <LineChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
-          <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="label" minTickGap={24} tick={{ fontSize: 12 }} />
-          <YAxis tickFormatter={format} tick={{ fontSize: 12 }} width={64} domain={[0, (max: number) => Math.max(max, threshold) * 1.1]} />
-          <Tooltip formatter={(value) => (typeof value === 'number' ? format(value) : String(value))} />
-          <ReferenceLine y={threshold} stroke={CHART_COLORS.p95} strokeDasharray="6 3" label={{ value: 'threshold', position: 'insideTopRight', fontSize: 12 }} />
-          <Line type="stepAfter" dataKey="value" name="Value" stroke={CHART_COLORS.failed} dot={rows.length < 30} isAnimationActive={false} connectNulls={false} />
-        </LineChart>
-      </ResponsiveContainer>
+    <ChartFrame id="incident-value" title="Value at each evaluation" summary={summary} empty={measured.length === 0} emptyText="No value measured yet.">
+      <TimeSeriesChart
+        label={`Value at each evaluation: ${summary}`}
+        kind="line"
+        curve="stepAfter"
+        buckets={buckets}
+        bucketSeconds={EVALUATION_SECONDS}
+        series={series}
+        yMax={top > 0 ? top : undefined}
+        formatY={format}
+      />
     </ChartFrame>
   );
 });

@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { TableScroll } from '@/components/tables/table-scroll';
 import type { ModelHealth } from '@/lib/metrics/health-schema';
 import { formatLatency as ms } from '@/components/charts/format';
 
@@ -12,7 +13,7 @@ export const ModelStateTable = memo(function ModelStateTable({ models }: { model
       {models.length === 0 ? (
         <p className="muted">No models registered.</p>
       ) : (
-        <div className="table-scroll">
+        <TableScroll label="Models and circuits">
           <table className="data-table">
             <thead>
               <tr>
@@ -56,7 +57,7 @@ export const ModelStateTable = memo(function ModelStateTable({ models }: { model
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { memo } from 'react';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
 import type { AdminJobChange } from '@/lib/realtime/admin-job-change';
 
@@ -13,7 +14,7 @@ export const RecentActivity = memo(function RecentActivity({ changes }: { change
       {changes.length === 0 ? (
         <p className="muted">No job changes since this page opened. New jobs and their progress appear here as they happen.</p>
       ) : (
-        <div className="table-scroll">
+        <TableScroll label="Recent activity">
           <table className="data-table" aria-label="Recent job changes">
             <thead>
               <tr>
@@ -44,7 +45,7 @@ export const RecentActivity = memo(function RecentActivity({ changes }: { change
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );

@@ -4,6 +4,7 @@ import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { JobExplorer } from '@/components/admin-jobs/job-explorer';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { TableScroll } from '@/components/tables/table-scroll';
 import type { AppRole } from '@/lib/auth/roles';
 import { useUserLedger } from '@/lib/credits/user-ledger-query';
 import { useUserProfile } from '@/lib/users/user-profile-query';
@@ -47,14 +48,16 @@ export function UserDetail({ userId, role }: { userId: string; role: AppRole }) 
         <h2 id="user-jobs-h">Jobs</h2>
         <JobExplorer role={role} fixedUser={user.id} />
       </section>
-      <section className="card table-scroll" aria-labelledby="user-ledger-h">
+      <section className="card" aria-labelledby="user-ledger-h">
         <h2 id="user-ledger-h">Ledger</h2>
         {ledger.isPending ? (
           <div className="skeleton" style={{ height: '6rem' }} aria-label="Loading the ledger" />
         ) : ledger.isError ? (
           <ErrorPanel title="The ledger could not be loaded" error={ledger.error} onRetry={() => void ledger.refetch()} />
         ) : (
-          <LedgerTable entries={ledger.data} column="job" />
+          <TableScroll label="Ledger">
+            <LedgerTable entries={ledger.data} column="job" />
+          </TableScroll>
         )}
       </section>
     </div>

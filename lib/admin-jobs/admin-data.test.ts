@@ -27,7 +27,7 @@ const marker = `admindata-${Date.now().toString(36)}`;
 const ids: string[] = [];
 
 async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);
   return client;

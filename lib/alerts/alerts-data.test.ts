@@ -28,7 +28,7 @@ let alice: SupabaseClient;
 const SECRET = 'console-data-test-secret-0123456789abcdef';
 
 async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);
   return client;

@@ -1,12 +1,10 @@
-import type { User } from '@supabase/supabase-js';
-
 /**
  * A user's role comes from `app_metadata.role`, which only the server can set; never from
  * `user_metadata`, which the user can edit. Anyone signed in without a staff role is a user.
  */
 export type AppRole = 'admin' | 'support' | 'user';
 
-export function roleOf(user: Pick<User, 'app_metadata'> | null | undefined): AppRole | null {
+export function roleOf(user: { app_metadata?: Record<string, unknown> } | null | undefined): AppRole | null {
   if (!user) return null;
   const role = user.app_metadata?.role;
   return role === 'admin' || role === 'support' ? role : 'user';

@@ -24,7 +24,7 @@ let stack: TestStack;
 const clients: SupabaseClient[] = [];
 
 async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);
   clients.push(client);

@@ -4,5 +4,5 @@ import { publicEnv } from '@/lib/env/public';
 /** The browser's client: session in cookies shared with the server; one instance per tab. */
 export function createClient() {
   const env = publicEnv();
-  return createBrowserClient(env.NEXT_PUBLIC_SUPABASE_URL, env.NEXT_PUBLIC_SUPABASE_ANON_KEY);
+  return createBrowserClient(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey);
 }

@@ -9,7 +9,7 @@ import { publicEnv } from '@/lib/env/public';
 export async function updateSession(request: NextRequest) {
   let response = NextResponse.next({ request });
   const env = publicEnv();
-  const supabase = createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.NEXT_PUBLIC_SUPABASE_ANON_KEY, {
+  const supabase = createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
     cookies: {
       getAll: () => request.cookies.getAll(),
       setAll: (toSet) => {
@@ -19,7 +19,8 @@ export async function updateSession(request: NextRequest) {
       },
     },
   });
-  // getUser asks Auth, so a revoked session is noticed here, not trusted from the cookie.
-  await supabase.auth.getUser();
+  // Refreshes an expired access token (and writes the new cookies) and verifies the token
+  // against the JWKS, cached after the first fetch: no Auth round trip for a valid session.
+  await supabase.auth.getClaims();
   return response;
 }

@@ -1,17 +1,19 @@
 import 'server-only';
 import { createServerClient } from '@supabase/ssr';
 import { cookies } from 'next/headers';
+import { cache } from 'react';
 import { publicEnv } from '@/lib/env/public';
 
 /**
- * A new client per request, acting as the signed-in user (never a shared global: one user's
- * session must not serve another's request). Server Components cannot set cookies; the
- * proxy refreshes the session before they run, so a failed set there is harmless.
+ * A client per request, acting as the signed-in user (never a shared global: one user's
+ * session must not serve another's request). React's cache() makes it one per request however
+ * many server components ask, so the session cookie is read once. Server Components cannot set
+ * cookies; the proxy refreshes the session before they run, so a failed set there is harmless.
  */
-export async function createClient() {
+export const createClient = cache(async () => {
   const cookieStore = await cookies();
   const env = publicEnv();
-  return createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.NEXT_PUBLIC_SUPABASE_ANON_KEY, {
+  return createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
     cookies: {
       getAll: () => cookieStore.getAll(),
       setAll: (toSet) => {
@@ -23,4 +25,4 @@ export async function createClient() {
       },
     },
   });
-}
+});

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
-import { signIn } from '../../e2e/support/sign-in.ts';
+import { signIn } from '../tests/support/sign-in.ts';
 import { startNextApp, type RunningNextApp } from '../local/next-app.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
@@ -129,7 +129,7 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
 
     app = await startNextApp({
       port: await freePort(),
-      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey, NEXT_DIST_DIR: '.next-bench' },
+      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey, NEXT_DIST_DIR: '.next-bench' },
       // A first compile on a shared two-core machine can take minutes.
       readyTimeoutMs: 10 * 60_000,
     });
@@ -144,7 +144,7 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     // The steady load: one job every 1/LOAD_PER_SECOND s, alternating models and users.
     const users = await Promise.all(
       (['alice', 'bob'] as const).map(async (user) => {
-        const client = createTestClient(stack!.info, stack!.info.anonKey);
+        const client = createTestClient(stack!.info, stack!.info.publishableKey);
         await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
         return client;
       }),

@@ -81,7 +81,7 @@ export default async function gatewayBenchmark() {
   const txPool = new pg.Pool({ connectionString: authenticatorUrl(stack.dbUrl), max: 1 });
   try {
     await stack.db.query(SETUP_SQL);
-    const client = createTestClient(stack, stack.anonKey);
+    const client = createTestClient(stack, stack.publishableKey);
     const { data: signIn, error } = await client.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
     if (error) throw error;
     const token = signIn.session!.access_token;
@@ -124,7 +124,7 @@ export default async function gatewayBenchmark() {
     }
     if ((await client.rpc('bench_add', { a: 2, b: 3 })).data !== 5) throw new Error('rpc sanity check failed');
 
-    const headers = { apikey: stack.anonKey, authorization: `Bearer ${token}` };
+    const headers = { apikey: stack.publishableKey, authorization: `Bearer ${token}` };
     const selectUrl = `${stack.apiUrl}/rest/v1/bench_items?${selectQuery}`;
     const rpcUrl = `${stack.apiUrl}/rest/v1/rpc/bench_add`;
     const started = Date.now();

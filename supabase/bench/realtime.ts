@@ -1,6 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { signJwt } from '../local/jwt.ts';
 import { createTestClient, startTestStack, type TestStack } from '../tests/support/database.ts';
 import { percentile, round } from '../tests/support/percentiles.ts';
 
@@ -110,10 +109,7 @@ function userId(i: number) {
 }
 
 function userToken(stack: TestStack, i: number) {
-  return signJwt(
-    { sub: userId(i), role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 },
-    stack.jwtSecret,
-  );
+  return stack.keys.tokens.sign({ sub: userId(i), role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 });
 }
 
 function subscribed(client: SupabaseClient, channel: ReturnType<SupabaseClient['channel']>) {
@@ -149,9 +145,9 @@ export default async function benchRealtime() {
     const changes: Window = { run: 0, latencies: [] };
     const broadcasts: Window = { run: 0, latencies: [] };
     for (let i = 0; i < SUBSCRIBERS; i++) {
-      const client = createTestClient(stack, stack.anonKey);
+      const client = createTestClient(stack, stack.publishableKey);
       clients.push(client);
-      await client.realtime.setAuth(userToken(stack, i));
+      await client.realtime.setAuth(await userToken(stack, i));
       const jobsChannel = client
         .channel(`jobs-${i}`)
         .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'bench_jobs' }, (e) => {

@@ -5,27 +5,40 @@
 -- start, in one transaction, so an older local database catches up.
 
 -- Roles are cluster-wide. The API roles cannot log in; `authenticator` logs in and may only
--- become one of them (noinherit), exactly as PostgREST's connection role.
+-- become one of them (noinherit), exactly as PostgREST's connection role. As on hosted
+-- projects, the API roles themselves are INHERIT and granted to `postgres` (the role migrations
+-- run as), so what postgres may do includes what they may.
 do $$
 begin
   if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
+    create role anon nologin;
   end if;
   if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
+    create role authenticated nologin;
   end if;
   if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
+    create role service_role nologin bypassrls;
   end if;
   if not exists (select 1 from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit;
   end if;
+  if exists (select 1 from pg_roles where rolname = 'postgres') then
+    grant anon, authenticated, service_role to postgres;
+  end if;
 end
 $$;
+-- Databases made before these roles were INHERIT catch up.
+alter role anon inherit;
+alter role authenticated inherit;
+alter role service_role inherit;
 grant anon, authenticated, service_role to authenticator;
 -- PostgREST's own statement timeouts per role, as Supabase sets them.
 alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
+-- Hosted Supabase logs PostgREST in with these: whatever runs through the REST API (service_role
+-- included, which has no timeout of its own) is cut at 8 s, and waits at most 8 s for a lock.
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
 
 create schema if not exists extensions;
 create extension if not exists pgcrypto with schema extensions;
@@ -191,17 +204,44 @@ as $$ select reverse(split_part(reverse(storage.filename(name)), '.', 1)) $$;
 create schema if not exists realtime;
 grant usage on schema realtime to anon, authenticated, service_role;
 
-create table if not exists realtime.messages (
-  id uuid not null default extensions.gen_random_uuid(),
-  topic text not null,
-  extension text not null,
-  payload jsonb,
-  event text,
-  private boolean default false,
-  updated_at timestamp not null default now(),
-  inserted_at timestamp not null default now(),
-  primary key (id, inserted_at)
-);
+-- As upstream: partitioned by day on inserted_at, and only the Realtime server makes the
+-- partitions (gateway/realtime/message-partitions.ts), so an insert for a day without one fails.
+-- A database made when this table was a plain one is converted, its policies carried over
+-- (they belong to the project's migrations); its rows are transient broadcasts and are dropped.
+do $$
+declare
+  p record;
+  policies text[] := '{}';
+begin
+  if exists (select 1 from pg_class where oid = to_regclass('realtime.messages') and relkind = 'r') then
+    for p in select * from pg_policies where schemaname = 'realtime' and tablename = 'messages' loop
+      policies := policies || format('create policy %I on realtime.messages as %s for %s to %s%s%s',
+        p.policyname, p.permissive, p.cmd,
+        (select string_agg(quote_ident(r), ', ') from unnest(p.roles) r),
+        case when p.qual is not null then format(' using (%s)', p.qual) else '' end,
+        case when p.with_check is not null then format(' with check (%s)', p.with_check) else '' end);
+    end loop;
+    drop table realtime.messages;
+  end if;
+  if to_regclass('realtime.messages') is null then
+    create table realtime.messages (
+      topic text not null,
+      extension text not null,
+      payload jsonb,
+      event text,
+      private boolean default false,
+      updated_at timestamp not null default now(),
+      inserted_at timestamp not null default now(),
+      id uuid not null default extensions.gen_random_uuid(),
+      binary_payload bytea,
+      primary key (id, inserted_at)
+    ) partition by range (inserted_at);
+    for i in 1 .. coalesce(array_length(policies, 1), 0) loop
+      execute policies[i];
+    end loop;
+  end if;
+end
+$$;
 create index if not exists messages_inserted_at_topic_index on realtime.messages (inserted_at desc, topic)
   where extension = 'broadcast' and private is true;
 alter table realtime.messages enable row level security;
@@ -259,6 +299,9 @@ begin
   end if;
   if not exists (select 1 from pg_publication where pubname = 'supabase_realtime_messages_publication') then
     create publication supabase_realtime_messages_publication for table realtime.messages;
+  elsif not exists (select 1 from pg_publication_rel r join pg_publication p on p.oid = r.prpubid
+                     where p.pubname = 'supabase_realtime_messages_publication' and r.prrelid = 'realtime.messages'::regclass) then
+    alter publication supabase_realtime_messages_publication add table realtime.messages;
   end if;
 end
 $$;

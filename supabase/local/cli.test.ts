@@ -63,13 +63,13 @@ async function startAndCheck(ports: { api: string; db: string }) {
   const info = JSON.parse(fs.readFileSync(path.join(localDir, 'stack.json'), 'utf8'));
   assert.equal(info.apiUrl, `http://127.0.0.1:${ports.api}`);
   assert.equal(info.dbUrl, `postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`);
-  assert.ok(info.anonKey && info.serviceRoleKey);
+  assert.ok(info.publishableKey && info.secretKey);
   assert.match(info.geminiBaseUrl, /^http:\/\/127\.0\.0\.1:\d+$/, 'the local Gemini stand-in runs without GEMINI_API_KEY');
   const models = await fetch(`${info.geminiBaseUrl}/v1beta/models`, { headers: { 'x-goog-api-key': 'local' } });
   assert.equal(models.status, 200);
   assert.ok(run.output().includes('alice@example.com'), 'the banner lists the demo accounts');
 
-  const supabase = createTestClient(info, info.anonKey);
+  const supabase = createTestClient(info, info.publishableKey);
   const { data, error } = await supabase.auth.signInWithPassword({ email: 'alice@example.com', password: DEMO_PASSWORD });
   assert.equal(error, null);
   assert.equal(data.user?.email, 'alice@example.com');

@@ -25,18 +25,30 @@ function fail(error: unknown): never {
 
 function printBanner(stack: RunningStack, appUrl?: string) {
   const { info } = stack;
+  // The keys to use come first; the legacy JWT keys follow while they are on.
+  const rows: Array<[string, string]> = [
+    ...(appUrl ? [['App URL', appUrl] as [string, string]] : []),
+    ['API URL', info.apiUrl],
+    ['Publishable key', info.publishableKey],
+    ['Secret key', info.secretKey],
+    ...(info.legacyKeys
+      ? ([
+          ['anon key (legacy)', info.anonKey],
+          ['service_role key (legacy)', info.serviceRoleKey],
+        ] as Array<[string, string]>)
+      : [['Legacy keys', 'off (SUPABASE_LEGACY_KEYS=off)'] as [string, string]]),
+    ['JWKS', `${info.apiUrl}/auth/v1/.well-known/jwks.json`],
+    ['REST API URL', `${info.apiUrl}/rest/v1`],
+    ['Realtime URL', `${info.apiUrl.replace('http', 'ws')}/realtime/v1`],
+    ['Gemini URL', info.geminiBaseUrl ?? 'Gemini itself (GEMINI_API_KEY is set)'],
+    ['DB URL', info.dbUrl],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     '',
     'Job Health local stack is running.',
     '',
-    ...(appUrl ? [`         App URL: ${appUrl}`] : []),
-    `         API URL: ${info.apiUrl}`,
-    `    REST API URL: ${info.apiUrl}/rest/v1`,
-    `    Realtime URL: ${info.apiUrl.replace('http', 'ws')}/realtime/v1`,
-    `      Gemini URL: ${info.geminiBaseUrl ?? 'Gemini itself (GEMINI_API_KEY is set)'}`,
-    `          DB URL: ${info.dbUrl}`,
-    `        anon key: ${info.anonKey}`,
-    `service_role key: ${info.serviceRoleKey}`,
+    ...rows.map(([label, value]) => `${label.padStart(width)}: ${value}`),
     '',
     `Demo accounts (password "${DEMO_PASSWORD}"): ${DEMO_ACCOUNTS.join(', ')}`,
     'Stack details are in .local/stack.json. Press Ctrl-C to stop.',
@@ -89,8 +101,8 @@ async function runStack(withApp: boolean) {
     console.log(`starting Next.js on port ${ports.app}...`);
     app = await startNextApp({
       port: ports.app,
-      // The browser's configuration only: the app never holds a service key or the database URL.
-      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_ANON_KEY: stack.info.anonKey },
+      // The browser's configuration only: the app never holds a secret key or the database URL.
+      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey },
       output: (chunk) => process.stdout.write(chunk),
     }).catch(async (error) => {
       await stack.stop();

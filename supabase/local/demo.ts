@@ -50,7 +50,7 @@ export class DemoError extends Error {}
 
 interface StackInfo {
   apiUrl: string;
-  anonKey: string;
+  publishableKey: string;
   geminiBaseUrl?: string;
 }
 
@@ -59,7 +59,7 @@ function readStack(): StackInfo {
     throw new DemoError('no local stack is running (.local/stack.json not found): start one with `npm run dev` or `npm run stack` first');
   }
   const info = JSON.parse(fs.readFileSync(stackFile, 'utf8')) as Partial<StackInfo>;
-  if (!info.apiUrl || !info.anonKey) throw new DemoError(`${stackFile} has no apiUrl or anonKey; restart the stack`);
+  if (!info.apiUrl || !info.publishableKey) throw new DemoError(`${stackFile} has no apiUrl or publishableKey; restart the stack`);
   return info as StackInfo;
 }
 
@@ -87,7 +87,7 @@ function parseOptions(argv: string[]) {
 }
 
 async function signIn(info: StackInfo, email: string): Promise<{ client: SupabaseClient; userId: string; email: string }> {
-  const client = createClient(info.apiUrl, info.anonKey, {
+  const client = createClient(info.apiUrl, info.publishableKey, {
     auth: { persistSession: false },
     // Node 20 has no global WebSocket; the demo does not subscribe, but the client is complete.
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },

@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { jwtSecret as configuredJwtSecret, localDir } from './config.ts';
+import pg from 'pg';
+import { config, jwtSecret as configuredJwtSecret, legacyKeysEnabled, localDir } from './config.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from './gateway/server.ts';
 import { startGeminiStandIn, type RunningGeminiStandIn } from './gemini/server.ts';
-import { apiKeys } from './jwt.ts';
+import { loadSigningKeys, type SigningJwk } from './jwt.ts';
 import { prepareDatabase, type PrepareResult } from './migrate.ts';
+import { createProjectKeys, type ProjectKeys } from './project-keys.ts';
 import { startPostgres, type RunningPostgres } from './postgres.ts';
 import { allowLoopbackAlertTargets, startAlertDelivery } from './alert-delivery.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -17,7 +19,12 @@ export interface StackOptions {
   apiPort: number;
   /** An existing Postgres (superuser URL) to use instead of starting the embedded one. */
   dbUrl?: string;
+  /** The legacy JWT secret (default SUPABASE_JWT_SECRET, else the local one of `supabase start`). */
   jwtSecret?: string;
+  /** Legacy keys on or off (default: SUPABASE_LEGACY_KEYS, on unless "off"). */
+  legacyKeys?: boolean;
+  /** Signing keys (default: config.toml's signing-key file, made on first start). */
+  signingKeys?: SigningJwk[];
   seed?: boolean;
   log?: (line: string) => void;
   services?: GatewayOptions['services'];
@@ -35,18 +42,27 @@ export interface StackOptions {
   alerts?: false | { allowLoopbackTargets?: boolean; evaluateEveryMs?: number };
 }
 
+/** What `.local/stack.json` publishes (the keys object itself stays in the process). */
 export interface StackInfo {
   apiUrl: string;
+  publishableKey: string;
+  secretKey: string;
+  /** False when SUPABASE_LEGACY_KEYS=off. */
+  legacyKeys: boolean;
+  /**
+   * The keys that act as anon and service_role: the legacy JWT keys while legacy keys are on,
+   * else the publishable and secret keys. stack.json carries them only while legacy keys are on.
+   */
   anonKey: string;
   serviceRoleKey: string;
   dbUrl: string;
-  jwtSecret: string;
   geminiBaseUrl?: string;
   appUrl?: string;
 }
 
 export interface RunningStack {
   info: StackInfo;
+  keys: ProjectKeys;
   postgres?: RunningPostgres;
   gateway: RunningGateway;
   gemini?: RunningGeminiStandIn;
@@ -59,7 +75,11 @@ export interface RunningStack {
 /** Postgres (embedded unless a URL is given), then bootstrap + migrations + seed, then the gateway. */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const log = options.log ?? (() => {});
-  const secret = options.jwtSecret ?? configuredJwtSecret();
+  const legacy = options.legacyKeys ?? legacyKeysEnabled();
+  const keys = await createProjectKeys({
+    signingKeys: options.signingKeys ?? (await loadSigningKeys(config().signingKeysPath)),
+    legacySecret: legacy ? (options.jwtSecret ?? configuredJwtSecret()) : undefined,
+  });
   let postgres: RunningPostgres | undefined;
   let dbUrl = options.dbUrl;
   if (!dbUrl) {
@@ -73,7 +93,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   let gemini: RunningGeminiStandIn | undefined;
   let gateway: RunningGateway | undefined;
   try {
-    const prepared = await prepareDatabase(dbUrl, { seed: options.seed, log });
+    await checkMajorVersion(dbUrl, log);
+    const prepared = await prepareDatabase(dbUrl, { seed: options.seed ?? config().seed, log });
     // With a real key the worker talks to Gemini itself; otherwise to the local stand-in.
     const realGemini = Boolean(process.env.GEMINI_API_KEY);
     if (!realGemini) {
@@ -89,21 +110,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const running = await startGateway({
       dbUrl,
       port: options.apiPort,
-      jwtSecret: secret,
+      keys,
+      auth: { jwtExpiry: config().jwtExpiry, refreshTokenReuseInterval: config().refreshTokenReuseInterval },
       log: (line) => log(`[gateway] ${line}`),
       services: options.services,
       storage: { root: options.storageRoot ?? path.join(localDir, 'storage') },
       functions: { env: geminiEnv },
     });
     gateway = running;
-    const keys = apiKeys(secret);
     const dispatch =
       options.worker === false
         ? undefined
         : await startWorkerDispatch({
             dbUrl,
             apiUrl: running.url,
-            serviceRoleKey: keys.serviceRoleKey,
+            secretKey: keys.secretKey,
             log: (line) => log(`[scheduler] ${line}`),
           });
     const alertOptions = options.alerts ?? (options.worker === false ? false : {});
@@ -119,7 +140,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       throw error;
     }
     return {
-      info: { apiUrl: running.url, ...keys, dbUrl, jwtSecret: secret, geminiBaseUrl: geminiEnv.GEMINI_BASE_URL },
+      info: {
+        apiUrl: running.url,
+        publishableKey: keys.publishableKey,
+        secretKey: keys.secretKey,
+        legacyKeys: legacy,
+        anonKey: keys.anonKey ?? keys.publishableKey,
+        serviceRoleKey: keys.serviceRoleKey ?? keys.secretKey,
+        dbUrl,
+        geminiBaseUrl: geminiEnv.GEMINI_BASE_URL,
+      },
+      keys,
       postgres,
       gateway: running,
       gemini,
@@ -142,12 +173,31 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
+/**
+ * config.toml's `[db] major_version` is the hosted project's Postgres; a local database of
+ * another major version can accept SQL the project's cannot (or the reverse), so say so.
+ */
+async function checkMajorVersion(dbUrl: string, log: (line: string) => void) {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
+    const major = Math.floor(Number(rows[0]!.v) / 10000);
+    if (major !== config().dbMajorVersion) {
+      log(`warning: the database is Postgres ${major}, but supabase/config.toml says [db] major_version = ${config().dbMajorVersion}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 export const stackFile = path.join(localDir, 'stack.json');
 
 /** `.local/stack.json`: the contract other tools read to find a running stack. */
 export function writeStackFile(info: StackInfo) {
   fs.mkdirSync(localDir, { recursive: true });
-  const { jwtSecret: _secret, ...published } = info;
+  const { anonKey, serviceRoleKey, ...current } = info;
+  const published = info.legacyKeys ? { ...current, anonKey, serviceRoleKey } : current;
   fs.writeFileSync(stackFile, `${JSON.stringify(published, null, 2)}\n`);
 }
 

@@ -4,7 +4,7 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from './schedul
  * How the local platform runs the job worker, doing what pg_net and pg_cron do on a hosted
  * project (see migrations/*_schedules_and_wakeup.sql):
  *   - NOTIFY `job_dispatch` (sent by the jobs triggers when a job becomes runnable) invokes
- *     POST /functions/v1/job-worker with the service-role key at once;
+ *     POST /functions/v1/job-worker with the secret key in `apikey` at once, as pg_net does;
  *   - a sweep invokes it anyway every few seconds, for delayed retries whose run_at has come;
  *   - the reaper and the metrics rollup run on pg_cron's schedule.
  */
@@ -14,7 +14,8 @@ export interface WorkerDispatchOptions {
   dbUrl: string;
   /** The gateway's URL (the stack's apiUrl). */
   apiUrl: string;
-  serviceRoleKey: string;
+  /** The project's secret key (sb_secret_...): the only credential the worker admits. */
+  secretKey: string;
   /** Default 5 s: a delayed retry waits at most this long past its run_at. */
   sweepMs?: number;
   /** Default 60 s, as pg_cron's every-minute schedule. */
@@ -24,12 +25,12 @@ export interface WorkerDispatchOptions {
 }
 
 /** Calls the worker once; resolves when it has answered (it answers before running the jobs). */
-export function workerInvoker(apiUrl: string, serviceRoleKey: string): () => Promise<void> {
+export function workerInvoker(apiUrl: string, secretKey: string): () => Promise<void> {
   const url = `${apiUrl.replace(/\/$/, '')}/functions/v1/job-worker`;
   return async () => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${serviceRoleKey}`, 'content-type': 'application/json' },
+      headers: { apikey: secretKey, 'content-type': 'application/json' },
       body: '{}',
       // The worker answers as soon as it has claimed; a slow answer means something is wrong.
       signal: AbortSignal.timeout(30_000),
@@ -44,7 +45,7 @@ export function workerSchedulerOptions(options: WorkerDispatchOptions): Schedule
     dbUrl: options.dbUrl,
     channel: WORKER_DISPATCH_CHANNEL,
     sweepMs: options.sweepMs ?? 5_000,
-    invoke: workerInvoker(options.apiUrl, options.serviceRoleKey),
+    invoke: workerInvoker(options.apiUrl, options.secretKey),
     tasks: [
       { name: 'reap_expired_jobs', sql: 'select public.reap_expired_jobs()', everyMs: options.reapEveryMs ?? 60_000 },
       { name: 'rollup_metrics', sql: 'select public.rollup_metrics()', everyMs: options.rollupEveryMs ?? 60_000 },

@@ -27,7 +27,7 @@ after(async () => {
 });
 
 async function signedIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   clients.push(client);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);

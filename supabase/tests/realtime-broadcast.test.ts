@@ -94,7 +94,9 @@ describe('realtime', () => {
       const { rows } = await client.query('select * from public.claim_jobs($1, 1)', ['w']);
       assert.equal(rows[0].id, job.id);
       assert.equal(rows[0].status, 'running');
-      assert.deepEqual(warnings, ['job broadcast failed: new row for relation "messages" violates check constraint "no_broadcasts"']);
+      // realtime.messages is partitioned by day: the row is refused by today's partition.
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /^job broadcast failed: new row for relation "messages_\d{4}_\d{2}_\d{2}" violates check constraint "no_broadcasts"$/);
       // The timeline is still written, and nothing was broadcast.
       const events = await client.query(`select from_status, to_status, actor_role from public.job_events where job_id = $1 order by id`, [job.id]);
       assert.deepEqual(events.rows.at(-1), { from_status: 'queued', to_status: 'running', actor_role: 'worker' });

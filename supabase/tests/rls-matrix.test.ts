@@ -180,6 +180,8 @@ const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['get_user_profile', `select * from public.get_user_profile($1)`, [DEMO_USERS.bob.id], ['support', 'admin']],
   ['job_queue_position', `select public.job_queue_position($1)`, [NIL], ['alice', 'bob', 'support', 'admin']],
   ['app_role', `select public.app_role()`, [], ['anon', 'alice', 'bob', 'support', 'admin', 'service']],
+  ['claim_object_erasures', `select * from public.claim_object_erasures(1)`, [], ['service']],
+  ['finish_object_erasures', `select public.finish_object_erasures(array[1]::bigint[])`, [], ['service']],
   ['evaluate_alerts', `select public.evaluate_alerts()`, [], ['service']],
   ['update_alert_rule', `select public.update_alert_rule('failure_rate', 'r')`, [], ['admin']],
   ['silence_alert_rule', `select public.silence_alert_rule('failure_rate', 0, 'r')`, [], ['admin']],

@@ -10,7 +10,9 @@ import { CLUSTER_ENV, startTestCluster } from './support/database.ts';
  * `npm test [-- files...]`: starts one throwaway Postgres cluster on a free port with a
  * template database, runs every `*.test.ts` under the project's source folders with Node's
  * test runner (each file in its own process, each with its own database copied from the
- * template), then removes the cluster. Works while a dev stack runs: no fixed ports.
+ * template), then removes the cluster; then the browser journeys with `playwright test`.
+ * Named files run alone (`*.spec.ts` on Playwright's runner). Exits non-zero if either part
+ * fails. Works while a dev stack runs: no fixed ports.
  */
 const SOURCE_DIRS = ['supabase', 'lib', 'app', 'components'];
 const SKIP = new Set(['node_modules', '.next', '.local']);
@@ -27,13 +29,29 @@ function findTests(dir: string, out: string[] = []): string[] {
 }
 
 const requested = process.argv.slice(2);
-// Browser end-to-end specs (*.e2e.ts) run after the node tests, in the e2e block below.
-const isE2e = (f: string) => /\.e2e\.ts$/.test(f);
-const requestedE2e = requested.map((f) => path.resolve(f)).filter(isE2e);
+/** Re-run with SUPABASE_LEGACY_KEYS=off on a full run (see below). */
+const LEGACY_OFF_SUITES = [
+  'supabase/local/gateway/auth.test.ts',
+  'supabase/local/gateway/rest/auth-rls.test.ts',
+  'supabase/local/gateway/rest/read.test.ts',
+  'supabase/local/gateway/rest/rpc.test.ts',
+  'supabase/local/gateway/rest/write.test.ts',
+  'supabase/local/gateway/realtime/postgres-changes.test.ts',
+  'supabase/local/gateway/realtime/private-channels.test.ts',
+  'supabase/local/gateway/realtime/broadcast.test.ts',
+  'supabase/local/gateway/storage/storage.test.ts',
+  'supabase/local/gateway/functions/functions.test.ts',
+  'supabase/tests/job-worker/worker-function.test.ts',
+  'supabase/tests/delete-user.test.ts',
+  'lib/jobs/job-data.test.ts',
+];
+// Browser journeys (e2e/*.spec.ts) run after the node tests, on Playwright's runner (below).
+const isJourney = (f: string) => /\.spec\.ts$/.test(f);
+const requestedJourneys = requested.filter(isJourney);
 const files = requested.length
-  ? requested.map((f) => path.resolve(f)).filter((f) => !isE2e(f))
+  ? requested.filter((f) => !isJourney(f)).map((f) => path.resolve(f))
   : SOURCE_DIRS.flatMap((d) => findTests(path.join(repoRoot, d))).sort();
-if (files.length === 0 && requestedE2e.length === 0) {
+if (files.length === 0 && requestedJourneys.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
@@ -68,31 +86,39 @@ if (files.length > 0) {
   );
   current = child;
   code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+
+  // The suites that drive the platform with the official clients run a second time with legacy
+  // keys off, as on a hosted project that has disabled them: only the publishable and secret keys
+  // and ES256 tokens then work. A full run only; `SUPABASE_LEGACY_KEYS=off npm test -- <file>`
+  // runs any file that way.
+  const legacyOff = requested.length === 0 && process.env.SUPABASE_LEGACY_KEYS !== 'off' ? LEGACY_OFF_SUITES.map((f) => path.join(repoRoot, f)) : [];
+  if (!interrupted && legacyOff.length > 0) {
+    console.log(`\nlegacy keys off: ${legacyOff.length} test files again with SUPABASE_LEGACY_KEYS=off`);
+    const again = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...legacyOff],
+      { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, [CLUSTER_ENV]: cluster.url, SUPABASE_LEGACY_KEYS: 'off' } },
+    );
+    current = again;
+    const againCode: number = await new Promise((resolve) => again.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+    if (code === 0) code = againCode;
+  }
   await cluster.stop();
 }
 
-// ---------------------------------------------------------------------------------------------
-// E2E block: browser specs in e2e/*.e2e.ts, after the node tests. Each spec starts the whole
-// product itself (startStack on free ports, `next dev`, headless Chromium from npm), so no
-// test cluster is needed. They run one at a time: each holds Postgres, Next.js and a browser,
-// which is all two cores can carry. Run when every test is run, or when named explicitly.
-// ---------------------------------------------------------------------------------------------
-const e2eFiles = requested.length
-  ? requestedE2e
-  : fs.existsSync(path.join(repoRoot, 'e2e'))
-    ? fs.readdirSync(path.join(repoRoot, 'e2e')).filter(isE2e).sort().map((f) => path.join(repoRoot, 'e2e', f))
-    : [];
-if (!interrupted && e2eFiles.length > 0) {
+// The browser journeys, on Playwright's runner (playwright.config.ts starts the whole product for
+// them): after the node tests, when every test is run or when journeys are named.
+if (!interrupted && (requested.length === 0 || requestedJourneys.length > 0)) {
   const started = Date.now();
-  console.log(`\ne2e: ${e2eFiles.length} spec file(s) in a real browser`);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...e2eFiles],
-    { cwd: repoRoot, stdio: 'inherit', env: process.env },
-  );
+  console.log('\nbrowser journeys (playwright test)');
+  const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/@playwright/test/cli.js'), 'test', ...requestedJourneys], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: process.env,
+  });
   current = child;
-  const e2eCode: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-  console.log(`e2e: ${e2eCode === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s (screenshots in test-results/)`);
-  if (code === 0) code = e2eCode;
+  const journeysCode: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  console.log(`browser journeys: ${journeysCode === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s (report in playwright-report/)`);
+  if (code === 0) code = journeysCode;
 }
 process.exit(interrupted ? 130 : code);

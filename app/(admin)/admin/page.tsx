@@ -13,11 +13,17 @@ export default async function SystemHealthPage({ searchParams }: { searchParams:
   const window = parseHealthWindow(params.window);
   const queryClient = makeQueryClient();
   // Fetched with the page and hydrated: the first paint shows figures, not a spinner. A failure
-  // here is not fatal; the client shows the error with a retry.
+  // here is not fatal; the client shows the error with a retry. This segment has no loading.tsx
+  // on purpose: with one, the server sends a skeleton first and the figures in a hidden block
+  // that an inline script swaps in; without, the HTML itself carries the figures and charts.
   await queryClient.prefetchQuery(healthQueryOptions(supabase, window));
+  // `?coalesce=off` is the benchmark's uncoalesced peer. JOBHEALTH_BENCH_PEER is fixed at build
+  // time (next.config.ts) and only the benchmark's own build sets it: in every other build this
+  // is the constant false and the parameter does nothing.
+  const uncoalesced = process.env.JOBHEALTH_BENCH_PEER === '1' && params.coalesce === 'off';
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
-      <SystemHealth initialWindow={window} coalesce={params.coalesce !== 'off'} />
+      <SystemHealth initialWindow={window} coalesce={!uncoalesced} />
     </HydrationBoundary>
   );
 }

@@ -1,20 +1,24 @@
 // The job-worker edge function: wiring only. Invoked over HTTP (POST /functions/v1/job-worker
-// with the service-role key) by pg_net on enqueue and pg_cron on a sweep in production, and by
-// the local scheduler here. The logic lives in job-worker.ts and run-attempt.ts.
+// with the secret key in `apikey`) by pg_net on enqueue and pg_cron on a sweep in production, and
+// by the local scheduler here. The logic lives in job-worker.ts and run-attempt.ts.
 import { GoogleGenAI } from '@google/genai';
 import { createClient } from '@supabase/supabase-js';
 import { systemClock } from './clock.ts';
 import { readWorkerConfig } from './config.ts';
 import { createJobWorker } from './job-worker.ts';
 import { createModelRegistry } from './model-registry.ts';
+import { eraseQueuedObjects } from './object-erasure.ts';
 import { createPipeline } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
-import { requireServiceRole } from './request-auth.ts';
+import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
-const config = readWorkerConfig((name) => Deno.env.get(name));
-const supabase = createClient(Deno.env.get('SUPABASE_URL')!, Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')!, {
+const env = (name: string) => Deno.env.get(name);
+const config = readWorkerConfig(env);
+const keys = readWorkerKeys(env);
+// The secret key acts as service_role: the worker's SQL functions are granted to it alone.
+const supabase = createClient(env('SUPABASE_URL')!, databaseKey(env), {
   auth: { persistSession: false, autoRefreshToken: false },
 });
 const ai = new GoogleGenAI({
@@ -48,8 +52,11 @@ Deno.serve(async (request) => {
   if (request.method !== 'POST') {
     return Response.json({ error: 'POST to invoke the worker' }, { status: 405, headers: { allow: 'POST' } });
   }
-  const denied = requireServiceRole(request.headers.get('authorization'));
-  if (denied) return Response.json({ error: denied }, { status: 403 });
+  const admission = admitWorkerCall(request.headers, keys);
+  if (!admission.ok) return Response.json({ error: admission.error }, { status: admission.status });
+  // Deleted users' images, beside the jobs: a failure is logged and retried on a later call.
+  const erasure = eraseQueuedObjects(supabase, log).catch((error) => log(`object erasure failed: ${(error as Error).message}`));
+  keepAlive?.(erasure);
   try {
     // 202: the jobs were claimed and run in the background; the caller (pg_net, the scheduler)
     // does not wait for Gemini.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { signJwt } from '../jwt.ts';
+import { forgedToken } from '../../tests/support/tokens.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../tests/support/database.ts';
 
 let stack: TestStack;
@@ -12,7 +12,7 @@ after(async () => {
   await stack.stop();
 });
 
-function client(key = stack.anonKey): SupabaseClient {
+function client(key = stack.publishableKey): SupabaseClient {
   return createTestClient(stack, key);
 }
 
@@ -103,7 +103,7 @@ describe('sessions', () => {
     assert.equal(error, null);
     // GoTrue answers 403 session_not_found; auth-js turns that into AuthSessionMissingError.
     const raw = await fetch(`${stack.apiUrl}/auth/v1/user`, {
-      headers: { apikey: stack.anonKey, authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' },
+      headers: { apikey: stack.publishableKey, authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' },
     });
     assert.equal(raw.status, 403);
     assert.equal((await raw.json()).code, 'session_not_found');
@@ -115,9 +115,9 @@ describe('sessions', () => {
   test('forged, expired and wrongly signed tokens are refused by getUser', async () => {
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub: DEMO_USERS.alice.id, role: 'authenticated', aud: 'authenticated' };
-    const wrongKey = signJwt({ ...claims, exp: now + 60 }, 'another-secret-that-is-32-characters-long!!');
-    const expired = signJwt({ ...claims, exp: now - 10 }, stack.jwtSecret);
-    const [header, payload] = signJwt({ ...claims, exp: now + 60 }, stack.jwtSecret).split('.');
+    const wrongKey = await forgedToken(stack, { ...claims, exp: now + 60 });
+    const expired = await stack.keys.tokens.sign({ ...claims, exp: now - 10 });
+    const [header, payload] = (await stack.keys.tokens.sign({ ...claims, exp: now + 60 })).split('.');
     const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
     for (const token of [wrongKey, expired, unsigned, `${header}.${payload}.AAAA`, 'garbage']) {
       const { data, error } = await client().auth.getUser(token);
@@ -129,7 +129,7 @@ describe('sessions', () => {
 
 describe('admin create user', () => {
   test('the service role creates a confirmed user who can then sign in', async () => {
-    const admin = client(stack.serviceRoleKey);
+    const admin = client(stack.secretKey);
     const email = `created-${Date.now()}@example.com`;
     const { data, error } = await admin.auth.admin.createUser({
       email,
@@ -146,7 +146,7 @@ describe('admin create user', () => {
   });
 
   test('a duplicate email is email_exists', async () => {
-    const { error } = await client(stack.serviceRoleKey).auth.admin.createUser({
+    const { error } = await client(stack.secretKey).auth.admin.createUser({
       email: 'alice@example.com',
       password: 'secret-password',
     });

@@ -1,20 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
-import { JwtError, signJwt, verifyJwt, type JwtClaims } from '../jwt.ts';
+import { JwtError, type JwtClaims } from '../jwt.ts';
+import { requestCredential, verifyCredential } from './credentials.ts';
 import { bearerToken, HttpError, readJson, sendJson, type GatewayContext, type GatewayService } from './http.ts';
 
 /**
  * The GoTrue (Supabase Auth) endpoints this project uses: password sign-in, refresh with
- * rotation, the current user, logout and the admin create-user call. Storage and token
- * semantics follow GoTrue: bcrypt hashes made by pgcrypto's crypt() in auth.users, sessions
- * in auth.sessions, one refresh token chain per session in auth.refresh_tokens.
+ * rotation, the current user, logout, the JWKS, and the admin calls to create and delete a
+ * user. Storage and token semantics follow GoTrue: bcrypt hashes made by pgcrypto's crypt() in
+ * auth.users, sessions in auth.sessions, one refresh token chain per session in
+ * auth.refresh_tokens, access tokens signed with the project's asymmetric key (kid in the header).
  */
+export interface AuthOptions {
+  /** Access token lifetime in seconds (config.toml auth.jwt_expiry; GoTrue's default 3600). */
+  jwtExpiry?: number;
+  /** How long a rotated refresh token may be replayed, in seconds (auth.refresh_token_reuse_interval; 10). */
+  refreshTokenReuseInterval?: number;
+}
 
-/** GoTrue's defaults: 1 h access tokens; a revoked refresh token may be replayed for 10 s. */
-const ACCESS_TOKEN_TTL_S = 3600;
-const REFRESH_REUSE_INTERVAL_MS = 10_000;
 const API_VERSION = '2024-01-01';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface UserRow {
   id: string;
@@ -72,10 +78,12 @@ function newRefreshToken(): string {
   return randomBytes(9).toString('base64url').slice(0, 12);
 }
 
-export function createAuthService(ctx: GatewayContext): GatewayService {
+export function createAuthService(ctx: GatewayContext, options: AuthOptions = {}): GatewayService {
   const db = ctx.adminPool;
+  const ACCESS_TOKEN_TTL_S = options.jwtExpiry ?? 3600;
+  const REFRESH_REUSE_INTERVAL_MS = (options.refreshTokenReuseInterval ?? 10) * 1000;
 
-  const issueAccessToken = (user: UserRow, sessionId: string, signInAt: number) => {
+  const issueAccessToken = async (user: UserRow, sessionId: string, signInAt: number) => {
     const now = Math.floor(Date.now() / 1000);
     const claims: JwtClaims = {
       iss: `${ctx.apiUrl()}/auth/v1`,
@@ -93,11 +101,11 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
       session_id: sessionId,
       is_anonymous: user.is_anonymous,
     };
-    return { token: signJwt(claims, ctx.jwtSecret), expiresAt: now + ACCESS_TOKEN_TTL_S };
+    return { token: await ctx.keys.tokens.sign(claims), expiresAt: now + ACCESS_TOKEN_TTL_S };
   };
 
-  const sessionResponse = (user: UserRow, sessionId: string, refreshToken: string, signInAt: number) => {
-    const access = issueAccessToken(user, sessionId, signInAt);
+  const sessionResponse = async (user: UserRow, sessionId: string, refreshToken: string, signInAt: number) => {
+    const access = await issueAccessToken(user, sessionId, signInAt);
     return {
       access_token: access.token,
       token_type: 'bearer',
@@ -164,7 +172,7 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
         sessionId,
       ]);
       await client.query('commit');
-      return sessionResponse(updated.rows[0]!, sessionId, refreshToken, Math.floor(Date.now() / 1000));
+      return await sessionResponse(updated.rows[0]!, sessionId, refreshToken, Math.floor(Date.now() / 1000));
     } catch (error) {
       await client.query('rollback').catch(() => {});
       throw error;
@@ -234,7 +242,7 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
       }
       await client.query('commit');
       const signInAt = Math.floor(session.rows[0].created_at.getTime() / 1000);
-      return sessionResponse(user.rows[0], row.session_id, nextToken, signInAt);
+      return await sessionResponse(user.rows[0], row.session_id, nextToken, signInAt);
     } catch (error) {
       await client.query('rollback').catch(() => {});
       throw error;
@@ -249,7 +257,7 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
     if (!token) throw authError(req, 401, 'no_authorization', 'This endpoint requires a Bearer token');
     let claims: JwtClaims;
     try {
-      claims = verifyJwt(token, ctx.jwtSecret);
+      claims = await ctx.keys.tokens.verify(token);
     } catch (error) {
       const expired = error instanceof JwtError && error.reason === 'expired';
       throw authError(req, 403, 'bad_jwt', expired ? 'invalid JWT: token is expired' : `invalid JWT: ${(error as Error).message}`);
@@ -283,11 +291,12 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
     else await db.query('delete from auth.sessions where user_id = $1 and id is distinct from $2', [user.id, sessionId]);
   };
 
-  const requireServiceRole = (req: IncomingMessage) => {
-    const token = bearerToken(req);
+  /** The admin API takes the secret key (or, while legacy keys are on, the service-role JWT). */
+  const requireServiceRole = async (req: IncomingMessage, url: URL) => {
+    const credential = requestCredential(req, url);
     let claims: JwtClaims | undefined;
     try {
-      claims = token ? verifyJwt(token, ctx.jwtSecret) : undefined;
+      claims = credential ? await verifyCredential(ctx.keys, credential) : undefined;
     } catch {
       claims = undefined;
     }
@@ -296,8 +305,43 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
     }
   };
 
-  const createUser = async (req: IncomingMessage) => {
-    requireServiceRole(req);
+  /**
+   * GoTrue's delete: the auth.users row goes (sessions and refresh tokens with it), so every
+   * foreign key to auth.users decides what happens to the user's rows in the project (see the
+   * user-deletion migration). A soft delete keeps the row but ends every session and takes
+   * the sign-in data away, as GoTrue does.
+   */
+  const deleteUser = async (req: IncomingMessage, url: URL, id: string) => {
+    await requireServiceRole(req, url);
+    const body = await bodyOf(req);
+    if (!UUID.test(id)) {
+      throw authError(req, 404, 'user_not_found', 'User not found');
+    }
+    const soft = body.should_soft_delete === true;
+    const { rows } = soft
+      ? await db.query<UserRow>(
+          `with ended as (delete from auth.sessions where user_id = $1)
+           update auth.users set deleted_at = now(), updated_at = now(), email = null, phone = null,
+                  encrypted_password = null, raw_user_meta_data = '{}'::jsonb
+            where id = $1 and deleted_at is null returning ${USER_COLUMNS}`,
+          [id],
+        )
+      : await db.query<UserRow>(`delete from auth.users where id = $1 returning ${USER_COLUMNS}`, [id]);
+    if (!rows[0]) throw authError(req, 404, 'user_not_found', 'User not found');
+    return userJson(rows[0]);
+  };
+
+  const getUserById = async (req: IncomingMessage, url: URL, id: string) => {
+    await requireServiceRole(req, url);
+    const { rows } = UUID.test(id)
+      ? await db.query<UserRow>(`select ${USER_COLUMNS} from auth.users where id = $1`, [id])
+      : { rows: [] as UserRow[] };
+    if (!rows[0]) throw authError(req, 404, 'user_not_found', 'User not found');
+    return userJson(rows[0]);
+  };
+
+  const createUser = async (req: IncomingMessage, url: URL) => {
+    await requireServiceRole(req, url);
     const body = await bodyOf(req);
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
     const password = body.password;
@@ -357,10 +401,19 @@ export function createAuthService(ctx: GatewayContext): GatewayService {
           res.writeHead(204, { 'x-supabase-api-version': API_VERSION });
           res.end();
           return;
+        case 'GET /.well-known/jwks.json':
+          // Public parts only, as GoTrue publishes them; clients cache it (auth-js for 10 min).
+          return reply(200, ctx.keys.tokens.jwks);
         case 'POST /admin/users':
-          return reply(200, await createUser(req));
-        default:
+          return reply(200, await createUser(req, url));
+        default: {
+          const userPath = /^\/admin\/users\/([^/]+)$/.exec(path);
+          const id = userPath ? decodeURIComponent(userPath[1]!) : '';
+          if (req.method === 'GET' && userPath) return reply(200, await getUserById(req, url, id));
+          // GoTrue answers a delete with an empty object (auth-js fetches the user first).
+          if (req.method === 'DELETE' && userPath) return reply(200, (await deleteUser(req, url, id), {}));
           throw authError(req, 404, 'not_found', 'Not found');
+        }
       }
     },
   };

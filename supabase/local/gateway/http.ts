@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
 import { type JwtClaims } from '../jwt.ts';
+import type { ProjectKeys } from '../project-keys.ts';
 
 /** What every gateway service is given. One instance per running gateway. */
 export interface GatewayContext {
-  jwtSecret: string;
-  anonKey: string;
-  serviceRoleKey: string;
+  /** The project's API keys and the token authority every service verifies tokens with. */
+  keys: ProjectKeys;
   /** Public base URL of the gateway, e.g. http://127.0.0.1:54321 */
   apiUrl(): string;
   /** Superuser URL of the project database (auth, realtime, storage internals). */
@@ -24,6 +24,8 @@ export interface GatewayService {
   /** `path` is the request path below the prefix, starting with `/`. */
   handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void>;
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, url: URL): void;
+  /** Settles once the service can take requests; the gateway starts listening after it. */
+  ready?: Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { AUTHENTICATOR_PASSWORD } from '../config.ts';
-import { apiKeys } from '../jwt.ts';
-import { createAuthService } from './auth.ts';
+import { isOpaqueKey, roleOfKey, type ProjectKeys } from '../project-keys.ts';
+import { createAuthService, type AuthOptions } from './auth.ts';
 import { createFunctionsService, type FunctionsOptions } from './functions/index.ts';
 import { apiKey, HttpError, sendJson, type GatewayContext, type GatewayService } from './http.ts';
 import { createRealtimeService } from './realtime/index.ts';
@@ -16,8 +16,11 @@ export interface GatewayOptions {
   dbUrl: string;
   port: number;
   host?: string;
-  jwtSecret: string;
+  /** API keys and token authority (see project-keys.ts). */
+  keys: ProjectKeys;
   log?: (line: string) => void;
+  /** Auth settings from config.toml (token lifetime, refresh reuse window). */
+  auth?: AuthOptions;
   /** Where Storage keeps object bytes. */
   storage?: StorageOptions;
   /** Edge functions: folder, secrets, instances, limits. */
@@ -52,10 +55,11 @@ const CORS_HEADERS = {
 
 /**
  * Paths the API gateway lets through without an API key, as Supabase's does: edge functions
- * verify the JWT themselves, and signed or public Storage URLs must work in an <img> tag.
+ * verify the JWT themselves, signed or public Storage URLs must work in an <img> tag, and the
+ * JWKS is public (verifying a token needs only the public keys).
  */
 const OPEN_PATHS = [
-  /^\/auth\/v1\/(health|settings|verify|callback|authorize)$/,
+  /^\/auth\/v1\/(health|settings|verify|callback|authorize|\.well-known\/jwks\.json)$/,
   /^\/functions\/v1\//,
   /^\/storage\/v1\/object\/(sign|public)\//,
 ];
@@ -68,8 +72,7 @@ const OPEN_PATHS = [
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? (() => {});
-  const keys = apiKeys(options.jwtSecret);
-  const validKeys = new Set([keys.anonKey, keys.serviceRoleKey]);
+  const keys = options.keys;
   let publicUrl = '';
   const apiPool = new pg.Pool({ connectionString: authenticatorUrl(options.dbUrl), max: 20, idleTimeoutMillis: 30_000 });
   const adminPool = new pg.Pool({ connectionString: options.dbUrl, max: 10, idleTimeoutMillis: 30_000 });
@@ -78,9 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   adminPool.on('error', (e) => log(`admin pool: ${e.message}`));
 
   const context: GatewayContext = {
-    jwtSecret: options.jwtSecret,
-    anonKey: keys.anonKey,
-    serviceRoleKey: keys.serviceRoleKey,
+    keys,
     apiUrl: () => publicUrl,
     dbUrl: options.dbUrl,
     apiPool,
@@ -90,7 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const services = new Map<string, GatewayService>([
     ['/rest/v1', createRestService(context)],
-    ['/auth/v1', createAuthService(context)],
+    ['/auth/v1', createAuthService(context, options.auth)],
     ['/realtime/v1', createRealtimeService(context)],
     ['/storage/v1', createStorageService(context, options.storage)],
     ['/functions/v1', createFunctionsService(context, options.functions)],
@@ -110,7 +111,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (OPEN_PATHS.some((p) => p.test(url.pathname))) return;
     const key = apiKey(req, url);
     if (!key) throw new HttpError(401, { message: 'No API key found in request' });
-    if (!validKeys.has(key)) throw new HttpError(401, { message: 'Invalid API key' });
+    if (roleOfKey(keys, key)) return;
+    // A JWT-shaped key on a project whose legacy keys are off gets the hosted gateway's answer.
+    if (!isOpaqueKey(key) && keys.anonKey === undefined) {
+      throw new HttpError(401, { message: 'Legacy API keys are disabled', hint: 'Use a publishable or secret API key (sb_...)' });
+    }
+    throw new HttpError(401, { message: 'Invalid API key' });
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
@@ -161,6 +167,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     socket.once('close', () => sockets.delete(socket));
   });
 
+  // Realtime creates its message partitions before the first request can insert a broadcast.
+  try {
+    await Promise.all([...services.values()].map((service) => service.ready));
+  } catch (error) {
+    for (const service of services.values()) await service.close?.().catch(() => {});
+    await Promise.all([apiPool.end(), adminPool.end()]);
+    throw error;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(

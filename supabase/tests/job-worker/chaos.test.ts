@@ -83,11 +83,11 @@ test(`chaos: ${JOBS} jobs, 4 workers at a time, SIGKILLs, 10% 429, 5% 500, 2% ha
 
   // The scheduler as `npm run dev` runs it, except that each wake-up is four concurrent
   // invocations (so four Deno processes run) and the reaper runs every second.
-  const invokeOne = workerInvoker(f.stack.apiUrl, f.stack.serviceRoleKey);
+  const invokeOne = workerInvoker(f.stack.apiUrl, f.stack.secretKey);
   const options = workerSchedulerOptions({
     dbUrl: f.stack.dbUrl,
     apiUrl: f.stack.apiUrl,
-    serviceRoleKey: f.stack.serviceRoleKey,
+    secretKey: f.stack.secretKey,
     sweepMs: 500,
     reapEveryMs: 1000,
   });

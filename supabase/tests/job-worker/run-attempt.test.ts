@@ -63,13 +63,13 @@ describe('a successful call', () => {
   test('the owner can read the result; another user cannot', async () => {
     const { id } = await attempt();
     const path = `${DEMO_USERS.alice.id}/${id}.png`;
-    const alice = createTestClient(f.stack, f.stack.anonKey);
+    const alice = createTestClient(f.stack, f.stack.publishableKey);
     await alice.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
     const mine = await alice.storage.from('results').download(path);
     assert.equal(mine.error, null);
     const bytes = new Uint8Array(await mine.data!.arrayBuffer());
     assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
-    const bob = createTestClient(f.stack, f.stack.anonKey);
+    const bob = createTestClient(f.stack, f.stack.publishableKey);
     await bob.auth.signInWithPassword({ email: DEMO_USERS.bob.email, password: DEMO_PASSWORD });
     const theirs = await bob.storage.from('results').download(path);
     assert.ok(theirs.error, 'bob may not read alice\'s result');

@@ -58,6 +58,8 @@ export async function startWorkerFixture(
     env?: Record<string, string>;
     /** Serve supabase/functions/job-worker from real Deno with this environment over `env`. */
     functions?: { instances?: number; env?: Record<string, string> };
+    /** Legacy keys on or off (default: SUPABASE_LEGACY_KEYS). */
+    legacyKeys?: boolean;
   } = {},
 ): Promise<WorkerFixture> {
   const standIn = await startGeminiStandIn({ port: 0, faults: {}, latency: undefined });
@@ -65,8 +67,9 @@ export async function startWorkerFixture(
   let functions: FunctionsService | undefined;
   // Mounted in place of the gateway's own /functions/v1 so the test can reach pids() (to kill
   // worker processes); everything else about it is the gateway's functions service.
-  const stack = await startTestStack(
-    options.functions
+  const stack = await startTestStack({
+    legacyKeys: options.legacyKeys,
+    ...(options.functions
       ? {
           services: {
             '/functions/v1': (ctx) =>
@@ -77,10 +80,10 @@ export async function startWorkerFixture(
               })),
           },
         }
-      : undefined,
-  );
+      : {}),
+  });
   const config = readWorkerConfig((name) => env[name]);
-  const service = createTestClient(stack, stack.serviceRoleKey);
+  const service = createTestClient(stack, stack.secretKey);
   const pipeline = createPipeline(service);
   const logs: string[] = [];
   const ai = new GoogleGenAI({ apiKey: config.geminiApiKey, httpOptions: { baseUrl: standIn.url } });

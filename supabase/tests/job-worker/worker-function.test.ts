@@ -4,6 +4,7 @@ import type { Scheduler } from '../../local/scheduler.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
 import { startWorkerDispatch } from '../../local/worker-dispatch.ts';
 import { callRows, FLASH, jobRow, ledger, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
+import { unknownSecretKey } from '../support/tokens.ts';
 import { until } from '../support/wait.ts';
 
 // End to end: supabase-js enqueues as a signed-in user, the enqueue trigger NOTIFYs, the local
@@ -22,7 +23,7 @@ before(async () => {
   dispatch = await startWorkerDispatch({
     dbUrl: f.stack.dbUrl,
     apiUrl: f.stack.apiUrl,
-    serviceRoleKey: f.stack.serviceRoleKey,
+    secretKey: f.stack.secretKey,
     sweepMs: 2_000,
     reapEveryMs: 1_000,
   });
@@ -34,7 +35,7 @@ after(async () => {
 
 /** Job state lives in a row; no event reaches this process for it, so poll, bounded. */
 async function signIn(user: 'alice' | 'bob') {
-  const client = createTestClient(f.stack, f.stack.anonKey);
+  const client = createTestClient(f.stack, f.stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);
   return client;
@@ -68,16 +69,24 @@ describe('the job-worker edge function', () => {
     assert.ok(f.functions!.pids('job-worker').length >= 1);
   });
 
-  test('only the service role may invoke it', async () => {
+  test('only the secret key (or, while legacy keys are on, the service-role key) may invoke it', async () => {
     const url = `${f.stack.apiUrl}/functions/v1/job-worker`;
-    const post = (key: string) => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: '{}' });
-    assert.equal((await post(f.stack.anonKey)).status, 403);
+    const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers, body: '{}' });
+    assert.equal((await post({})).status, 401, 'no credential');
+    assert.equal((await post({ apikey: unknownSecretKey() })).status, 401, 'a key the project does not have');
+    assert.equal((await post({ apikey: f.stack.publishableKey })).status, 403, 'the publishable key');
+    assert.equal((await post({ authorization: `Bearer ${f.stack.publishableKey}` })).status, 403, 'the publishable key as bearer');
     const alice = await signIn('alice');
     const token = (await alice.auth.getSession()).data.session!.access_token;
-    assert.equal((await post(token)).status, 403);
-    const ok = await post(f.stack.serviceRoleKey);
+    assert.equal((await post({ apikey: f.stack.publishableKey, authorization: `Bearer ${token}` })).status, 403, "alice's token");
+    // supabase-js as alice: her token and the publishable key, as any signed-in app would send them.
+    assert.equal((await alice.functions.invoke('job-worker', { body: {} })).response?.status, 403);
+    const ok = await post({ apikey: f.stack.secretKey });
     assert.equal(ok.status, 202);
     assert.deepEqual(Object.keys(await ok.json()).sort(), ['claimed', 'in_flight', 'worker_id']);
+    if (f.stack.serviceRoleKey) {
+      assert.equal((await post({ authorization: `Bearer ${f.stack.serviceRoleKey}` })).status, 202, 'the legacy service-role key');
+    }
   });
 
   test('SIGTERM: beforeunload gives the held job back, the next worker finishes it, the attempt is not counted', async () => {

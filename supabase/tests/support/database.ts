@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { DEFAULT_JWT_SECRET } from '../../local/config.ts';
+import { DEFAULT_JWT_SECRET, legacyKeysEnabled } from '../../local/config.ts';
+import { maintainMessagePartitions } from '../../local/gateway/realtime/message-partitions.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../local/gateway/server.ts';
-import { apiKeys } from '../../local/jwt.ts';
+import { generateSigningKey } from '../../local/jwt.ts';
 import { prepareDatabase } from '../../local/migrate.ts';
 import { startScratchCluster } from '../../local/postgres.ts';
+import { createProjectKeys, type ProjectKeys } from '../../local/project-keys.ts';
 
 /**
  * Test fixtures for the local platform. The test runner starts one Postgres cluster on a
@@ -27,6 +29,15 @@ export async function startTestCluster(): Promise<{ url: string; stop(): Promise
     await admin.query(`create database ${TEMPLATE_DB}`);
     await admin.end();
     await prepareDatabase(cluster.urlFor(TEMPLATE_DB));
+    // The message partitions the Realtime server would have made: SQL-only tests run without
+    // one, and their broadcasts need a table to land in (test databases copy the template).
+    const template = new pg.Client({ connectionString: cluster.urlFor(TEMPLATE_DB) });
+    await template.connect();
+    try {
+      await maintainMessagePartitions(template);
+    } finally {
+      await template.end();
+    }
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -93,9 +104,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 export interface TestStack {
   apiUrl: string;
-  anonKey: string;
-  serviceRoleKey: string;
-  jwtSecret: string;
+  /** sb_publishable_...: acts as anon. */
+  publishableKey: string;
+  /** sb_secret_...: acts as service_role. */
+  secretKey: string;
+  /** The legacy JWT keys and secret, while legacy keys are on. */
+  anonKey?: string;
+  serviceRoleKey?: string;
+  jwtSecret?: string;
+  /** Keys and token authority: `keys.tokens.sign(claims)` makes a token as Auth would. */
+  keys: ProjectKeys;
   dbUrl: string;
   gateway: RunningGateway;
   /** Superuser pool on this test's database, for arranging and asserting. */
@@ -103,15 +121,24 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-/** A database of its own plus a gateway on a free port, as the official clients see Supabase. */
+/**
+ * A database of its own plus a gateway on a free port, as the official clients see Supabase.
+ * Legacy keys follow SUPABASE_LEGACY_KEYS (so a whole suite can run with them off) unless the
+ * test says; each stack signs with a signing key of its own.
+ */
 export async function startTestStack(
-  options: { services?: GatewayOptions['services']; functions?: GatewayOptions['functions'] } = {},
+  options: { services?: GatewayOptions['services']; functions?: GatewayOptions['functions']; legacyKeys?: boolean } = {},
 ): Promise<TestStack> {
+  const legacy = options.legacyKeys ?? legacyKeysEnabled();
+  const keys = await createProjectKeys({
+    signingKeys: [await generateSigningKey()],
+    legacySecret: legacy ? DEFAULT_JWT_SECRET : undefined,
+  });
   const database = await createTestDatabase();
   const gateway = await startGateway({
     dbUrl: database.url,
     port: 0,
-    jwtSecret: DEFAULT_JWT_SECRET,
+    keys,
     services: options.services,
     functions: options.functions,
     log: process.env.JOBHEALTH_VERBOSE === '1' ? (l) => console.error(l) : undefined,
@@ -120,8 +147,10 @@ export async function startTestStack(
   db.on('error', () => {});
   return {
     apiUrl: gateway.url,
-    ...apiKeys(DEFAULT_JWT_SECRET),
-    jwtSecret: DEFAULT_JWT_SECRET,
+    publishableKey: keys.publishableKey,
+    secretKey: keys.secretKey,
+    ...(legacy ? { anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey, jwtSecret: DEFAULT_JWT_SECRET } : {}),
+    keys,
     dbUrl: database.url,
     gateway,
     db,

@@ -4,16 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FunctionsHttpError } from '@supabase/supabase-js';
-import { signJwt } from '../../jwt.ts';
-import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { forgedToken } from '../../../tests/support/tokens.ts';
+import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-functions-'));
 const marker = path.join(dir, 'unloaded.txt');
-fs.mkdirSync(path.join(dir, 'echo'));
-// A function in the shape Supabase documents: Deno.serve, env, waitUntil, beforeunload.
-fs.writeFileSync(
-  path.join(dir, 'echo', 'index.ts'),
-  `
+// A function in the shape Supabase documents: Deno.serve, env, waitUntil, beforeunload. The
+// same code twice: `echo` behind verify_jwt (the default), `open-echo` with it off.
+const echoSource = `
 addEventListener('beforeunload', () => Deno.writeTextFileSync(${JSON.stringify(marker)}, 'bye'));
 let background = 0;
 Deno.serve(async (req) => {
@@ -26,19 +24,34 @@ Deno.serve(async (req) => {
     path: url.pathname,
     method: req.method,
     authorization: req.headers.get('authorization')?.slice(0, 10),
+    apikey: req.headers.get('apikey'),
     supabaseUrl: Deno.env.get('SUPABASE_URL'),
-    hasServiceKey: Boolean(Deno.env.get('SUPABASE_SERVICE_ROLE_KEY')),
+    publishableKeys: JSON.parse(Deno.env.get('SUPABASE_PUBLISHABLE_KEYS') ?? '{}'),
+    secretKeys: JSON.parse(Deno.env.get('SUPABASE_SECRET_KEYS') ?? '{}'),
+    jwks: JSON.parse(Deno.env.get('SUPABASE_JWKS') ?? '{}'),
+    legacyServiceKey: Deno.env.get('SUPABASE_SERVICE_ROLE_KEY') ?? null,
     secret: Deno.env.get('EXAMPLE_SECRET'),
     background,
   });
 });
-`,
-);
+`;
+for (const name of ['echo', 'open-echo']) {
+  fs.mkdirSync(path.join(dir, name));
+  fs.writeFileSync(path.join(dir, name, 'index.ts'), echoSource);
+}
 
 let stack: TestStack;
 before(async () => {
-  stack = await startTestStack({ functions: { dir, env: { EXAMPLE_SECRET: 'shh' } } });
+  stack = await startTestStack({ functions: { dir, env: { EXAMPLE_SECRET: 'shh' }, noVerifyJwt: ['open-echo'] } });
 });
+
+/** supabase-js signed in as alice: her access token passes verify_jwt. */
+async function signedIn(target: TestStack = stack) {
+  const supabase = createTestClient(target, target.publishableKey);
+  const { error } = await supabase.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
+  assert.equal(error, null);
+  return supabase;
+}
 after(async () => {
   await stack?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -46,20 +59,35 @@ after(async () => {
 
 describe('edge functions', () => {
   test('functions.invoke reaches the function in Deno with the hosted environment', async () => {
-    const supabase = createTestClient(stack, stack.anonKey);
+    const supabase = await signedIn();
     const { data, error } = await supabase.functions.invoke('echo', { body: { hello: 'world' } });
     assert.equal(error, null);
     assert.deepEqual(data.body, { hello: 'world' });
     assert.equal(data.method, 'POST');
     assert.equal(data.path, '/echo');
     assert.equal(data.supabaseUrl, stack.apiUrl);
-    assert.equal(data.hasServiceKey, true);
+    assert.deepEqual(data.publishableKeys, { default: stack.publishableKey });
+    assert.deepEqual(data.secretKeys, { default: stack.secretKey });
+    assert.deepEqual(data.jwks, stack.keys.tokens.jwks);
+    assert.ok(data.jwks.keys.every((k: Record<string, unknown>) => k.d === undefined), 'public parts only');
+    assert.equal(data.legacyServiceKey, stack.serviceRoleKey ?? null, 'the legacy variable only while legacy keys are on');
     assert.equal(data.secret, 'shh');
     assert.equal(data.authorization, 'Bearer eyJ');
+    assert.equal(data.apikey, stack.publishableKey);
+  });
+
+  test('an API key is not a JWT: verify_jwt refuses it, a function with verify_jwt off gets it in apikey', async () => {
+    const anon = createTestClient(stack, stack.publishableKey);
+    const refused = await anon.functions.invoke('echo', { body: {} });
+    assert.ok(refused.error instanceof FunctionsHttpError);
+    assert.equal(refused.error.context.status, 401);
+    const open = await fetch(`${stack.apiUrl}/functions/v1/open-echo`, { method: 'POST', body: '{}', headers: { apikey: stack.secretKey } });
+    assert.equal(open.status, 200);
+    assert.equal((await open.json()).apikey, stack.secretKey);
   });
 
   test('EdgeRuntime.waitUntil work runs after the response', async () => {
-    const supabase = createTestClient(stack, stack.serviceRoleKey);
+    const supabase = await signedIn();
     const first = await supabase.functions.invoke('echo', { body: {} });
     const deadline = Date.now() + 5_000;
     let seen = first.data.background;
@@ -73,7 +101,7 @@ describe('edge functions', () => {
     const noAuth = await fetch(`${stack.apiUrl}/functions/v1/echo`, { method: 'POST', body: '{}' });
     assert.equal(noAuth.status, 401);
     assert.deepEqual(await noAuth.json(), { code: 401, message: 'Missing authorization header' });
-    const forged = signJwt({ role: 'service_role' }, 'a-different-secret-that-is-long-enough!!');
+    const forged = await forgedToken(stack, { role: 'service_role', exp: Math.floor(Date.now() / 1000) + 60 });
     const bad = await fetch(`${stack.apiUrl}/functions/v1/echo`, {
       method: 'POST',
       body: '{}',
@@ -86,14 +114,14 @@ describe('edge functions', () => {
   test('an unknown function is 404 and a hostile name never reaches the filesystem', async () => {
     for (const name of ['nope', '..%2F..%2Fetc', 'ECHO']) {
       const res = await fetch(`${stack.apiUrl}/functions/v1/${name}`, {
-        headers: { authorization: `Bearer ${stack.anonKey}` },
+        headers: { authorization: `Bearer ${stack.publishableKey}` },
       });
       assert.equal(res.status, 404, name);
     }
   });
 
   test('a killed function process is replaced on the next request', async () => {
-    const supabase = createTestClient(stack, stack.anonKey);
+    const supabase = await signedIn();
     await supabase.functions.invoke('echo', { body: {} });
     const crashed = await supabase.functions.invoke('echo/crash', { body: {} });
     assert.ok(crashed.error instanceof Error);
@@ -105,14 +133,14 @@ describe('edge functions', () => {
   test('stopping the gateway sends beforeunload to the function', async () => {
     const own = await startTestStack({ functions: { dir } });
     fs.rmSync(marker, { force: true });
-    const supabase = createTestClient(own, own.anonKey);
+    const supabase = await signedIn(own);
     assert.equal((await supabase.functions.invoke('echo', { body: {} })).error, null);
     await own.stop();
     assert.equal(fs.readFileSync(marker, 'utf8'), 'bye');
   });
 
   test('errors from the function itself come back as FunctionsHttpError', async () => {
-    const supabase = createTestClient(stack, stack.anonKey);
+    const supabase = await signedIn();
     const { error } = await supabase.functions.invoke('echo', { body: 'not json', headers: { 'content-type': 'application/json' } });
     assert.ok(error instanceof FunctionsHttpError);
     assert.equal(error.context.status, 500);

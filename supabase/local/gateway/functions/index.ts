@@ -4,19 +4,23 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot } from '../../config.ts';
-import { JwtError, verifyJwt } from '../../jwt.ts';
+import { config, repoRoot } from '../../config.ts';
+import { JwtError } from '../../jwt.ts';
 import { freePort } from '../../postgres.ts';
 import { bearerToken, HttpError, readBody, type GatewayContext, type GatewayService } from '../http.ts';
 
 /**
  * `/functions/v1/<name>`: Supabase Edge Functions served from real Deno. Each function runs in
  * its own Deno process(es) started on first use, behind edge-runtime.ts, with the environment
- * the hosted runtime provides (SUPABASE_URL, keys, SUPABASE_DB_URL) plus the stack's secrets.
- * As on Supabase, the caller's JWT is verified before the function sees the request, the heap
- * is capped at the hosted 256 MB, and a request past the wall-clock limit is cut.
+ * the hosted runtime provides (SUPABASE_URL, SUPABASE_PUBLISHABLE_KEYS, SUPABASE_SECRET_KEYS,
+ * SUPABASE_JWKS, SUPABASE_DB_URL, and the legacy key variables while legacy keys are on) plus
+ * the stack's secrets. As on Supabase, the caller's JWT is verified before the function sees
+ * the request unless the function's `verify_jwt` is off in config.toml, the heap is capped at
+ * the hosted 256 MB, and a request past the wall-clock limit is cut.
  */
 export interface FunctionsOptions {
+  /** Functions whose verify_jwt is off (config.toml `[functions.<name>] verify_jwt = false`). */
+  noVerifyJwt?: string[];
   /** Folder holding `<name>/index.ts`; default supabase/functions. */
   dir?: string;
   /** Extra environment for every function (secrets such as GEMINI_API_KEY). */
@@ -154,16 +158,27 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
   const maxInstances = options.instances ?? 1;
   const wallClockMs = options.wallClockMs ?? 150_000;
   const log = options.log ?? ctx.log;
+  // The project's own functions follow config.toml; a folder of other functions, the option.
+  const noVerifyJwt = new Set(
+    options.noVerifyJwt ??
+      (options.dir ? [] : Object.entries(config().functions).filter(([, f]) => !f.verifyJwt).map(([name]) => name)),
+  );
   const pools = new Map<string, Instance[]>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
   const spawnInstance = async (name: string): Promise<Instance> => {
     const port = await freePort();
+    const { keys } = ctx;
     const env: Record<string, string> = {
       ...denoBaseEnv(),
       SUPABASE_URL: ctx.apiUrl(),
-      SUPABASE_ANON_KEY: ctx.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: ctx.serviceRoleKey,
+      // As hosted: JSON objects of named keys, and the public JWKS to verify user tokens with.
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+      SUPABASE_JWKS: JSON.stringify(keys.tokens.jwks),
+      ...(keys.anonKey && keys.serviceRoleKey
+        ? { SUPABASE_ANON_KEY: keys.anonKey, SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey }
+        : {}),
       SUPABASE_DB_URL: ctx.dbUrl,
       ...options.env,
       JOBHEALTH_FUNCTION_PORT: String(port),
@@ -278,14 +293,18 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
       if (!FUNCTION_NAME.test(name) || !fs.existsSync(path.join(dir, name, 'index.ts'))) {
         throw new HttpError(404, { code: 'NOT_FOUND', message: 'Requested function was not found' });
       }
-      // verify_jwt, Supabase's default: any valid JWT of this project, user or key.
-      const token = bearerToken(req);
-      if (!token) throw new HttpError(401, { code: 401, message: 'Missing authorization header' });
-      try {
-        verifyJwt(token, ctx.jwtSecret);
-      } catch (error) {
-        const expired = error instanceof JwtError && error.reason === 'expired';
-        throw new HttpError(401, { code: 401, message: expired ? 'JWT expired' : 'Invalid JWT' });
+      // verify_jwt, Supabase's default: any valid JWT of this project, a user's or a legacy key.
+      // It does not understand opaque keys (they are not JWTs): a function called with one turns
+      // verify_jwt off and checks the key itself.
+      if (!noVerifyJwt.has(name)) {
+        const token = bearerToken(req);
+        if (!token) throw new HttpError(401, { code: 401, message: 'Missing authorization header' });
+        try {
+          await ctx.keys.tokens.verify(token);
+        } catch (error) {
+          const expired = error instanceof JwtError && error.reason === 'expired';
+          throw new HttpError(401, { code: 401, message: expired ? 'JWT expired' : 'Invalid JWT' });
+        }
       }
       // Buffered so a request can be replayed on a fresh instance; bounded like any body.
       const body = await readBody(req);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiKey, bearerToken, HttpError, readBody, sendJson } from '../http.ts';
+import { requestCredential } from '../credentials.ts';
+import { apiKey, HttpError, readBody, sendJson } from '../http.ts';
 import { checkToken, topicAccess } from './channel-auth.ts';
 import type { RealtimeServer } from './realtime-server.ts';
 import type { BroadcastMessage } from './wire-protocol.ts';
@@ -22,7 +23,7 @@ interface OutgoingMessage {
 
 export async function handleBroadcastApi(server: RealtimeServer, req: IncomingMessage, res: ServerResponse, path: string, url: URL) {
   if (req.method !== 'POST') throw new HttpError(405, { message: 'Method Not Allowed' });
-  const check = checkToken(bearerToken(req) ?? apiKey(req, url), server.ctx.jwtSecret);
+  const check = await checkToken(requestCredential(req, url) ?? apiKey(req, url), server.ctx.keys);
   if (!check.ok) throw new HttpError(401, { message: check.message });
   if (!(await server.roles.allowed(check.claims.role))) throw new HttpError(403, { message: 'role cannot be assumed' });
 

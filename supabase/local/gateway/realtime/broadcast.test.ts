@@ -10,8 +10,8 @@ let b: SupabaseClient;
 
 before(async () => {
   stack = await startTestStack();
-  a = createTestClient(stack, stack.anonKey);
-  b = createTestClient(stack, stack.anonKey);
+  a = createTestClient(stack, stack.publishableKey);
+  b = createTestClient(stack, stack.publishableKey);
 });
 
 after(async () => {
@@ -77,7 +77,7 @@ describe('Broadcast over HTTP', () => {
     const ch = await subscribe(b.channel('rest-room').on('broadcast', { event: 'note' }, inbox.push));
     const res = await fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
       method: 'POST',
-      headers: { apikey: stack.anonKey, authorization: `Bearer ${stack.anonKey}`, 'content-type': 'application/json' },
+      headers: { apikey: stack.publishableKey, authorization: `Bearer ${stack.publishableKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ topic: 'rest-room', event: 'note', payload: { via: 'rest' }, private: false }] }),
     });
     assert.equal(res.status, 202);
@@ -106,13 +106,13 @@ describe('Broadcast over HTTP', () => {
   test('a malformed batch is 422, a bad token 401', async () => {
     const bad = await fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
       method: 'POST',
-      headers: { apikey: stack.anonKey, 'content-type': 'application/json' },
+      headers: { apikey: stack.publishableKey, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ topic: 'x' }] }),
     });
     assert.equal(bad.status, 422);
     const unauthorised = await fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
       method: 'POST',
-      headers: { apikey: stack.anonKey, authorization: 'Bearer nope', 'content-type': 'application/json' },
+      headers: { apikey: stack.publishableKey, authorization: 'Bearer nope', 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [] }),
     });
     assert.equal(unauthorised.status, 401);

@@ -1,11 +1,14 @@
 import type pg from 'pg';
-import { JwtError, verifyJwt, type JwtClaims } from '../../jwt.ts';
+import { JwtError, type JwtClaims } from '../../jwt.ts';
+import { isOpaqueKey, type ProjectKeys } from '../../project-keys.ts';
+import { verifyCredential } from '../credentials.ts';
 
 /**
  * Who a channel acts as, and what it may do on a private topic. Error texts are Supabase
  * Realtime's, `Code: message`, because apps and realtime-js surface them verbatim.
  */
-export type ChannelClaims = JwtClaims & { role: string; exp: number };
+/** `exp` is absent only for an API key, which does not expire. */
+export type ChannelClaims = JwtClaims & { role: string; exp?: number };
 export type TokenCheck = { ok: true; claims: ChannelClaims } | { ok: false; reason: string; message: string };
 
 function peekExp(token: string): number | undefined {
@@ -17,12 +20,18 @@ function peekExp(token: string): number | undefined {
   }
 }
 
-/** `message` is the bare text (system messages); `reason` the `Code: text` a join error carries. */
-export function checkToken(token: unknown, secret: string): TokenCheck {
+/**
+ * A channel's credential: a JWT (a user's access token, or a legacy key), or the socket's API
+ * key when the client has no session (an opaque key acts as its role and never expires).
+ * `message` is the bare text (system messages); `reason` the `Code: text` a join error carries.
+ */
+export async function checkToken(token: unknown, keys: ProjectKeys): Promise<TokenCheck> {
   const fail = (code: string, message: string): TokenCheck => ({ ok: false, reason: `${code}: ${message}`, message });
   if (typeof token !== 'string' || token === '') return fail('MalformedJWT', 'The token provided is not a valid JWT');
   try {
-    const claims = verifyJwt(token.replace(/\s/g, ''), secret);
+    const credential = token.replace(/\s/g, '');
+    const claims = await verifyCredential(keys, credential);
+    if (isOpaqueKey(credential)) return { ok: true, claims: claims as ChannelClaims };
     if (typeof claims.role !== 'string' || typeof claims.exp !== 'number') {
       return fail('InvalidJWTToken', 'Fields `role` and `exp` are required in JWT');
     }

@@ -26,6 +26,7 @@ export function createRealtimeService(ctx: GatewayContext): GatewayService {
       const key = (typeof req.headers.apikey === 'string' && req.headers.apikey) || url.searchParams.get('apikey') || '';
       server.wss.handleUpgrade(req, socket, head, (ws) => new SocketConnection(server, ws, vsn, key));
     },
+    ready: server.ready,
     close: () => server.close(),
   };
 }

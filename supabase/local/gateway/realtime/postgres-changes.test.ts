@@ -324,7 +324,7 @@ describe('RLS isolation', () => {
 
   test('anon, with no policy for it, receives nothing but its own allowed table', async () => {
     const { createTestClient } = await import('../../../tests/support/database.ts');
-    const anon = createTestClient(stack, stack.anonKey);
+    const anon = createTestClient(stack, stack.publishableKey);
     await stack.db.query(`create policy "anon open" on public.rt_open for select to anon using (id = 500)`);
     const inbox = new Inbox<RealtimePostgresInsertPayload<AnyRow>>();
     const channel = await subscribe(

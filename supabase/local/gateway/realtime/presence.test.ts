@@ -11,8 +11,8 @@ let b: SupabaseClient;
 
 before(async () => {
   stack = await startTestStack();
-  a = createTestClient(stack, stack.anonKey);
-  b = createTestClient(stack, stack.anonKey);
+  a = createTestClient(stack, stack.publishableKey);
+  b = createTestClient(stack, stack.publishableKey);
 });
 
 after(async () => {
@@ -75,7 +75,7 @@ describe('Presence', () => {
   });
 
   test('presence is per room and a dropped socket counts as leaving', async () => {
-    const c = createTestClient(stack, stack.anonKey);
+    const c = createTestClient(stack, stack.publishableKey);
     const x = presenceChannel(a, 'room-x', 'watcher');
     await subscribe(x.channel);
     const y = presenceChannel(b, 'room-y', 'elsewhere');

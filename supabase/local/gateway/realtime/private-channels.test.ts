@@ -40,7 +40,7 @@ before(async () => {
   `);
   ({ client: alice } = await signedInClient(stack, 'alice'));
   ({ client: bob } = await signedInClient(stack, 'bob'));
-  anon = createTestClient(stack, stack.anonKey);
+  anon = createTestClient(stack, stack.publishableKey);
 });
 
 // supabase-js hands back the existing channel for a topic; each test starts from none.
@@ -144,7 +144,7 @@ describe('client broadcasts on private channels', () => {
     await bobLobby.send({ type: 'broadcast', event: 'note', payload: { from: 'bob' } });
     const marker = await fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
       method: 'POST',
-      headers: { apikey: stack.anonKey, authorization: `Bearer ${stack.serviceRoleKey}`, 'content-type': 'application/json' },
+      headers: { apikey: stack.publishableKey, authorization: `Bearer ${stack.secretKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ topic: 'lobby', event: 'note', payload: { from: 'service' }, private: true }] }),
     });
     assert.equal(marker.status, 202);
@@ -157,12 +157,12 @@ describe('client broadcasts on private channels', () => {
     const post = (token: string, from: string) =>
       fetch(`${stack.apiUrl}/realtime/v1/api/broadcast`, {
         method: 'POST',
-        headers: { apikey: stack.anonKey, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { apikey: stack.publishableKey, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ messages: [{ topic: `user:${ALICE}`, event: 'api', payload: { from }, private: true }] }),
       });
     const bobToken = (await bob.auth.getSession()).data.session!.access_token;
     assert.equal((await post(bobToken, 'bob')).status, 202);
-    assert.equal((await post(stack.serviceRoleKey, 'service')).status, 202);
+    assert.equal((await post(stack.secretKey, 'service')).status, 202);
     assert.deepEqual((await inbox.next('service message')).payload, { from: 'service' });
     assert.deepEqual(inbox.unread(), []);
     assert.equal(inbox.items.length, 1, "bob's message was dropped");

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type RealtimePostgresInsertPayload, type RealtimeSystemPayload, type SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import WebSocket from 'ws';
-import { signJwt } from '../../jwt.ts';
+import { forgedToken } from '../../../tests/support/tokens.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
@@ -28,7 +28,7 @@ after(async () => {
   await stack.stop();
 });
 
-function wsUrl(vsn: string, key = stack.anonKey) {
+function wsUrl(vsn: string, key = stack.publishableKey) {
   return `${stack.apiUrl.replace('http', 'ws')}/realtime/v1/websocket?apikey=${key}&vsn=${vsn}`;
 }
 
@@ -106,7 +106,7 @@ describe('Phoenix protocol', () => {
         payload: { status: 'ok', response: {} },
       });
       const binding = { event: 'INSERT', schema: 'public', table: 'rt_items', filter: 'n=gte.5' };
-      send({ join_ref: '2', ref: '2', topic: 'realtime:raw', event: 'phx_join', payload: { config: { postgres_changes: [binding] }, access_token: stack.anonKey } });
+      send({ join_ref: '2', ref: '2', topic: 'realtime:raw', event: 'phx_join', payload: { config: { postgres_changes: [binding] }, access_token: stack.publishableKey } });
       const reply = await next<JoinReplyPayload>('join reply');
       assert.equal(reply.event, 'phx_reply');
       assert.equal(reply.ref, '2');
@@ -168,7 +168,7 @@ describe('tokens', () => {
   });
 
   async function joinWith(token: string) {
-    const client = createTestClient(stack, stack.anonKey);
+    const client = createTestClient(stack, stack.publishableKey);
     clients.push(client);
     await client.realtime.setAuth(token);
     return subscribe(client.channel(`t-${Math.random()}`)).then(
@@ -178,29 +178,29 @@ describe('tokens', () => {
   }
 
   test('an expired token is refused', async () => {
-    const reason = await joinWith(signJwt(claims({ exp: Math.floor(Date.now() / 1000) - 30 }), stack.jwtSecret));
+    const reason = await joinWith(await stack.keys.tokens.sign(claims({ exp: Math.floor(Date.now() / 1000) - 30 })));
     assert.match(reason, /^InvalidJWTToken: Token has expired \d+ seconds ago$/);
   });
 
   test('a token signed with another secret is refused', async () => {
-    const reason = await joinWith(signJwt(claims({}), 'another-secret-another-secret-another-secret'));
+    const reason = await joinWith(await forgedToken(stack, claims({})));
     assert.equal(reason, 'JwtSignatureError: Failed to validate JWT signature');
   });
 
   test('a malformed token, or one without role and exp, is refused', async () => {
     assert.equal(await joinWith('not-a-jwt'), 'MalformedJWT: The token provided is not a valid JWT');
-    assert.equal(await joinWith(signJwt({ sub: 'x' }, stack.jwtSecret)), 'InvalidJWTToken: Fields `role` and `exp` are required in JWT');
+    assert.equal(await joinWith(await stack.keys.tokens.sign({ sub: 'x' })), 'InvalidJWTToken: Fields `role` and `exp` are required in JWT');
   });
 
   test('a token naming a role the API may not assume (a superuser) is refused', async () => {
-    const reason = await joinWith(signJwt(claims({ role: 'postgres' }), stack.jwtSecret));
+    const reason = await joinWith(await stack.keys.tokens.sign(claims({ role: 'postgres' })));
     assert.match(reason, /^Unauthorized: .*postgres/);
   });
 
   test('a channel is closed with a system message when its token expires', async () => {
-    const client = createTestClient(stack, stack.anonKey);
+    const client = createTestClient(stack, stack.publishableKey);
     clients.push(client);
-    await client.realtime.setAuth(signJwt(claims({ exp: Math.floor(Date.now() / 1000) + 2 }), stack.jwtSecret));
+    await client.realtime.setAuth(await stack.keys.tokens.sign(claims({ exp: Math.floor(Date.now() / 1000) + 2 })));
     const systems = new Inbox<RealtimeSystemPayload>();
     const statuses = new Inbox<string>();
     const channel = client.channel('expiring').on('system', {}, systems.push);
@@ -227,11 +227,11 @@ describe('tokens', () => {
     assert.equal(await statuses.next('SUBSCRIBED'), 'SUBSCRIBED');
     assert.equal((await systems.next('subscribed')).status, 'ok');
 
-    await client.realtime.setAuth(signJwt(claims({ exp: Math.floor(Date.now() / 1000) + 7200 }), stack.jwtSecret));
+    await client.realtime.setAuth(await stack.keys.tokens.sign(claims({ exp: Math.floor(Date.now() / 1000) + 7200 })));
     await db.query(`insert into public.rt_items values (300, 'after refresh', 1)`);
     assert.equal((await inbox.next('insert after refresh')).new.id, 300);
 
-    await client.realtime.setAuth(signJwt(claims({ exp: Math.floor(Date.now() / 1000) - 5 }), stack.jwtSecret));
+    await client.realtime.setAuth(await stack.keys.tokens.sign(claims({ exp: Math.floor(Date.now() / 1000) - 5 })));
     const system = await systems.next('refresh refused');
     assert.equal(system.status, 'error');
     assert.match(system.message, /Token has expired/);
@@ -242,7 +242,7 @@ describe('tokens', () => {
 
 describe('supabase-js with vsn 1.0.0', () => {
   test('broadcast with self works over the JSON protocol', async () => {
-    const client = createClient(stack.apiUrl, stack.anonKey, {
+    const client = createClient(stack.apiUrl, stack.publishableKey, {
       auth: { persistSession: false, autoRefreshToken: false },
       realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket, vsn: '1.0.0' } as never,
     });

@@ -3,15 +3,15 @@ import { WebSocketServer } from 'ws';
 import type { GatewayContext } from '../http.ts';
 import { RoleGuard } from './channel-auth.ts';
 import type { JoinedChannel } from './channel.ts';
+import { maintainMessagePartitions } from './message-partitions.ts';
 import { PostgresChanges } from './postgres-changes.ts';
 import { PresenceRooms } from './presence.ts';
 import { RelationCatalog } from './relation-catalog.ts';
 import { ReplicationStream, type ChangeTuple, type ReplicatedTransaction } from './replication-stream.ts';
 import { broadcastJsonPayload, encodeText, encodeUserBroadcast, type BroadcastMessage } from './wire-protocol.ts';
 
-/** Supabase keeps realtime.messages rows for a few days; so do we, pruning hourly. */
-const MESSAGE_RETENTION = '3 days';
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/** Partitions of realtime.messages are made ahead and expired hourly (see message-partitions.ts). */
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
 
@@ -31,7 +31,9 @@ export class RealtimeServer {
   private queue: ReplicatedTransaction[] = [];
   private delivering = false;
   private closed = false;
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  /** Settles once today's message partitions exist, so a broadcast sent after start has a table. */
+  readonly ready: Promise<void>;
 
   constructor(readonly ctx: GatewayContext) {
     this.catalog = new RelationCatalog(ctx.adminPool);
@@ -48,6 +50,9 @@ export class RealtimeServer {
       },
       isDrained: () => this.queue.length === 0 && !this.delivering,
     });
+    this.ready = this.maintainMessages();
+    this.maintenanceTimer = setInterval(() => void this.maintainMessages().catch(() => {}), MAINTENANCE_INTERVAL_MS);
+    this.maintenanceTimer.unref();
   }
 
   get admin(): pg.Pool {
@@ -62,11 +67,7 @@ export class RealtimeServer {
     if (this.closed) return Promise.reject(new Error('realtime server closed'));
     if (!this.started) {
       this.started = this.stream.start(this.admin).then(
-        () => {
-          void this.pruneMessages();
-          this.pruneTimer = setInterval(() => void this.pruneMessages(), PRUNE_INTERVAL_MS);
-          this.pruneTimer.unref();
-        },
+        () => {},
         (error: Error) => {
           this.started = undefined;
           throw error;
@@ -186,17 +187,18 @@ export class RealtimeServer {
     });
   }
 
-  private async pruneMessages() {
+  private async maintainMessages() {
     try {
-      await this.admin.query(`delete from realtime.messages where inserted_at < now() - $1::interval`, [MESSAGE_RETENTION]);
+      await maintainMessagePartitions(this.admin);
     } catch (error) {
-      this.ctx.log(`realtime: pruning realtime.messages failed: ${(error as Error).message}`);
+      this.ctx.log(`realtime: maintaining realtime.messages partitions failed: ${(error as Error).message}`);
+      throw error;
     }
   }
 
   async close() {
     this.closed = true;
-    clearInterval(this.pruneTimer);
+    clearInterval(this.maintenanceTimer);
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
     if (this.started) {

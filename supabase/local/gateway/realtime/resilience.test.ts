@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RealtimePostgresInsertPayload, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { DEFAULT_JWT_SECRET } from '../../config.ts';
+import { generateSigningKey } from '../../jwt.ts';
+import { createProjectKeys } from '../../project-keys.ts';
 import { createTestClient, createTestDatabase, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { startGateway } from '../server.ts';
 import { closeClients, dropSocket, Inbox, signedInClient, subscribe, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from './test-fixtures.ts';
@@ -105,8 +106,9 @@ describe('when a client loses its socket', () => {
 describe('slot ownership', () => {
   test('closing the gateway drops its slot, so the database can be dropped', async () => {
     const database = await createTestDatabase();
-    const gateway = await startGateway({ dbUrl: database.url, port: 0, jwtSecret: DEFAULT_JWT_SECRET });
-    const client = createTestClient({ apiUrl: gateway.url }, gateway.context.anonKey);
+    const keys = await createProjectKeys({ signingKeys: [await generateSigningKey()] });
+    const gateway = await startGateway({ dbUrl: database.url, port: 0, keys });
+    const client = createTestClient({ apiUrl: gateway.url }, keys.publishableKey);
     await subscribe(client.channel('anything'));
     const probe = new pg.Client({ connectionString: database.url });
     await probe.connect();

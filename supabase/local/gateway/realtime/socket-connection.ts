@@ -142,7 +142,7 @@ export class SocketConnection implements ClientConnection {
     };
     const rawToken = payload.access_token ?? payload.user_token;
     const token = typeof rawToken === 'string' && !rawToken.startsWith('sb_') ? rawToken : this.apiKey;
-    const check = checkToken(token, this.server.ctx.jwtSecret);
+    const check = await checkToken(token, this.server.ctx.keys);
     if (!check.ok) return fail(check.reason);
     if (!(await this.server.roles.allowed(check.claims.role))) {
       return fail(`Unauthorized: The JWT role "${check.claims.role}" cannot be assumed`);
@@ -253,11 +253,12 @@ export class SocketConnection implements ClientConnection {
 
   private scheduleTokenCheck(channel: ChannelState) {
     clearTimeout(channel.tokenTimer);
-    const untilExpiry = channel.claims.exp * 1000 - Date.now();
+    const untilExpiry = channel.claims.exp === undefined ? Infinity : channel.claims.exp * 1000 - Date.now();
     const delay = Math.max(0, Math.min(CONFIRM_TOKEN_INTERVAL_MS, untilExpiry));
-    channel.tokenTimer = setTimeout(() => {
+    channel.tokenTimer = setTimeout(async () => {
       if (channel.closed) return;
-      const check = checkToken(channel.token, this.server.ctx.jwtSecret);
+      const check = await checkToken(channel.token, this.server.ctx.keys);
+      if (channel.closed) return;
       if (!check.ok) this.shutdown(channel, check.message);
       else this.scheduleTokenCheck(channel);
     }, delay);
@@ -273,7 +274,7 @@ export class SocketConnection implements ClientConnection {
 
   private async refreshToken(channel: ChannelState, token: unknown) {
     if (typeof token !== 'string' || token.startsWith('sb_') || token === channel.token) return;
-    const check = checkToken(token, this.server.ctx.jwtSecret);
+    const check = await checkToken(token, this.server.ctx.keys);
     if (!check.ok) return this.shutdown(channel, check.message);
     if (!(await this.server.roles.allowed(check.claims.role))) {
       return this.shutdown(channel, `The JWT role "${check.claims.role}" cannot be assumed`);

@@ -11,7 +11,7 @@ import { createTestClient, DEMO_PASSWORD, DEMO_USERS, type TestStack } from '../
 export const DEADLINE_MS = 5_000;
 
 export async function signedInClient(stack: TestStack, user: keyof typeof DEMO_USERS): Promise<{ client: SupabaseClient; token: string }> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { data, error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   if (error || !data.session) throw error ?? new Error('no session');
   // supabase-js forwards the session to Realtime from an auth event; doing it here makes the

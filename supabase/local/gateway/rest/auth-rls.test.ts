@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { signJwt } from '../../jwt.ts';
+import { forgedToken } from '../../../tests/support/tokens.ts';
 import { createTestClient, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
 import { rest, signedIn, startRestStack } from './fixture.ts';
 import { until } from '../../../tests/support/wait.ts';
@@ -31,7 +31,7 @@ describe('row level security through the API', () => {
   }
 
   test('anon sees nothing (no policy for anon) and cannot insert', async () => {
-    const anon = createTestClient(stack, stack.anonKey);
+    const anon = createTestClient(stack, stack.publishableKey);
     const { data, error } = await anon.from('notes').select('id');
     assert.equal(error, null);
     assert.deepEqual(data, []);
@@ -53,7 +53,7 @@ describe('row level security through the API', () => {
   });
 
   test('the service role sees every row', async () => {
-    const service = createTestClient(stack, stack.serviceRoleKey);
+    const service = createTestClient(stack, stack.secretKey);
     const { data } = await service.from('notes').select('id');
     assert.equal(data?.length, await countNotes());
   });
@@ -64,7 +64,7 @@ describe('row level security through the API', () => {
       as $$ select jsonb_build_object('role', current_user, 'email', auth.jwt() ->> 'email',
         'method', current_setting('request.method', true), 'path', current_setting('request.path', true),
         'has_headers', current_setting('request.headers', true)::jsonb ? 'apikey',
-        'timeout', current_setting('statement_timeout')) $$;
+        'timeout', current_setting('statement_timeout'), 'lock_timeout', current_setting('lock_timeout')) $$;
       notify pgrst, 'reload schema'`);
     // The reload is asynchronous: wait for the function to appear.
     const result = await until(
@@ -81,10 +81,26 @@ describe('row level security through the API', () => {
       path: '/rpc/claims',
       has_headers: true,
       timeout: '8s',
+      lock_timeout: '8s',
     });
-    const anon = await createTestClient(stack, stack.anonKey).rpc('claims');
+    const anon = await createTestClient(stack, stack.publishableKey).rpc('claims');
     assert.equal((anon.data as { role: string }).role, 'anon');
     assert.equal((anon.data as { timeout: string }).timeout, '3s');
+    // The service role has no timeout of its own: authenticator's 8 s applies, as on hosted.
+    const service = await createTestClient(stack, stack.secretKey).rpc('claims');
+    assert.deepEqual([(service.data as { role: string }).role, (service.data as { timeout: string }).timeout, (service.data as { lock_timeout: string }).lock_timeout], ['service_role', '8s', '8s']);
+  });
+
+  test('the API roles are INHERIT and granted to postgres; authenticator may only switch to them', async () => {
+    const { rows } = await stack.db.query(`select rolname, rolinherit,
+        exists (select 1 from pg_auth_members m where m.roleid = r.oid and m.member = 'postgres'::regrole) as granted_to_postgres
+      from pg_roles r where rolname in ('anon', 'authenticated', 'service_role', 'authenticator') order by rolname`);
+    assert.deepEqual(rows, [
+      { rolname: 'anon', rolinherit: true, granted_to_postgres: true },
+      { rolname: 'authenticated', rolinherit: true, granted_to_postgres: true },
+      { rolname: 'authenticator', rolinherit: false, granted_to_postgres: false },
+      { rolname: 'service_role', rolinherit: true, granted_to_postgres: true },
+    ]);
   });
 });
 
@@ -92,19 +108,19 @@ describe('JWT verification', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const claims = { sub: DEMO_USERS.alice.id, role: 'authenticated', aud: 'authenticated' };
 
-  const cases: [string, () => string, string, string][] = [
-    ['an expired token', () => signJwt({ ...claims, exp: now() - 10 }, stack.jwtSecret), 'PGRST303', 'JWT expired'],
+  const cases: [string, () => Promise<string> | string, string, string][] = [
+    ['an expired token', () => stack.keys.tokens.sign({ ...claims, exp: now() - 10 }), 'PGRST303', 'JWT expired'],
     [
-      'a token signed with another secret',
-      () => signJwt({ ...claims, exp: now() + 60 }, 'another-secret-that-is-32-characters-long!!'),
+      'a token signed with another key',
+      () => forgedToken(stack, { ...claims, exp: now() + 60 }),
       'PGRST301',
       'JWT cryptographic operation failed',
     ],
     ['a malformed token', () => 'not-a-jwt', 'PGRST301', 'Expected 3 parts in JWT; got 1'],
     [
       'an unsigned alg=none token',
-      () => {
-        const [, payload] = signJwt({ ...claims, exp: now() + 60 }, stack.jwtSecret).split('.');
+      async () => {
+        const [, payload] = (await stack.keys.tokens.sign({ ...claims, exp: now() + 60 })).split('.');
         return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
       },
       'PGRST301',
@@ -113,7 +129,7 @@ describe('JWT verification', () => {
   ];
   for (const [name, token, code, message] of cases) {
     test(`${name} is 401 ${code} and reads nothing`, async () => {
-      const res = await rest(stack, '/notes?select=id', { token: token() });
+      const res = await rest(stack, '/notes?select=id', { token: await token() });
       assert.equal(res.status, 401);
       const body = await res.json();
       assert.equal(body.code, code);
@@ -124,7 +140,7 @@ describe('JWT verification', () => {
 
   test('a forged token cannot write either', async () => {
     const before = await countNotes();
-    const forged = signJwt({ ...claims, exp: now() + 60 }, 'another-secret-that-is-32-characters-long!!');
+    const forged = await forgedToken(stack, { ...claims, exp: now() + 60 });
     const res = await rest(stack, '/notes', {
       method: 'POST',
       token: forged,
@@ -136,12 +152,12 @@ describe('JWT verification', () => {
   });
 
   test('a role claim naming no role is 401 22023; a role authenticator may not become is 403', async () => {
-    const unknown = await rest(stack, '/notes', { token: signJwt({ role: 'nobody_at_all', exp: now() + 60 }, stack.jwtSecret) });
+    const unknown = await rest(stack, '/notes', { token: await stack.keys.tokens.sign({ role: 'nobody_at_all', exp: now() + 60 }) });
     assert.equal(unknown.status, 401);
     const body = await unknown.json();
     assert.equal(body.code, '22023');
     assert.equal(body.message, 'role "nobody_at_all" does not exist');
-    const superuser = await rest(stack, '/notes', { token: signJwt({ role: 'postgres', exp: now() + 60 }, stack.jwtSecret) });
+    const superuser = await rest(stack, '/notes', { token: await stack.keys.tokens.sign({ role: 'postgres', exp: now() + 60 }) });
     assert.equal(superuser.status, 403);
     assert.equal((await superuser.json()).code, '42501');
   });
@@ -149,7 +165,7 @@ describe('JWT verification', () => {
   test('a token without a role claim runs as anon', async () => {
     const res = await rest(stack, '/rpc/whoami', {
       method: 'POST',
-      token: signJwt({ sub: DEMO_USERS.bob.id, exp: now() + 60 }, stack.jwtSecret),
+      token: await stack.keys.tokens.sign({ sub: DEMO_USERS.bob.id, exp: now() + 60 }),
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });

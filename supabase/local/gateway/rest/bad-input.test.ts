@@ -179,7 +179,7 @@ describe('hostile input is refused or treated as plain data', () => {
 
 describe('service keys are not user input', () => {
   test('the anon key grants only anon', async () => {
-    const anon = createTestClient(stack, stack.anonKey);
+    const anon = createTestClient(stack, stack.publishableKey);
     const { data } = await anon.from('notes').select('id');
     assert.deepEqual(data, []);
   });

@@ -91,7 +91,7 @@ export async function waitForRelation(stack: TestStack, relation: string): Promi
   await until(
     async () => {
       const res = await fetch(`${stack.apiUrl}/rest/v1/${relation}?limit=0`, {
-        headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}` },
+        headers: { apikey: stack.secretKey, authorization: `Bearer ${stack.secretKey}` },
       });
       await res.arrayBuffer();
       return res.status !== 404;
@@ -117,7 +117,7 @@ export async function startRestStack(): Promise<TestStack> {
 export type DemoUser = keyof typeof DEMO_USERS;
 
 export async function signedIn(stack: TestStack, user: DemoUser): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   if (error) throw error;
   return client;
@@ -132,7 +132,7 @@ export async function accessToken(stack: TestStack, user: DemoUser): Promise<str
 /** Raw PostgREST call, for what supabase-js cannot send (invalid JSON, forged tokens). */
 export function rest(stack: TestStack, path: string, init: RequestInit & { token?: string } = {}) {
   const headers = new Headers(init.headers);
-  headers.set('apikey', stack.anonKey);
+  headers.set('apikey', stack.publishableKey);
   if (init.token !== undefined) headers.set('authorization', `Bearer ${init.token}`);
   return fetch(`${stack.apiUrl}/rest/v1${path}`, { ...init, headers });
 }

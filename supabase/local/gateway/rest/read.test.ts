@@ -10,7 +10,7 @@ let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
   alice = await signedIn(stack, 'alice');
-  service = createTestClient(stack, stack.serviceRoleKey);
+  service = createTestClient(stack, stack.secretKey);
 });
 after(async () => {
   await stack.stop();
@@ -121,7 +121,7 @@ describe('ordering and paging', () => {
   });
 
   test('the Range header pages like PostgREST', async () => {
-    const res = await rest(stack, '/notes?select=id&order=id', { token: stack.serviceRoleKey, headers: { range: '2-3' } });
+    const res = await rest(stack, '/notes?select=id&order=id', { token: stack.secretKey, headers: { range: '2-3' } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-range'), '2-3/*');
     assert.deepEqual(await res.json(), [{ id: 3 }, { id: 4 }]);
@@ -134,7 +134,7 @@ describe('ordering and paging', () => {
     assert.deepEqual(ids(data), [1, 2]);
     const whole = await service.from('notes').select('id', { count: 'exact' });
     assert.equal(whole.status, 200);
-    const res = await rest(stack, '/notes?id=eq.999', { token: stack.serviceRoleKey, headers: { prefer: 'count=exact' } });
+    const res = await rest(stack, '/notes?id=eq.999', { token: stack.secretKey, headers: { prefer: 'count=exact' } });
     assert.equal(res.headers.get('content-range'), '*/0');
   });
 
@@ -154,7 +154,7 @@ describe('ordering and paging', () => {
   });
 
   test('an offset past the end is 416 PGRST103', async () => {
-    const res = await rest(stack, '/notes?offset=10', { token: stack.serviceRoleKey, headers: { prefer: 'count=exact' } });
+    const res = await rest(stack, '/notes?offset=10', { token: stack.secretKey, headers: { prefer: 'count=exact' } });
     assert.equal(res.status, 416);
     assert.equal((await res.json()).code, 'PGRST103');
   });
@@ -240,7 +240,7 @@ describe('embedding', () => {
 
 describe('schema cache', () => {
   test('a table created later is served after NOTIFY pgrst', async () => {
-    const before = await rest(stack, '/late_table', { token: stack.serviceRoleKey });
+    const before = await rest(stack, '/late_table', { token: stack.secretKey });
     assert.equal(before.status, 404);
     assert.equal((await before.json()).code, 'PGRST205');
     await stack.db.query(`create table public.late_table (id int primary key); insert into public.late_table values (7);
@@ -251,7 +251,7 @@ describe('schema cache', () => {
   });
 
   test('GET / describes the exposed relations', async () => {
-    const res = await rest(stack, '/', { token: stack.serviceRoleKey });
+    const res = await rest(stack, '/', { token: stack.secretKey });
     assert.equal(res.status, 200);
     const doc = await res.json();
     assert.ok(doc.paths['/notes']);

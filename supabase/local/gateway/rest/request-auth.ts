@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { JwtError, verifyJwt, type JwtClaims } from '../../jwt.ts';
+import { JwtError, type JwtClaims } from '../../jwt.ts';
+import { isOpaqueKey, type ProjectKeys } from '../../project-keys.ts';
+import { requestCredential, verifyCredential } from '../credentials.ts';
 import { PostgrestError } from './errors.ts';
 
 /** The database role a request runs as, and the claims policies read through auth.jwt(). */
@@ -19,24 +21,30 @@ function jwtError(code: 'PGRST301' | 'PGRST303', message: string): PostgrestErro
 }
 
 /**
- * PostgREST's authentication step: no Authorization header means the anonymous role; a
- * bearer token must verify against the project secret, and its `role` claim names the role
- * to become. Whether that role exists (or may be assumed by `authenticator`) is left to
- * Postgres, exactly as PostgREST does, so the answer is Postgres's own error.
+ * PostgREST's authentication step behind Supabase's API gateway: an opaque API key (the
+ * publishable or secret key, standing in for a missing bearer) gives its role; otherwise no
+ * Authorization header means the anonymous role, and a bearer token must verify against the
+ * project's keys, its `role` claim naming the role to become. Whether that role exists (or may
+ * be assumed by `authenticator`) is left to Postgres, exactly as PostgREST does, so the answer
+ * is Postgres's own error.
  */
-export function authenticate(req: IncomingMessage, secret: string): RequestIdentity {
+export async function authenticate(req: IncomingMessage, url: URL, keys: ProjectKeys): Promise<RequestIdentity> {
+  const credential = requestCredential(req, url);
   const header = req.headers.authorization;
-  if (header === undefined) return { role: ANON_ROLE, claims: { role: ANON_ROLE }, authed: false };
-  const match = /^bearer(?:\s+(.*))?$/i.exec(header.trim());
-  if (!match) return { role: ANON_ROLE, claims: { role: ANON_ROLE }, authed: false };
-  const token = (match[1] ?? '').trim();
-  if (token === '') throw jwtError('PGRST301', 'Empty JWT is sent in Authorization header');
-  const parts = token.split('.').length;
-  if (parts !== 3) throw jwtError('PGRST301', `Expected 3 parts in JWT; got ${parts}`);
+  const opaque = credential !== undefined && isOpaqueKey(credential);
+  if (!opaque) {
+    if (header === undefined) return { role: ANON_ROLE, claims: { role: ANON_ROLE }, authed: false };
+    const match = /^bearer(?:\s+(.*))?$/i.exec(header.trim());
+    if (!match) return { role: ANON_ROLE, claims: { role: ANON_ROLE }, authed: false };
+    const token = (match[1] ?? '').trim();
+    if (token === '') throw jwtError('PGRST301', 'Empty JWT is sent in Authorization header');
+    const parts = token.split('.').length;
+    if (parts !== 3) throw jwtError('PGRST301', `Expected 3 parts in JWT; got ${parts}`);
+  }
 
   let claims: JwtClaims;
   try {
-    claims = verifyJwt(token, secret);
+    claims = await verifyCredential(keys, credential!);
   } catch (error) {
     if (!(error instanceof JwtError)) throw error;
     switch (error.reason) {

@@ -57,7 +57,7 @@ export async function handleRestRequest(
 ): Promise<RestResponse> {
   const method = (req.method ?? 'GET').toUpperCase();
   // As PostgREST: the token is checked before anything else, so a bad token is always 401.
-  const identity = authenticate(req, ctx.jwtSecret);
+  const identity = await authenticate(req, url, ctx.keys);
   const cache = await schema.get().catch((error: Error) => {
     throw new PostgrestError(503, 'PGRST002', 'Could not query the database for the schema cache. Retrying.', error.message);
   });

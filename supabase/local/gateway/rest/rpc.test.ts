@@ -13,8 +13,8 @@ before(async () => {
   stack = await startRestStack();
   alice = await signedIn(stack, 'alice');
   bob = await signedIn(stack, 'bob');
-  anon = createTestClient(stack, stack.anonKey);
-  service = createTestClient(stack, stack.serviceRoleKey);
+  anon = createTestClient(stack, stack.publishableKey);
+  service = createTestClient(stack, stack.secretKey);
 });
 after(async () => {
   await stack.stop();

@@ -10,7 +10,7 @@ let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
   alice = await signedIn(stack, 'alice');
-  service = createTestClient(stack, stack.serviceRoleKey);
+  service = createTestClient(stack, stack.secretKey);
 });
 after(async () => {
   await stack.stop();
@@ -180,7 +180,7 @@ describe('deleting', () => {
   test('Prefer: tx=rollback runs the statement and keeps nothing', async () => {
     const res = await rest(stack, '/notes?id=eq.4', {
       method: 'DELETE',
-      token: stack.serviceRoleKey,
+      token: stack.secretKey,
       headers: { prefer: 'return=representation, tx=rollback' },
     });
     assert.equal(res.status, 200);

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type pg from 'pg';
-import { JwtError, verifyJwt, type JwtClaims } from '../../jwt.ts';
-import { apiKey, bearerToken, type GatewayContext } from '../http.ts';
+import { JwtError, type JwtClaims } from '../../jwt.ts';
+import type { ProjectKeys } from '../../project-keys.ts';
+import { requestCredential, verifyCredential } from '../credentials.ts';
+import { apiKey, type GatewayContext } from '../http.ts';
 import { invalidJwt, unauthorized } from './errors.ts';
 
 /**
@@ -25,9 +27,10 @@ const JWT_MESSAGES: Record<JwtError['reason'], string> = {
   algorithm: 'invalid algorithm',
 };
 
-export function verifyStorageJwt(token: string, secret: string, kind: 'bearer' | 'signed-url' = 'bearer'): JwtClaims {
+/** A caller's credential (an API key or a JWT), or a signed URL's token (a JWT the project signed). */
+export async function verifyStorageJwt(token: string, keys: ProjectKeys, kind: 'bearer' | 'signed-url' = 'bearer'): Promise<JwtClaims> {
   try {
-    return verifyJwt(token, secret);
+    return kind === 'bearer' ? await verifyCredential(keys, token) : await keys.tokens.verify(token);
   } catch (error) {
     if (error instanceof JwtError) {
       const message = JWT_MESSAGES[error.reason];
@@ -37,11 +40,11 @@ export function verifyStorageJwt(token: string, secret: string, kind: 'bearer' |
   }
 }
 
-/** The caller's JWT: the bearer token, else the API key (supabase-js sends both; curl may not). */
-export function resolveCaller(req: IncomingMessage, url: URL, ctx: GatewayContext): Caller {
-  const token = bearerToken(req) ?? apiKey(req, url);
+/** The caller's credential: the bearer token, else the API key (supabase-js sends both; curl may not). */
+export async function resolveCaller(req: IncomingMessage, url: URL, ctx: GatewayContext): Promise<Caller> {
+  const token = requestCredential(req, url) ?? apiKey(req, url);
   if (!token) throw unauthorized("headers must have required property 'authorization'");
-  const claims = verifyStorageJwt(token, ctx.jwtSecret);
+  const claims = await verifyStorageJwt(token, ctx.keys);
   const role = typeof claims.role === 'string' ? claims.role : 'anon';
   if (!API_ROLES.has(role)) throw unauthorized(`role "${role}" is not an API role`);
   return { role: role as Caller['role'], claims };

@@ -45,15 +45,15 @@ export function createStorageService(ctx: GatewayContext, options: StorageOption
     if (bucketMatch) {
       const [, rawId, empty] = bucketMatch;
       if (rawId === undefined) {
-        if (method === 'GET') return listBuckets(storage, res, caller());
-        if (method === 'POST') return createBucket(storage, req, res, caller());
+        if (method === 'GET') return listBuckets(storage, res, await caller());
+        if (method === 'POST') return createBucket(storage, req, res, await caller());
         return routeNotFound();
       }
       const id = validateBucketName(decodeURIComponent(rawId));
-      if (empty) return method === 'POST' ? emptyBucket(storage, res, caller(), id) : routeNotFound();
-      if (method === 'GET') return getBucket(storage, res, caller(), id);
-      if (method === 'PUT') return updateBucket(storage, req, res, caller(), id);
-      if (method === 'DELETE') return deleteBucket(storage, res, caller(), id);
+      if (empty) return method === 'POST' ? emptyBucket(storage, res, await caller(), id) : routeNotFound();
+      if (method === 'GET') return getBucket(storage, res, await caller(), id);
+      if (method === 'PUT') return updateBucket(storage, req, res, await caller(), id);
+      if (method === 'DELETE') return deleteBucket(storage, res, await caller(), id);
       return routeNotFound();
     }
 
@@ -63,14 +63,14 @@ export function createStorageService(ctx: GatewayContext, options: StorageOption
     const below = tail.join('/');
 
     if (head === 'list' && method === 'POST') {
-      return listObjects(storage, req, res, caller(), validateBucketName(decodeURIComponent(below)));
+      return listObjects(storage, req, res, await caller(), validateBucketName(decodeURIComponent(below)));
     }
     if (head === 'sign') {
       if (method === 'POST' && !below.includes('/')) {
-        return createSignedUrls(storage, req, res, caller(), validateBucketName(decodeURIComponent(below)));
+        return createSignedUrls(storage, req, res, await caller(), validateBucketName(decodeURIComponent(below)));
       }
       const { bucket, key } = parseObjectPath(below);
-      if (method === 'POST') return createSignedUrl(storage, req, res, caller(), bucket, key);
+      if (method === 'POST') return createSignedUrl(storage, req, res, await caller(), bucket, key);
       // Signed URLs are their own authorisation: no caller JWT is read.
       if (method === 'GET' || method === 'HEAD') return serveSignedUrl(storage, req, res, url, bucket, key);
       return routeNotFound();
@@ -81,29 +81,29 @@ export function createStorageService(ctx: GatewayContext, options: StorageOption
     }
     if (head === 'authenticated' && (method === 'GET' || method === 'HEAD')) {
       const { bucket, key } = parseObjectPath(below);
-      return downloadObject(storage, req, res, url, caller(), bucket, key);
+      return downloadObject(storage, req, res, url, await caller(), bucket, key);
     }
     if (head === 'info' && method === 'GET') {
       const target = below.startsWith('authenticated/') ? below.slice('authenticated/'.length) : below;
       const { bucket, key } = parseObjectPath(target);
-      return objectInfo(storage, res, caller(), bucket, key);
+      return objectInfo(storage, res, await caller(), bucket, key);
     }
     // /object/{bucket} (bulk delete) and /object/{bucket}/{key}
     if (!rest.includes('/')) {
-      if (method === 'DELETE') return removeObjects(storage, req, res, caller(), validateBucketName(decodeURIComponent(rest)));
+      if (method === 'DELETE') return removeObjects(storage, req, res, await caller(), validateBucketName(decodeURIComponent(rest)));
       return routeNotFound();
     }
     const { bucket, key } = parseObjectPath(rest);
     switch (method) {
       case 'POST':
-        return uploadObject(storage, req, res, caller(), bucket, key, 'create');
+        return uploadObject(storage, req, res, await caller(), bucket, key, 'create');
       case 'PUT':
-        return uploadObject(storage, req, res, caller(), bucket, key, 'update');
+        return uploadObject(storage, req, res, await caller(), bucket, key, 'update');
       case 'GET':
       case 'HEAD':
-        return downloadObject(storage, req, res, url, caller(), bucket, key);
+        return downloadObject(storage, req, res, url, await caller(), bucket, key);
       case 'DELETE':
-        return removeObject(storage, res, caller(), bucket, key);
+        return removeObject(storage, res, await caller(), bucket, key);
       default:
         return routeNotFound();
     }

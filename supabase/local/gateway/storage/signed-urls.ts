@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { signJwt } from '../../jwt.ts';
 import { readJson, sendJson } from '../http.ts';
 import { asCaller, verifyStorageJwt, type Caller } from './caller.ts';
 import { invalidRequest, invalidSignature } from './errors.ts';
@@ -9,8 +8,8 @@ import { sendObject } from './send-object.ts';
 import type { StorageContext } from './storage-context.ts';
 
 /**
- * Signed URLs as Supabase Storage makes them: the token is a JWT signed with the project's JWT
- * secret whose `url` claim is `bucket/key` and whose `exp` ends it. Signing checks that the
+ * Signed URLs as Supabase Storage makes them: the token is a JWT signed with the project's
+ * signing key (so it survives legacy keys being switched off) whose `url` claim is `bucket/key` and whose `exp` ends it. Signing checks that the
  * caller may read the object (their policies); serving checks only the token, so the URL works
  * in an <img> tag with no session. A token for one object cannot open another: the claim must
  * equal the requested path.
@@ -33,9 +32,9 @@ async function readBodyJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function sign(storage: StorageContext, bucket: string, key: string, expiresIn: number): string {
+async function sign(storage: StorageContext, bucket: string, key: string, expiresIn: number): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  const token = signJwt({ url: `${bucket}/${key}`, iat, exp: iat + expiresIn }, storage.gateway.jwtSecret);
+  const token = await storage.gateway.keys.tokens.sign({ url: `${bucket}/${key}`, iat, exp: iat + expiresIn });
   // Not percent-encoded: storage-js applies encodeURI to the whole URL, as Storage expects.
   return `/object/sign/${bucket}/${key}?token=${token}`;
 }
@@ -43,7 +42,7 @@ function sign(storage: StorageContext, bucket: string, key: string, expiresIn: n
 export async function createSignedUrl(storage: StorageContext, req: IncomingMessage, res: ServerResponse, caller: Caller, bucket: string, key: string) {
   const expiresIn = parseExpiresIn(await readBodyJson(req));
   await findObjectAsCaller(storage, caller, bucket, key);
-  sendJson(res, 200, { signedURL: sign(storage, bucket, key, expiresIn) });
+  sendJson(res, 200, { signedURL: await sign(storage, bucket, key, expiresIn) });
 }
 
 export async function createSignedUrls(storage: StorageContext, req: IncomingMessage, res: ServerResponse, caller: Caller, bucket: string) {
@@ -61,10 +60,12 @@ export async function createSignedUrls(storage: StorageContext, req: IncomingMes
   sendJson(
     res,
     200,
-    keys.map((key) =>
-      visible.has(key)
-        ? { error: null, path: key, signedURL: sign(storage, bucket, key, expiresIn) }
-        : { error: 'Either the object does not exist or you do not have access to it', path: key, signedURL: null },
+    await Promise.all(
+      keys.map(async (key) =>
+        visible.has(key)
+          ? { error: null, path: key, signedURL: await sign(storage, bucket, key, expiresIn) }
+          : { error: 'Either the object does not exist or you do not have access to it', path: key, signedURL: null },
+      ),
     ),
   );
 }
@@ -72,7 +73,7 @@ export async function createSignedUrls(storage: StorageContext, req: IncomingMes
 export async function serveSignedUrl(storage: StorageContext, req: IncomingMessage, res: ServerResponse, url: URL, bucket: string, key: string) {
   const token = url.searchParams.get('token');
   if (!token) throw invalidRequest("querystring must have required property 'token'");
-  const claims = verifyStorageJwt(token, storage.gateway.jwtSecret, 'signed-url');
+  const claims = await verifyStorageJwt(token, storage.gateway.keys, 'signed-url');
   if (claims.url !== `${bucket}/${key}`) throw invalidSignature('The url do not match the signature');
   await sendObject(req, res, url, storage.store, await findObjectAsService(storage, bucket, key));
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { drawPromptImage } from '../../gemini/image.ts';
-import { signJwt } from '../../jwt.ts';
+import { forgedToken } from '../../../tests/support/tokens.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { createStorageService } from './index.ts';
 
@@ -20,7 +20,7 @@ let anon: SupabaseClient;
 const png = drawPromptImage('a result for alice', 64, 48);
 
 async function signedIn(user: keyof typeof DEMO_USERS) {
-  const client = createTestClient(stack, stack.anonKey);
+  const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);
   return client;
@@ -37,8 +37,8 @@ before(async () => {
     create policy "read own uploads" on storage.objects for select to authenticated
       using (bucket_id = 'uploads' and owner = auth.uid());
   `);
-  service = createTestClient(stack, stack.serviceRoleKey);
-  anon = createTestClient(stack, stack.anonKey);
+  service = createTestClient(stack, stack.secretKey);
+  anon = createTestClient(stack, stack.publishableKey);
   alice = await signedIn('alice');
   bob = await signedIn('bob');
   for (const [id, isPublic] of [['uploads', false], ['public-assets', true]] as const) {
@@ -183,9 +183,9 @@ describe('uploading and downloading', () => {
   });
 
   test('a forged bearer token is refused with 403 semantics', async () => {
-    const forged = signJwt({ sub: DEMO_USERS.alice.id, role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 60 }, 'not-the-secret-not-the-secret-not-the-secret');
+    const forged = await forgedToken(stack, { sub: DEMO_USERS.alice.id, role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 60 });
     const response = await fetch(`${stack.apiUrl}/storage/v1/object/results/${aliceKey('x.png')}`, {
-      headers: { apikey: stack.anonKey, authorization: `Bearer ${forged}` },
+      headers: { apikey: stack.publishableKey, authorization: `Bearer ${forged}` },
     });
     assert.equal(response.status, 400);
     const body = await response.json();
@@ -203,7 +203,7 @@ describe('signed and public URLs', () => {
     const signed = new URL(data!.signedUrl);
     assert.equal(signed.pathname, `/storage/v1/object/sign/results/${aliceKey(name)}`);
     // Only the API key the gateway asks of every request; no Authorization header.
-    const response = await fetch(signed, { headers: { apikey: stack.anonKey } });
+    const response = await fetch(signed, { headers: { apikey: stack.publishableKey } });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'image/png');
     assert.deepEqual(Buffer.from(await response.arrayBuffer()), png);
@@ -225,14 +225,14 @@ describe('signed and public URLs', () => {
     const url = `results/${aliceKey(name)}`;
     const now = Math.floor(Date.now() / 1000);
     const get = async (token: string, target = url) => {
-      const response = await fetch(`${stack.apiUrl}/storage/v1/object/sign/${target}?token=${token}`, { headers: { apikey: stack.anonKey } });
+      const response = await fetch(`${stack.apiUrl}/storage/v1/object/sign/${target}?token=${token}`, { headers: { apikey: stack.publishableKey } });
       return { status: response.status, body: await response.json() };
     };
-    const expired = await get(signJwt({ url, iat: now - 120, exp: now - 60 }, stack.jwtSecret));
+    const expired = await get(await stack.keys.tokens.sign({ url, iat: now - 120, exp: now - 60 }));
     assert.deepEqual([expired.status, expired.body.statusCode, expired.body.message], [400, '400', 'jwt expired']);
-    const other = await get(signJwt({ url, iat: now, exp: now + 60 }, stack.jwtSecret), `results/${aliceKey('other.png')}`);
+    const other = await get(await stack.keys.tokens.sign({ url, iat: now, exp: now + 60 }), `results/${aliceKey('other.png')}`);
     assert.equal(other.body.error, 'InvalidSignature');
-    const forged = await get(signJwt({ url, iat: now, exp: now + 60 }, 'some-other-secret-some-other-secret!!'));
+    const forged = await get(await forgedToken(stack, { url, iat: now, exp: now + 60 }));
     assert.equal(forged.body.message, 'invalid signature');
   });
 
@@ -249,14 +249,14 @@ describe('signed and public URLs', () => {
     const key = `${randomUUID()}.png`;
     assert.equal((await service.storage.from('public-assets').upload(key, png, { contentType: 'image/png' })).error, null);
     const publicUrl = anon.storage.from('public-assets').getPublicUrl(key).data.publicUrl;
-    const response = await fetch(publicUrl, { headers: { apikey: stack.anonKey } });
+    const response = await fetch(publicUrl, { headers: { apikey: stack.publishableKey } });
     assert.equal(response.status, 200);
     assert.deepEqual(Buffer.from(await response.arrayBuffer()), png);
 
     const name = `${randomUUID()}.png`;
     await uploadResult(name);
     const privateUrl = anon.storage.from('results').getPublicUrl(aliceKey(name)).data.publicUrl;
-    const refused = await fetch(privateUrl, { headers: { apikey: stack.anonKey } });
+    const refused = await fetch(privateUrl, { headers: { apikey: stack.publishableKey } });
     assert.equal(refused.status, 400);
     assert.equal((await refused.json()).message, 'Bucket not found');
   });
@@ -304,7 +304,7 @@ describe('hostile paths', () => {
     const post = (rawPath: string) =>
       fetch(`${stack.apiUrl}/storage/v1/object/${rawPath}`, {
         method: 'POST',
-        headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}`, 'content-type': 'image/png' },
+        headers: { apikey: stack.secretKey, authorization: `Bearer ${stack.secretKey}`, 'content-type': 'image/png' },
         body: new Uint8Array(png),
       });
     for (const rawPath of [

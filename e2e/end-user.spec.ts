@@ -1,0 +1,173 @@
+import type { Page } from '@playwright/test';
+import type pg from 'pg';
+import { FLASH } from '../supabase/tests/support/fixtures.ts';
+import { markPage, stillMarked } from './support/page-mark.ts';
+import { expect, test } from './support/test.ts';
+
+/**
+ * The end user's journeys: create a job and watch it live, a failure refunded, a queued job
+ * cancelled, switching between jobs, one user's job hidden from another, and the queue position.
+ */
+
+// Every Gemini call takes 12 s, so a job is visibly running before it ends even when a busy
+// machine takes seconds to render a page.
+test.use({ geminiLatency: { p50: 12_000, p99: 12_000 } });
+
+const JOB_URL = /\/jobs\/([0-9a-f-]{36})$/;
+
+/** The balance in the header, once it has loaded. */
+async function balanceOf(page: Page): Promise<number> {
+  const balance = page.getByTestId('credit-balance');
+  await expect(balance).toHaveText(/Credits: \d+/);
+  return Number((await balance.textContent())!.replace(/\D+/g, ''));
+}
+
+/** Fills the form and submits; resolves with the new job's id once its page is shown. */
+async function createJobInUi(page: Page, prompt: string): Promise<string> {
+  if (!new URL(page.url()).pathname.endsWith('/jobs')) await page.goto('/jobs');
+  await page.getByLabel('Prompt').fill(prompt);
+  await page.getByLabel('Model').selectOption(FLASH);
+  await expect(page.getByTestId('job-cost')).toHaveText('Cost: 1 credit');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page).toHaveURL(JOB_URL);
+  await expect(page.getByRole('heading', { name: 'Job', exact: true })).toBeVisible();
+  return JOB_URL.exec(page.url())![1]!;
+}
+
+
+async function jobStatus(db: pg.Pool, id: string): Promise<string> {
+  return (await db.query('select status from public.jobs where id = $1', [id])).rows[0].status;
+}
+
+test('a user creates a job and watches progress move and the image appear without a reload', async ({ alicePage: page, tag, saveScreenshot }) => {
+  const balance = await balanceOf(page);
+  const prompt = `${tag}-live: a lighthouse at dusk`;
+  const jobId = await createJobInUi(page, prompt);
+  await markPage(page);
+
+  const stage = page.getByTestId('job-stage');
+  const progress = page.getByRole('progressbar');
+  await expect(stage).toHaveText('Generating');
+  // Between the ends: the bar moves while the call runs, not only at its start and finish.
+  await expect(progress).toHaveAttribute('aria-valuenow', /^[1-9]\d?$/);
+  await saveScreenshot(page, 'job-running');
+
+  const image = page.getByRole('img', { name: `Generated image: ${prompt}` });
+  await expect(image).toBeVisible();
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the image has loaded' }).toBeGreaterThan(0);
+  await expect(stage).toHaveText('Done');
+  await expect(progress).toHaveAttribute('aria-valuenow', '100');
+  expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+  await expect(page).toHaveURL(`/jobs/${jobId}`);
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance - 1}`);
+  await saveScreenshot(page, 'job-page');
+});
+
+test('a job made to fail shows why, the refund, and the balance back up', async ({ alicePage: page, gemini, tag, saveScreenshot }) => {
+  const balance = await balanceOf(page);
+  // A safety block is permanent: the worker fails the job at once and refunds it.
+  await gemini.force({ outcome: 'blocked', count: 1 });
+  await createJobInUi(page, `${tag}-fail: something the filter blocks`);
+  await expect(page.getByRole('status').filter({ hasText: 'Why it failed:' })).toContainText('blocked');
+  await expect(page.getByRole('status').filter({ hasText: 'refunded' })).toHaveText('1 credit refunded');
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance}`);
+  await saveScreenshot(page, 'job-failed-refunded');
+});
+
+test('a queued job can be cancelled from its page and its credits come back', async ({ alicePage: page, modelQueues, tag, saveScreenshot }) => {
+  const balance = await balanceOf(page);
+  await modelQueues.pause(FLASH);
+  await createJobInUi(page, `${tag}-cancel: never mind`);
+  const stage = page.getByTestId('job-stage');
+  await expect(stage).toHaveText('Waiting for a worker');
+  await page.getByRole('button', { name: 'Cancel job' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'refunded' })).toHaveText('1 credit refunded');
+  await expect(stage).toHaveText('Cancelled');
+  await expect(page.getByRole('button', { name: 'Cancel job' })).toHaveCount(0);
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance}`);
+  await saveScreenshot(page, 'job-cancelled');
+});
+
+test('switching between two running jobs never pulls the user back', async ({ alicePage: page, db, tag, saveScreenshot }) => {
+  const first = await createJobInUi(page, `${tag}-switch: first`);
+  const second = await createJobInUi(page, `${tag}-switch: second`);
+  // Back to the first through the list, while both are still in flight.
+  await page.getByRole('link', { name: '← All jobs' }).click();
+  await expect(page).toHaveURL('/jobs');
+  await page.getByRole('link', { name: `${tag}-switch: first` }).click();
+  await expect(page).toHaveURL(`/jobs/${first}`);
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  // The second job finishing too must not move the user.
+  await expect.poll(() => jobStatus(db, second), { message: 'the second job finishes' }).toBe('succeeded');
+  await expect(page).toHaveURL(`/jobs/${first}`);
+  // Coming back to the second shows its current state, not the one it had when the user left.
+  await page.goBack();
+  await page.goBack();
+  await expect(page).toHaveURL(`/jobs/${second}`);
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  await saveScreenshot(page, 'job-switch');
+});
+
+test("alice gets a 404 for bob's job page and receives none of its events", async ({ alicePage: page, clientAs, db, tag, saveScreenshot }) => {
+  const frames: string[] = [];
+  // Realtime sockets only: the dev server's own socket echoes page URLs, which name the job.
+  page.on('websocket', (ws) => {
+    if (ws.url().includes('/realtime/v1/')) ws.on('framereceived', (frame) => frames.push(String(frame.payload)));
+  });
+  // Alice watches her history (a live subscription to her jobs) while bob's job runs; it may be
+  // empty when this journey runs alone.
+  const history = page.getByRole('list', { name: 'Job history' }).or(page.getByText('No jobs yet.'));
+  await page.reload();
+  await expect(history).toBeVisible();
+
+  const bob = await clientAs('bob');
+  const bobsPrompt = `${tag}-private: bob only`;
+  const { data, error } = await bob.rpc('create_job', { p_model_id: FLASH, p_prompt: bobsPrompt });
+  expect(error).toBeNull();
+  const bobsJobId = (data as { id: string }).id;
+
+  const response = await page.goto(`/jobs/${bobsJobId}`);
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Job not found' })).toBeVisible();
+  await saveScreenshot(page, 'other-users-job-404');
+
+  // Back on her history while bob's job finishes: nothing about it may reach her socket.
+  await page.goto('/jobs');
+  await expect(history).toBeVisible();
+  await expect.poll(() => jobStatus(db, bobsJobId), { message: "bob's job finishes" }).toBe('succeeded');
+  // Her own job's events do arrive on the same socket, so silence about bob's is meaningful.
+  const control = `${tag}-private: alice control`;
+  await createJobInUi(page, control);
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  expect(frames.some((f) => f.includes(control)), "alice's own job events arrived").toBe(true);
+  expect(frames.filter((f) => f.includes(bobsJobId)), "frames about bob's job that reached alice").toEqual([]);
+  expect(frames.filter((f) => f.includes(bobsPrompt)), "frames with bob's prompt that reached alice").toEqual([]);
+});
+
+test('a waiting job shows its place in the queue, moving live as other jobs leave it, then the time left', async ({ alicePage: page, clientAs, modelQueues, tag, saveScreenshot }) => {
+  // A paused model takes jobs but no worker claims them: bob's job waits ahead of alice's.
+  await modelQueues.pause(FLASH);
+  const bob = await clientAs('bob');
+  const { data: ahead, error } = await bob.rpc('create_job', { p_model_id: FLASH, p_prompt: `${tag}-queue: ahead` });
+  expect(error).toBeNull();
+  await createJobInUi(page, `${tag}-queue: waiting`);
+  const position = page.getByTestId('queue-position');
+  const eta = page.getByTestId('job-eta');
+  await expect(position).toHaveText('2');
+  await expect(eta).toContainText('This model is paused');
+  await saveScreenshot(page, 'job-queued-position');
+
+  // Bob's job leaving the queue moves alice's place without a reload: the queue signal.
+  await markPage(page);
+  const { error: cancelError } = await bob.rpc('cancel_jobs', { ids: [(ahead as { id: string }).id], reason: `${tag} queue` });
+  expect(cancelError).toBeNull();
+  await expect(position).toHaveText('1');
+
+  // Resumed, the job is claimed and shows the time left from the model's live latency.
+  await modelQueues.resume(FLASH);
+  await expect(page.getByText('Estimated time left')).toBeVisible();
+  await expect(eta).toHaveText(/about \d+ s|Any moment now/);
+  await saveScreenshot(page, 'job-running-eta');
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+});

@@ -1,0 +1,24 @@
+/**
+ * What global setup tells the journeys about the product it started: the URLs and keys, passed
+ * through one environment variable, which Playwright's worker processes inherit from the runner.
+ */
+export interface E2eStackInfo {
+  appUrl: string;
+  apiUrl: string;
+  publishableKey: string;
+  secretKey: string;
+  dbUrl: string;
+  geminiBaseUrl: string;
+}
+
+const VARIABLE = 'JOBHEALTH_E2E_STACK';
+
+export function publishStackInfo(info: E2eStackInfo): void {
+  process.env[VARIABLE] = JSON.stringify(info);
+}
+
+export function stackInfo(): E2eStackInfo {
+  const value = process.env[VARIABLE];
+  if (!value) throw new Error(`${VARIABLE} is not set: run the journeys with "npx playwright test", whose global setup starts the product`);
+  return JSON.parse(value) as E2eStackInfo;
+}

@@ -1,0 +1,152 @@
+import type { Page } from '@playwright/test';
+import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { markPage, stillMarked } from './support/page-mark.ts';
+import { expect, test } from './support/test.ts';
+
+/**
+ * An admin watching System Health: a job a user enqueues appears and progresses on the admin's
+ * screen without a reload, driven by the private admin Realtime topic; a hidden tab leaves the
+ * topic and catches up when shown again; the window picker works from the keyboard; support
+ * sees the page without the admin-only link; an end user gets a 404.
+ */
+
+// Every Gemini call takes 12 s, so the job is visibly running on the admin's screen even when a
+// busy machine takes seconds to render a page.
+test.use({ viewport: { width: 1440, height: 900 }, geminiLatency: { p50: 12_000, p99: 12_000 } });
+
+const kpi = (page: Page, id: string) => page.getByTestId(`kpi-${id}-value`);
+const kpiNumber = async (page: Page, id: string) => Number((await kpi(page, id).textContent())!.replace(/,/g, ''));
+
+
+/** What the browser does when the user switches tabs: the page's visibility and its event. */
+async function setVisibility(page: Page, state: 'hidden' | 'visible') {
+  await page.evaluate((state) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
+test('an admin watches a job alice enqueues appear and progress without a reload', async ({ adminPage: admin, alicePage: alice, db, tag, saveScreenshot }) => {
+  await expect(admin.getByRole('heading', { name: 'System Health' })).toBeVisible();
+  await expect(admin.getByRole('list', { name: 'Key figures' })).toBeVisible();
+  await expect(admin.getByTestId('live-status')).toContainText('Live');
+  await markPage(admin);
+  await expect(admin.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Models' })).toBeVisible();
+
+  const prompt = `${tag}-health: a kite over the sea`;
+  await alice.getByLabel('Prompt').fill(prompt);
+  await alice.getByLabel('Model').selectOption(FLASH);
+  await alice.getByRole('button', { name: 'Generate' }).click();
+  // The id from the database, not from alice's next page: the admin's screen is what is watched.
+  let jobId = '';
+  await expect
+    .poll(async () => (jobId = (await db.query('select id from public.jobs where prompt = $1', [prompt])).rows[0]?.id ?? ''), { message: 'the job is created' })
+    .not.toBe('');
+
+  // The job shows up in the admin's live activity, runs (the running count includes it), ends.
+  const row = admin.getByTestId(`activity-${jobId}`);
+  await expect(row).toContainText('Running');
+  await expect(kpi(admin, 'running')).toHaveText(/^[1-9]\d*$/);
+  await saveScreenshot(admin, 'system-health-running');
+  await expect(row).toContainText('Done');
+  await expect(row).toContainText('100%');
+  expect(await stillMarked(admin), 'the page was never reloaded').toBe(true);
+  await expect(alice).toHaveURL(`/jobs/${jobId}`);
+
+  // The finished job was patched into the charts as it happened: throughput and queue depth draw it.
+  await expect(admin.getByTestId('chart-throughput')).toContainText(/[1-9]\d* jobs? finished in this window/);
+  await expect(admin.getByTestId('chart-throughput').locator('.recharts-bar-rectangle').first()).toBeVisible();
+  await expect(admin.getByTestId('chart-queue-depth').locator('.recharts-surface').first()).toBeVisible();
+  await expect(admin.getByTestId('chart-queue-depth')).toContainText('Now 0 queued, 0 running.');
+  // At the viewport's size: a full-page capture resizes the page under the charts, which then draw small.
+  await saveScreenshot(admin, 'system-health');
+});
+
+test('the window picker switches to 24 hours from the keyboard and the URL follows', async ({ adminPage: admin }) => {
+  const picker = admin.getByRole('group', { name: 'Time window' });
+  await expect(picker.getByRole('button', { name: '1h' })).toHaveAttribute('aria-pressed', 'true');
+  await picker.getByRole('button', { name: '24h' }).focus();
+  await admin.keyboard.press('Enter');
+  await expect(picker.getByRole('button', { name: '24h', pressed: true })).toBeVisible();
+  await expect(admin).toHaveURL(/\?window=24h$/);
+  await expect(admin.getByText('average over 24 hours')).toBeVisible();
+  await expect(admin.getByRole('list', { name: 'Key figures' })).toBeVisible();
+
+  // Reloading keeps the chosen window: the server prefetches the same one.
+  await admin.reload();
+  await expect(picker.getByRole('button', { name: '24h', pressed: true })).toBeVisible();
+  await expect(admin.getByText('average over 24 hours')).toBeVisible();
+});
+
+test.describe('on a small screen', () => {
+  // The page must stay usable, keyboard included, where its tables no longer fit.
+  test.use({ viewport: { width: 1024, height: 768 } });
+
+  test('support sees System Health without the admin-only Models link', async ({ supportPage: support }) => {
+    await expect(support.getByRole('heading', { name: 'System Health' })).toBeVisible();
+    const nav = support.getByRole('navigation', { name: 'Console' });
+    await expect(nav.getByRole('link', { name: 'Jobs' })).toBeVisible();
+    await expect(nav.getByRole('link', { name: 'Models' })).toHaveCount(0);
+    await expect(support.getByTestId('admin-role')).toHaveText('support');
+    await expect(nav.getByRole('link', { name: 'System Health' })).toHaveAttribute('aria-current', 'page');
+  });
+});
+
+test('an end user opening /admin gets a 404', async ({ alicePage: alice }) => {
+  const response = await alice.goto('/admin');
+  expect(response?.status()).toBe(404);
+  await expect(alice.getByRole('heading', { name: 'System Health' })).toHaveCount(0);
+});
+
+test('a hidden tab leaves the admin topic and receives nothing; shown again it rejoins and catches up', async ({ adminPage: admin, clientAs, modelQueues, tag }) => {
+  const sent: string[] = [];
+  const received: string[] = [];
+  admin.on('websocket', (ws) => {
+    if (!ws.url().includes('/realtime/v1/')) return;
+    ws.on('framesent', (frame) => sent.push(String(frame.payload)));
+    ws.on('framereceived', (frame) => received.push(String(frame.payload)));
+  });
+  await admin.reload();
+  await expect(admin.getByTestId('live-status')).toContainText('Live');
+  const queuedBefore = await kpiNumber(admin, 'queued');
+
+  await setVisibility(admin, 'hidden');
+  await expect(admin.getByTestId('live-status')).toContainText('Paused');
+  await expect
+    .poll(() => sent.some((f) => f.includes('realtime:admin:jobs') && f.includes('phx_leave')), { message: 'the tab leaves the admin topic' })
+    .toBe(true);
+  const receivedWhileHidden = received.length;
+
+  // Another admin client stays on the topic: once it has the job's change, the server has sent
+  // that change to every subscriber, so the hidden tab's silence is not a matter of timing.
+  const watcher = await clientAs('admin');
+  await watcher.realtime.setAuth();
+  const seen = new Set<string>();
+  await new Promise<void>((resolve, reject) => {
+    watcher
+      .channel('admin:jobs', { config: { private: true } })
+      .on('broadcast', { event: 'job_changed' }, (message: { payload?: { id?: string } }) => void seen.add(String(message.payload?.id)))
+      .subscribe((status, error) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(error) : undefined));
+  });
+
+  // A job enqueued while nobody looks; its model paused, so it stays queued for the count.
+  await modelQueues.pause(PRO);
+  const alice = await clientAs('alice');
+  const { data, error } = await alice.rpc('create_job', { p_model_id: PRO, p_prompt: `${tag}-health: enqueued while hidden` });
+  expect(error).toBeNull();
+  const jobId = (data as { id: string }).id;
+  try {
+    await expect.poll(() => seen.has(jobId), { message: 'the watching client gets the job change' }).toBe(true);
+    expect(received.slice(receivedWhileHidden).filter((f) => f.includes(jobId)), 'frames about the job that reached the hidden tab').toEqual([]);
+    await expect(kpi(admin, 'queued')).toHaveText(queuedBefore.toLocaleString('en-US'));
+
+    // Shown again: it rejoins and refetches what it missed, since Realtime does not replay.
+    await setVisibility(admin, 'visible');
+    await expect(admin.getByTestId('live-status')).toContainText('Live');
+    await expect(kpi(admin, 'queued')).toHaveText((queuedBefore + 1).toLocaleString('en-US'));
+  } finally {
+    // Left queued, it would run once the model resumes, under the next journey's eyes.
+    await alice.rpc('cancel_jobs', { ids: [jobId], reason: `${tag} cleanup` });
+  }
+});

@@ -1,0 +1,29 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+
+/**
+ * Removes the images of deleted users. Deleting a user queues their Storage objects (see the
+ * user-deletion migration), because only the Storage API may delete objects and the database
+ * cannot call it; the worker holds the secret key and is invoked often, so it empties the queue:
+ * claim a batch, remove it through Storage, mark it done. A batch that fails stays claimed for
+ * five minutes and is then claimed again.
+ */
+export async function eraseQueuedObjects(supabase: SupabaseClient, log: (line: string) => void, batch = 100): Promise<number> {
+  let erased = 0;
+  for (;;) {
+    const { data, error } = await supabase.rpc('claim_object_erasures', { p_limit: batch });
+    if (error) throw new Error(`claim_object_erasures: ${error.message}`);
+    const items = (data ?? []) as Array<{ id: number; bucket_id: string; name: string }>;
+    if (items.length === 0) return erased;
+    const byBucket = new Map<string, string[]>();
+    for (const item of items) byBucket.set(item.bucket_id, [...(byBucket.get(item.bucket_id) ?? []), item.name]);
+    for (const [bucket, names] of byBucket) {
+      const removed = await supabase.storage.from(bucket).remove(names);
+      if (removed.error) throw new Error(`removing ${names.length} objects from ${bucket}: ${removed.error.message}`);
+    }
+    const finished = await supabase.rpc('finish_object_erasures', { p_ids: items.map((i) => i.id) });
+    if (finished.error) throw new Error(`finish_object_erasures: ${finished.error.message}`);
+    erased += items.length;
+    log(`erased ${items.length} objects of deleted users`);
+    if (items.length < batch) return erased;
+  }
+}
