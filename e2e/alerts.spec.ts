@@ -141,7 +141,8 @@ test('Gemini fails: the banner appears without a reload and one signed "opened" 
   await expect(admin.getByTestId('incident-status')).toContainText('Open, acknowledged');
   await expect(admin.getByRole('list', { name: 'Timeline' })).toContainText('Acknowledged by admin: looking at the safety filter');
   await expect(admin.getByRole('link', { name: FLASH }).first()).toBeVisible();
-  await expect(admin.locator('[data-testid="chart-incident-value"] .recharts-line-curve')).toBeVisible();
+  // The value and the threshold, each a line.
+  await expect(admin.locator('[data-testid="chart-incident-value"] .recharts-line-curve')).toHaveCount(2);
   await saveScreenshot(admin, 'incident');
 
   await admin.goto('/admin/incidents');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bucketAt, layoutChart, textWidth, xTickIndices, yTickValues, type ChartSpec } from './chart-geometry.ts';
+import { bucketAt, isolatedPoints, layoutChart, textWidth, xTickIndices, yTickValues, type ChartSpec } from './chart-geometry.ts';
 import { bucketLabel, zoneOffsetSeconds } from './time-axis.ts';
 
 const MINUTE = 60_000;
@@ -147,5 +147,21 @@ describe('time axis', () => {
     assert.equal(zoneOffsetSeconds(T0, 'Asia/Kolkata'), 5.5 * 3600);
     assert.equal(zoneOffsetSeconds(Date.UTC(2026, 0, 15), 'America/New_York'), -5 * 3600);
     assert.equal(zoneOffsetSeconds(Date.UTC(2026, 6, 15), 'America/New_York'), -4 * 3600);
+  });
+});
+
+describe('isolatedPoints', () => {
+  test('marks a value with no neighbour on either side, at either end too, and nothing that a segment passes through', () => {
+    const points = [
+      { x: 0, y: 5 },
+      { x: 1, y: null },
+      { x: 2, y: 7 },
+      { x: 3, y: 8 },
+      { x: 4, y: null },
+      { x: 5, y: 9 },
+    ];
+    assert.deepEqual(isolatedPoints(points), [{ x: 0, y: 5 }, { x: 5, y: 9 }]);
+    assert.deepEqual(isolatedPoints([{ x: 3, y: 1 }]), [{ x: 3, y: 1 }]);
+    assert.deepEqual(isolatedPoints([{ x: 3, y: null }]), []);
   });
 });

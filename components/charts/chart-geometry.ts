@@ -173,6 +173,14 @@ export function layoutChart(spec: ChartSpec, size: ChartSize): ChartGeometry {
 }
 
 /** The bucket under an x position in the chart (pointer or keyboard), or null outside the plot. */
+/**
+ * Points with no value on either side: a line has no segment to draw through them, so a lone
+ * bucket with data (one minute of calls, an incident's first evaluation) needs a dot to be seen.
+ */
+export function isolatedPoints(points: readonly Point[]): { x: number; y: number }[] {
+  return points.flatMap((p, i) => (p.y !== null && points[i - 1]?.y == null && points[i + 1]?.y == null ? [{ x: p.x, y: p.y }] : []));
+}
+
 export function bucketAt(geometry: ChartGeometry, x: number, buckets: number): number | null {
   const i = Math.floor((x - geometry.plot.left) / geometry.band);
   return i >= 0 && i < buckets ? i : null;

@@ -2,7 +2,7 @@
 
 import { memo, useMemo, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { Curve, Layer, Surface } from 'recharts';
-import { bucketAt, layoutChart, AXIS_FONT_PX, type ChartGeometry, type ChartKind, type ChartSeries } from './chart-geometry';
+import { bucketAt, isolatedPoints, layoutChart, AXIS_FONT_PX, type ChartGeometry, type ChartKind, type ChartSeries } from './chart-geometry';
 import { bucketLabel, zoneOffsetSeconds } from './time-axis';
 import { useChartSize } from './use-chart-size';
 import { useTimeZone } from './use-time-zone';
@@ -149,6 +149,9 @@ const ChartBody = memo(function ChartBody({ geometry, kind, curve, series }: { g
             ) : (
               <Layer key={key} className="recharts-line">
                 <Curve layout="horizontal" type={curve} points={points} fill="none" stroke={color(key)} strokeWidth={1.5} className="recharts-line-curve" />
+                {isolatedPoints(points).map((p) => (
+                  <circle key={p.x} className="recharts-line-dot" cx={p.x} cy={p.y} r={2.5} fill={color(key)} />
+                ))}
               </Layer>
             ),
           )}
