@@ -2,6 +2,7 @@
 
 import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
 import { REASON_MAX_LENGTH } from '@/lib/audit/reason-schema';
+import { DialogFormFooter } from '@/components/audit/dialog-form-footer';
 
 /**
  * A staff form in a native modal <dialog> (as ReasonDialog: focus kept inside, Escape closes),
@@ -57,19 +58,7 @@ export function FormDialog({
           {children}
           <label htmlFor={`${id}-reason`}>Reason (required, goes to the audit log)</label>
           <textarea id={`${id}-reason`} name="reason" maxLength={REASON_MAX_LENGTH} rows={2} required />
-          {error && (
-            <p className="notice notice-error" role="alert">
-              {error}
-            </p>
-          )}
-          <div className="row">
-            <button type="submit" disabled={pending}>
-              {pending ? 'Working…' : submitLabel}
-            </button>
-            <button type="button" className="link-button" onClick={() => ref.current?.close()}>
-              Cancel
-            </button>
-          </div>
+          <DialogFormFooter error={error} pending={pending} submitLabel={submitLabel} onCancel={() => ref.current?.close()} />
         </form>
       )}
     </dialog>

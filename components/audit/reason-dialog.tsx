@@ -2,6 +2,7 @@
 
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { REASON_MAX_LENGTH, reasonSchema } from '@/lib/audit/reason-schema';
+import { DialogFormFooter } from './dialog-form-footer';
 
 /**
  * Confirmation for a staff action, with the reason the audit log needs. A native modal
@@ -82,19 +83,7 @@ export function ReasonDialog({
           <p id={hintId} className={invalid ? 'error-text' : 'muted'} role={invalid ? 'alert' : undefined}>
             {invalid ?? `${reason.trim().length}/${REASON_MAX_LENGTH} characters`}
           </p>
-          {error && (
-            <p className="notice notice-error" role="alert">
-              {error}
-            </p>
-          )}
-          <div className="row">
-            <button type="submit" disabled={pending}>
-              {pending ? 'Working…' : confirmLabel}
-            </button>
-            <button type="button" className="link-button" onClick={() => ref.current?.close()}>
-              Cancel
-            </button>
-          </div>
+          <DialogFormFooter error={error} pending={pending} submitLabel={confirmLabel} onCancel={() => ref.current?.close()} />
         </form>
       )}
     </dialog>
