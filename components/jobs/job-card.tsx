@@ -18,7 +18,7 @@ const THUMB = 160;
 export function JobCard({ job }: { job: GalleryItem }) {
   return (
     <li className="job-card">
-      <Link href={`/jobs/${job.id}`} className="job-card-link" aria-label={`${job.prompt} — ${job.status}`}>
+      <Link href={`/jobs/${job.id}`} className="job-card-link">
         <div className="job-card-media">
           {job.status === 'succeeded' && job.result ? <Thumbnail job={job} /> : <StatusPanel job={job} />}
         </div>

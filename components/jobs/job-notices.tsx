@@ -14,7 +14,7 @@ export function JobNotices() {
       {notices.map((notice) => (
         <div key={notice.jobId} className={`toast ${notice.status === 'failed' ? 'toast-error' : 'toast-ok'}`}>
           <p>
-            {notice.status === 'succeeded' ? 'Your image is ready' : 'A job failed and its credits were refunded'}
+            {notice.status === 'succeeded' ? 'Your image is ready' : notice.refunded > 0 ? 'A job failed and its credits were refunded' : 'A job failed'}
             {notice.prompt ? <span className="toast-prompt">: {notice.prompt}</span> : null}
           </p>
           <div className="row">

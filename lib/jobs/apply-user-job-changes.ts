@@ -12,8 +12,9 @@ import { jobKeys } from './keys';
  *   * a job that is new (old_status null) and not in the gallery yet: fetched once and put at
  *     the top (it is the newest); a change to a job on a page not loaded is dropped, so nothing
  *     lands out of place;
- *   * the job page after a change of status other than a claim: once, for what the message
- *     does not carry (the error message, the retry time, when it finished);
+ *   * the job page after a change of status: once, for what the message does not carry (when
+ *     the attempt started, which the running ETA counts from; the error message; the retry
+ *     time; when it finished). Only a page that shows the job refetches;
  *   * the balance after a change that moved credits (a job created or retried is charged, one
  *     that ended is refunded): once per such change. Grants arrive as 'credits_changed'.
  */
@@ -41,7 +42,7 @@ export function applyUserJobChanges(
     if (change.refunded > 0) queryClient.setQueryData(creditKeys.jobRefund(change.id), change.refunded);
 
     if (change.status === change.old_status) continue;
-    if (change.status !== 'running') void queryClient.invalidateQueries({ queryKey: jobKeys.detail(change.id), exact: true });
+    void queryClient.invalidateQueries({ queryKey: jobKeys.detail(change.id), exact: true });
     if (change.old_status === null || change.refunded > 0 || (isTerminal(change.old_status) && change.status === 'queued')) creditsMoved = true;
   }
   if (creditsMoved) void queryClient.invalidateQueries({ queryKey: creditKeys.balance(userId), exact: true });

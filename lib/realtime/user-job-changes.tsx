@@ -18,6 +18,8 @@ import { creditsChangeSchema, parseUserJobChange, USER_TOPIC_EVENTS, userTopic, 
 export interface JobNotice {
   jobId: string;
   status: 'succeeded' | 'failed';
+  /** Credits the failure returned. */
+  refunded: number;
   /** The prompt when the tab has the job cached, for the notice's text. */
   prompt: string | null;
 }
@@ -60,7 +62,12 @@ export function UserJobChangesProvider({ userId, children }: { userId: string; c
         (c) => c.status !== c.old_status && (c.status === 'succeeded' || c.status === 'failed') && pathnameRef.current !== `/jobs/${c.id}`,
       );
       if (finished.length === 0) return;
-      const added = finished.map((c) => ({ jobId: c.id, status: c.status as JobNotice['status'], prompt: cachedPrompt(queryClient, userId, c.id) }));
+      const added = finished.map((c) => ({
+        jobId: c.id,
+        status: c.status as JobNotice['status'],
+        refunded: c.refunded,
+        prompt: cachedPrompt(queryClient, userId, c.id),
+      }));
       setNotices((current) => [...current.filter((n) => !added.some((a) => a.jobId === n.jobId)), ...added].slice(-MAX_NOTICES));
     });
     // The private topic is authorised by RLS as the joining user: the socket must carry the
