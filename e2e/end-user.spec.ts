@@ -1,11 +1,13 @@
 import type { Page } from '@playwright/test';
 import type pg from 'pg';
+import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { FLASH } from '../supabase/tests/support/fixtures.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 
 /**
- * The end user's journeys: create a job and watch it live, a failure refunded, a queued job
+ * The end user's journeys: create a job and watch it live (over the user's private topic, never
+ * postgres_changes), the gallery, a "job finished" notice, a failure refunded, a queued job
  * cancelled, switching between jobs, one user's job hidden from another, and the queue position.
  */
 
@@ -39,7 +41,35 @@ async function jobStatus(db: pg.Pool, id: string): Promise<string> {
   return (await db.query('select status from public.jobs where id = $1', [id])).rows[0].status;
 }
 
+/**
+ * Records the page's Realtime traffic: frames sent (joins) and received. The app must follow its
+ * jobs on the user's private Broadcast topic and join nothing with postgres_changes.
+ */
+function recordRealtime(page: Page): { sent: string[]; received: string[] } {
+  const frames = { sent: [] as string[], received: [] as string[] };
+  page.on('websocket', (ws) => {
+    if (!ws.url().includes('/realtime/v1/')) return;
+    ws.on('framesent', (frame) => frames.sent.push(String(frame.payload)));
+    ws.on('framereceived', (frame) => frames.received.push(String(frame.payload)));
+  });
+  return frames;
+}
+
+/** The postgres_changes bindings of every channel join the page sent: none is what the app wants. */
+function postgresChangesBindings(sent: string[]): unknown[] {
+  return sent.flatMap((frame) => {
+    try {
+      const [, , , event, payload] = JSON.parse(frame) as [unknown, unknown, string, string, { config?: { postgres_changes?: unknown[] } }];
+      return event === 'phx_join' ? (payload.config?.postgres_changes ?? []) : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 test('a user creates a job and watches progress move and the image appear without a reload', async ({ alicePage: page, tag, saveScreenshot }) => {
+  const realtime = recordRealtime(page);
+  await page.reload();
   const balance = await balanceOf(page);
   const prompt = `${tag}-live: a lighthouse at dusk`;
   const jobId = await createJobInUi(page, prompt);
@@ -61,6 +91,46 @@ test('a user creates a job and watches progress move and the image appear withou
   await expect(page).toHaveURL(`/jobs/${jobId}`);
   await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance - 1}`);
   await saveScreenshot(page, 'job-page');
+  // All of it arrived over the user's private topic; no channel asked for postgres_changes.
+  expect(realtime.received.some((f) => f.includes(`user:${DEMO_USERS.alice.id}:jobs`) && f.includes(jobId))).toBe(true);
+  expect(postgresChangesBindings(realtime.sent)).toEqual([]);
+});
+
+test('the gallery shows a finished job\'s image without a reload, and a running one with its progress', async ({ alicePage: page, tag, saveScreenshot }) => {
+  const prompt = `${tag}-gallery: a paper boat on a pond`;
+  const jobId = await createJobInUi(page, prompt);
+  await page.getByRole('link', { name: '← All jobs' }).click();
+  await expect(page).toHaveURL('/jobs');
+  await markPage(page);
+  const history = page.getByRole('list', { name: 'Job history' });
+  const card = history.getByRole('listitem').filter({ has: page.locator(`a[href="/jobs/${jobId}"]`) });
+  // The newest job is the first card, running with its bar, then done with its thumbnail.
+  await expect(history.getByRole('listitem').first()).toContainText(prompt);
+  await expect(card.getByRole('progressbar')).toBeVisible();
+  const thumbnail = card.getByRole('img', { name: `Generated image: ${prompt}` });
+  await expect(thumbnail).toBeVisible();
+  await expect(thumbnail).toHaveAttribute('loading', 'lazy');
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the thumbnail has loaded' }).toBeGreaterThan(0);
+  expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+  await saveScreenshot(page, 'gallery');
+});
+
+test('a job that finishes while the user is elsewhere raises a notice with a link, and never moves them', async ({ alicePage: page, tag, saveScreenshot }) => {
+  const prompt = `${tag}-notice: a kite over the dunes`;
+  const jobId = await createJobInUi(page, prompt);
+  await page.getByRole('link', { name: '← All jobs' }).click();
+  await expect(page).toHaveURL('/jobs');
+  await markPage(page);
+  const notice = page.getByRole('status', { name: 'Notifications' });
+  await expect(notice).toContainText('Your image is ready');
+  await expect(notice).toContainText(prompt);
+  await expect(notice.getByRole('link', { name: 'View job' })).toHaveAttribute('href', `/jobs/${jobId}`);
+  await saveScreenshot(page, 'job-notice');
+  // It only told: the user is where they were, on the same page.
+  await expect(page).toHaveURL('/jobs');
+  expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+  await notice.getByRole('button', { name: 'Dismiss notification' }).click();
+  await expect(notice).not.toContainText(prompt);
 });
 
 test('a job made to fail shows why, the refund, and the balance back up', async ({ alicePage: page, gemini, tag, saveScreenshot }) => {
@@ -136,8 +206,7 @@ test("alice gets a 404 for bob's job page and receives none of its events", asyn
   await expect(history).toBeVisible();
   await expect.poll(() => jobStatus(db, bobsJobId), { message: "bob's job finishes" }).toBe('succeeded');
   // Her own job's events do arrive on the same socket, so silence about bob's is meaningful.
-  const control = `${tag}-private: alice control`;
-  await createJobInUi(page, control);
+  const control = await createJobInUi(page, `${tag}-private: alice control`);
   await expect(page.getByTestId('job-stage')).toHaveText('Done');
   expect(frames.some((f) => f.includes(control)), "alice's own job events arrived").toBe(true);
   expect(frames.filter((f) => f.includes(bobsJobId)), "frames about bob's job that reached alice").toEqual([]);

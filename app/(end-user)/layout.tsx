@@ -2,13 +2,19 @@ import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { SignOutButton } from '@/components/auth/sign-out-button';
 import { CreditBalance } from '@/components/credits/credit-balance';
+import { JobNotices } from '@/components/jobs/job-notices';
 import { requireUser } from '@/lib/auth/current-user';
+import { UserJobChangesProvider } from '@/lib/realtime/user-job-changes';
 
-/** The signed-in user's frame: who they are, their balance (live), sign-out. */
+/**
+ * The signed-in user's frame: who they are, their balance, sign-out, and the tab's one live
+ * subscription (their private topic), which keeps every page under it current and raises the
+ * "job finished" notices.
+ */
 export default async function EndUserLayout({ children }: { children: ReactNode }) {
   const { user } = await requireUser('/jobs');
   return (
-    <>
+    <UserJobChangesProvider userId={user.id}>
       <header className="app-header">
         <Link href="/jobs" className="brand">
           Job Health
@@ -20,6 +26,7 @@ export default async function EndUserLayout({ children }: { children: ReactNode 
         </nav>
       </header>
       <main className="page">{children}</main>
-    </>
+      <JobNotices />
+    </UserJobChangesProvider>
   );
 }

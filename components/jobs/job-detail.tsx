@@ -5,7 +5,6 @@ import { useCancelJobMutation } from '@/lib/jobs/cancel-job-mutation';
 import { JobActionError } from '@/lib/jobs/create-job-mutation';
 import { useJob } from '@/lib/jobs/job-query';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
-import { useJobRealtime } from '@/lib/jobs/use-job-realtime';
 import type { Job } from '@/lib/jobs/job-schema';
 import { ErrorPanel } from './error-panel';
 import { JobProgress } from './job-progress';
@@ -33,7 +32,6 @@ const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1
 
 export function JobDetail({ jobId }: { jobId: string }) {
   const { data: job, error, refetch } = useJob(jobId);
-  useJobRealtime(jobId);
   const ended = job?.status === 'failed' || job?.status === 'cancelled';
   const refund = useJobRefund(jobId, ended);
   const resultUrl = useResultUrl(jobId, job?.status === 'succeeded' ? job.result : null);

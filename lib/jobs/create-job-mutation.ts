@@ -3,6 +3,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { creditKeys } from '@/lib/credits/keys';
 import { createClient } from '@/lib/supabase/client';
 import type { CreateJobInput } from './create-job-schema';
+import { prependJob } from './apply-user-job-changes';
 import { describeJobError, type JobErrorView } from './job-errors';
 import { jobSchema, type Job } from './job-schema';
 import { jobKeys } from './keys';
@@ -24,14 +25,15 @@ export async function createJob(supabase: SupabaseClient, input: CreateJobInput)
   return jobSchema.parse(data);
 }
 
+/** The new job goes to the top of the gallery at once; its charge moves the balance. */
 export function useCreateJobMutation() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (input: CreateJobInput) => createJob(createClient(), input),
     onSuccess: (job) => {
       queryClient.setQueryData(jobKeys.detail(job.id), job);
-      void queryClient.invalidateQueries({ queryKey: jobKeys.lists() });
-      void queryClient.invalidateQueries({ queryKey: creditKeys.all });
+      prependJob(queryClient, job.user_id, job);
+      void queryClient.invalidateQueries({ queryKey: creditKeys.balance(job.user_id), exact: true });
     },
   });
 }

@@ -12,9 +12,10 @@ import { cancelJob } from './cancel-job-mutation.ts';
 import { createJob, JobActionError } from './create-job-mutation.ts';
 import { fetchJob } from './job-query.ts';
 import type { Job } from './job-schema.ts';
-import { fetchJobHistory } from './jobs-list-query.ts';
+import { parseUserJobChange, userTopic, type UserJobChange } from '../realtime/user-job-change.ts';
+import { applyUserJobChanges } from './apply-user-job-changes.ts';
+import { fetchGalleryPage, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
 import { jobKeys } from './keys.ts';
-import { applyJobChange } from './use-job-realtime.ts';
 
 /**
  * The end-user data layer against the real gateway and Postgres, signed in as demo users:
@@ -76,7 +77,7 @@ describe('reading', () => {
     assert.equal(await fetchJob(alice, bobsJob.id), null);
     assert.equal(await fetchJob(alice, 'not-a-uuid'), null);
     assert.equal((await fetchJob(bob, bobsJob.id))?.prompt, 'jobdata: bob only');
-    const history = await fetchJobHistory(alice, DEMO_USERS.alice.id);
+    const history = (await fetchGalleryPage(alice, DEMO_USERS.alice.id, null)).items;
     assert.ok(history.every((job) => job.user_id === DEMO_USERS.alice.id));
   });
 });
@@ -89,7 +90,7 @@ describe('creating and cancelling', () => {
     assert.equal(job.status, 'queued');
     assert.equal(job.credits_cost, 8);
     assert.equal(await fetchBalance(alice, DEMO_USERS.alice.id), before - 8);
-    assert.equal((await fetchJobHistory(alice, DEMO_USERS.alice.id))[0]?.id, job.id);
+    assert.equal((await fetchGalleryPage(alice, DEMO_USERS.alice.id, null)).items[0]?.id, job.id);
 
     assert.deepEqual(await cancelJob(alice, job.id), { outcome: 'done', message: null });
     assert.equal((await fetchJob(alice, job.id))?.status, 'cancelled');
@@ -123,14 +124,73 @@ describe('creating and cancelling', () => {
 
   test('the queued-jobs limit is the rate-limit error', async () => {
     const bob = await signIn('bob');
-    const queued = (await fetchJobHistory(bob, DEMO_USERS.bob.id)).filter((j) => j.status === 'queued').length;
+    const { rows } = await stack.db.query(`select count(*)::integer as n from public.jobs where user_id = $1 and status = 'queued'`, [DEMO_USERS.bob.id]);
+    const queued: number = rows[0].n;
     for (let i = queued; i < 20; i++) await createJob(bob, input({ prompt: `jobdata: bob ${i}` }));
     await expectJobError(createJob(bob, input()), 'rate_limit');
   });
 });
 
+describe('the gallery', () => {
+  test('pages by (created_at, id) newest first: no job twice, none skipped, ties included', async () => {
+    const bob = await signIn('bob');
+    // Forty jobs, ten of them sharing one created_at, so the keyset's id tie-break is exercised.
+    await stack.db.query(
+      `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at, created_at)
+       select $1, $2, 'gallery ' || g, 3, 1, now() + interval '1 hour',
+              case when g <= 10 then timestamptz '2026-01-01 12:00' else timestamptz '2026-01-01 12:00' + g * interval '1 second' end
+         from generate_series(1, 40) g`,
+      [DEMO_USERS.bob.id, FLASH],
+    );
+    const { rows: expected } = await stack.db.query(`select id from public.jobs where user_id = $1 order by created_at desc, id desc`, [DEMO_USERS.bob.id]);
+    const seen: string[] = [];
+    let cursor: GalleryCursor | null = null;
+    do {
+      const page = await fetchGalleryPage(bob, DEMO_USERS.bob.id, cursor);
+      assert.ok(page.items.length <= GALLERY_PAGE_SIZE);
+      seen.push(...page.items.map((j) => j.id));
+      cursor = page.next;
+    } while (cursor);
+    assert.deepEqual(seen, expected.map((r) => r.id));
+  });
+
+  test('a page carries the refund of each failed job and a signed URL for each image, batched', async () => {
+    const alice = await signIn('alice');
+    const failed = await createJob(alice, input({ prompt: 'jobdata: gallery failed' }));
+    await cancelJob(alice, failed.id);
+    const done = await createJob(alice, input({ prompt: 'jobdata: gallery done' }));
+    const path = `${DEMO_USERS.alice.id}/${done.id}.png`;
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const service = createTestClient(stack, stack.secretKey);
+    assert.equal((await service.storage.from('results').upload(path, png, { contentType: 'image/png' })).error, null);
+    // Running under a lease as a claim leaves it (other tests' jobs are queued ahead of it), then
+    // completed through complete_job as the worker.
+    const { rows } = await stack.db.query(
+      `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
+              lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
+      [done.id],
+    );
+    const { error } = await service.rpc('complete_job', {
+      p_job_id: done.id,
+      p_lease_token: rows[0].lease_token,
+      p_result: { bucket: 'results', path, width: 1, height: 1 },
+    });
+    assert.equal(error, null);
+    const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
+    const failedCard = page.items.find((j) => j.id === failed.id)!;
+    assert.equal(failedCard.refunded, failed.credits_cost);
+    assert.equal(failedCard.thumbnailUrl, null);
+    const doneCard = page.items.find((j) => j.id === done.id)!;
+    assert.equal(doneCard.status, 'succeeded');
+    assert.ok(doneCard.thumbnailUrl, 'the finished job has a signed URL');
+    const image = await fetch(doneCard.thumbnailUrl);
+    assert.equal(image.status, 200);
+    assert.deepEqual(Buffer.from(await image.arrayBuffer()), png);
+  });
+});
+
 describe('live updates', () => {
-  test("a change event patches the cached job and list without a fetch, and an ending refreshes credits", async () => {
+  test("the user's topic patches the cached job and gallery without a fetch; a new job is put at the top; credits follow", async () => {
     const alice = await signIn('alice');
     await stack.db.query(
       `insert into public.credit_ledger (user_id, delta, reason, actor_role, note) values ($1, 10, 'grant', 'database', 'test')`,
@@ -139,42 +199,60 @@ describe('live updates', () => {
     const job = await createJob(alice, input({ prompt: 'jobdata: live' }));
     const queryClient = makeQueryClient();
     queryClient.setQueryData(jobKeys.detail(job.id), job);
-    queryClient.setQueryData(jobKeys.list(DEMO_USERS.alice.id), [job]);
+    const gallery: GalleryData = { pages: [{ items: [{ ...job, refunded: 0, thumbnailUrl: null }], next: null }], pageParams: [null] };
+    queryClient.setQueryData(jobKeys.list(DEMO_USERS.alice.id), gallery);
     queryClient.setQueryData(creditKeys.balance(DEMO_USERS.alice.id), 0);
 
     const seen: Job[] = [];
     const unsubscribeCache = queryClient.getQueryCache().subscribe((event) => {
-      if (event.type === 'updated' && event.action.type === 'success' && event.query.queryKey[1] === 'detail') {
+      if (event.type === 'updated' && event.action.type === 'success' && event.query.queryKey[1] === 'detail' && event.query.queryKey.length === 3) {
         seen.push(event.query.state.data as Job);
       }
     });
+    const fetched: string[] = [];
+    const received: UserJobChange[] = [];
+    await alice.realtime.setAuth();
     let channel!: ReturnType<typeof alice.channel>;
     await new Promise<void>((resolve, reject) => {
       channel = alice
-      .channel(`test-job:${job.id}`)
-      .on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'jobs', filter: `id=eq.${job.id}` }, (payload) =>
-        applyJobChange(queryClient, payload),
-      )
+        .channel(userTopic(DEMO_USERS.alice.id), { config: { private: true } })
+        .on('broadcast', { event: 'job_changed' }, (message) => {
+          const change = parseUserJobChange(message.payload);
+          if (!change) return;
+          received.push(change);
+          applyUserJobChanges(queryClient, DEMO_USERS.alice.id, [change], async (id) => {
+            fetched.push(id);
+            return fetchJob(alice, id);
+          });
+        })
         .subscribe((status, err) => (status === 'SUBSCRIBED' ? resolve() : err && reject(err)));
     });
 
     // Progress moves without a state change (what a heartbeat does), then the owner cancels.
     await stack.db.query(`update public.jobs set progress = 40, stage = 'generating', updated_at = now() where id = $1`, [job.id]);
     await cancelJob(alice, job.id);
-
     const deadline = Date.now() + 10_000;
     while (queryClient.getQueryData<Job>(jobKeys.detail(job.id))?.status !== 'cancelled') {
-      assert.ok(Date.now() < deadline, 'the cancel event did not reach the cache');
+      assert.ok(Date.now() < deadline, 'the cancel message did not reach the cache');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    assert.ok(seen.some((j) => j.progress === 40 && j.stage === 'generating'), 'the progress message was applied');
+    const card = () => queryClient.getQueryData<GalleryData>(jobKeys.list(DEMO_USERS.alice.id))!.pages[0]!.items;
+    assert.deepEqual([card()[0]!.status, card()[0]!.refunded], ['cancelled', job.credits_cost]);
+    assert.equal(queryClient.getQueryData(creditKeys.jobRefund(job.id)), job.credits_cost);
+    assert.equal(queryClient.getQueryState(creditKeys.balance(DEMO_USERS.alice.id))?.isInvalidated, true, 'the refund moved the balance');
+    assert.deepEqual(fetched, [], 'a job already in the gallery is patched, not fetched');
+
+    // A job made elsewhere (another tab) arrives at the top of the gallery, fetched once.
+    const other = await createJob(alice, input({ prompt: 'jobdata: from another tab' }));
+    while (card()[0]!.id !== other.id) {
+      assert.ok(Date.now() < deadline + 10_000, 'the new job did not reach the gallery');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(fetched, [other.id]);
+    assert.deepEqual(card().map((j) => j.id), [other.id, job.id]);
     unsubscribeCache();
     await alice.removeChannel(channel);
-
-    assert.ok(seen.some((j) => j.progress === 40 && j.stage === 'generating'), 'the progress event was applied');
-    assert.equal(queryClient.getQueryData<Job[]>(jobKeys.list(DEMO_USERS.alice.id))?.[0]?.status, 'cancelled');
-    assert.equal(queryClient.getQueryState(creditKeys.balance(DEMO_USERS.alice.id))?.isInvalidated, true);
-    // Nothing in the cache was fetched: every state came from an event.
-    assert.equal(queryClient.getQueryState(jobKeys.detail(job.id))?.fetchStatus, 'idle');
-    assert.equal(queryClient.getQueryState(jobKeys.detail(job.id))?.dataUpdateCount, 1 + seen.length);
+    assert.ok(received.every((c) => !('user_id' in c)));
   });
 });

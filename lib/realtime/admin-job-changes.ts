@@ -12,7 +12,7 @@ export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'paused' | '
 const TOPIC = 'admin:jobs';
 const EVENT = 'job_changed';
 
-type Subscriber = { batcher: ChangeBatcher; resync: () => void };
+type Subscriber = { batcher: ChangeBatcher<AdminJobChange>; resync: () => void };
 
 /**
  * One channel per tab for every consumer (System Health, the job explorer, ...): the server
@@ -132,7 +132,7 @@ export function useAdminJobChanges(
   useEffect(() => {
     if (!enabled) return;
     return addSubscriber({
-      batcher: createChangeBatcher((changes) => onBatchRef.current(changes), { intervalMs: batchIntervalMs }),
+      batcher: createChangeBatcher<AdminJobChange>((changes) => onBatchRef.current(changes), { intervalMs: batchIntervalMs }),
       resync: () => onResyncRef.current?.(),
     });
   }, [enabled, batchIntervalMs]);

@@ -31,7 +31,7 @@ describe('createChangeBatcher', () => {
   test('delivers a lone change on the next tick', () => {
     const { timers, advance } = manualTimers();
     const batches: AdminJobChange[][] = [];
-    const batcher = createChangeBatcher((b) => batches.push(b), { intervalMs: 250, timers });
+    const batcher = createChangeBatcher<AdminJobChange>((b) => batches.push(b), { intervalMs: 250, timers });
     batcher.push(change(JOB_A, 'queued', null, 0));
     assert.equal(batches.length, 0);
     advance(0);
@@ -42,7 +42,7 @@ describe('createChangeBatcher', () => {
   test('500 changes a second arrive as at most 4 batches a second, one entry per job', () => {
     const { timers, advance } = manualTimers();
     const batches: AdminJobChange[][] = [];
-    const batcher = createChangeBatcher((b) => batches.push(b), { intervalMs: 250, timers });
+    const batcher = createChangeBatcher<AdminJobChange>((b) => batches.push(b), { intervalMs: 250, timers });
     for (let i = 0; i < 500; i++) {
       batcher.push(change(i % 2 ? JOB_A : JOB_B, 'running', 'running', 0, i));
       advance(2);
@@ -65,7 +65,7 @@ describe('createChangeBatcher', () => {
   test('flush delivers at once and cancel drops what is pending', () => {
     const { timers, advance } = manualTimers();
     const batches: AdminJobChange[][] = [];
-    const batcher = createChangeBatcher((b) => batches.push(b), { timers });
+    const batcher = createChangeBatcher<AdminJobChange>((b) => batches.push(b), { timers });
     batcher.push(change(JOB_A, 'queued', null, 0));
     batcher.flush();
     assert.equal(batches.length, 1);

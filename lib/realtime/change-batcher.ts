@@ -1,5 +1,12 @@
-import type { AdminJobChange } from './admin-job-change';
+import type { JobStatus } from '@/lib/jobs/job-schema';
 import { createThrottle, realTimers, type Timers } from './throttle';
+
+/** What coalescing needs of a job change; both the admin and the end-user topics carry it. */
+export interface JobChangeLike {
+  id: string;
+  old_status: JobStatus | null;
+  updated_at: string;
+}
 
 /**
  * Coalescing of a burst of job changes into few batches, so a page watching every job renders a
@@ -12,7 +19,7 @@ import { createThrottle, realTimers, type Timers } from './throttle';
  * old_status → status still sees one net transition per job (queued → running → succeeded in
  * one batch arrives as queued → succeeded).
  */
-export function mergeChange(previous: AdminJobChange | undefined, incoming: AdminJobChange): AdminJobChange {
+export function mergeChange<T extends JobChangeLike>(previous: T | undefined, incoming: T): T {
   if (!previous) return incoming;
   const incomingIsNewer = Date.parse(incoming.updated_at) >= Date.parse(previous.updated_at);
   const newest = incomingIsNewer ? incoming : previous;
@@ -20,8 +27,8 @@ export function mergeChange(previous: AdminJobChange | undefined, incoming: Admi
   return { ...newest, old_status: oldest.old_status };
 }
 
-export type ChangeBatcher = {
-  push: (change: AdminJobChange) => void;
+export type ChangeBatcher<T extends JobChangeLike> = {
+  push: (change: T) => void;
   /** Delivers what is pending now (used before a pause, so nothing received is lost). */
   flush: () => void;
   /** Drops what is pending and stops the timer. */
@@ -33,11 +40,11 @@ export type ChangeBatcher = {
  * lone event shows at once); after a delivery, the next one waits until `intervalMs` has
  * passed, so there are at most 1000 / intervalMs batches a second.
  */
-export function createChangeBatcher(
-  onBatch: (changes: AdminJobChange[]) => void,
+export function createChangeBatcher<T extends JobChangeLike>(
+  onBatch: (changes: T[]) => void,
   { intervalMs = 250, timers = realTimers }: { intervalMs?: number; timers?: Timers } = {},
-): ChangeBatcher {
-  let pending = new Map<string, AdminJobChange>();
+): ChangeBatcher<T> {
+  let pending = new Map<string, T>();
   const throttle = createThrottle(
     () => {
       if (pending.size === 0) return;

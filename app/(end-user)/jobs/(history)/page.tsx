@@ -1,10 +1,10 @@
 import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
 import type { Metadata } from 'next';
-import { JobHistory } from '@/components/jobs/job-history';
+import { JobGallery } from '@/components/jobs/job-gallery';
 import { NewJobForm } from '@/components/jobs/new-job-form';
 import { requireUser } from '@/lib/auth/current-user';
 import { balanceQueryOptions } from '@/lib/credits/balance-query';
-import { jobHistoryQueryOptions } from '@/lib/jobs/jobs-list-query';
+import { galleryQueryOptions } from '@/lib/jobs/gallery-query';
 import { modelsQueryOptions } from '@/lib/models/models-query';
 import { makeQueryClient } from '@/lib/query/make-query-client';
 
@@ -15,7 +15,7 @@ export default async function JobsPage() {
   const queryClient = makeQueryClient();
   // Prefetched here and hydrated, so the first paint has data and the client does not refetch it.
   await Promise.all([
-    queryClient.prefetchQuery(jobHistoryQueryOptions(supabase, user.id)),
+    queryClient.prefetchInfiniteQuery(galleryQueryOptions(supabase, user.id)),
     queryClient.prefetchQuery(modelsQueryOptions(supabase)),
     queryClient.prefetchQuery(balanceQueryOptions(supabase, user.id)),
   ]);
@@ -28,7 +28,7 @@ export default async function JobsPage() {
         </section>
         <section aria-labelledby="history-heading" className="card">
           <h2 id="history-heading">Your jobs</h2>
-          <JobHistory userId={user.id} />
+          <JobGallery userId={user.id} />
         </section>
       </div>
     </HydrationBoundary>

@@ -1,0 +1,84 @@
+'use client';
+
+import Link from 'next/link';
+import { Timestamp } from '@/components/format/timestamp';
+import { describeFailure } from '@/lib/jobs/failure-reason';
+import type { GalleryItem } from '@/lib/jobs/gallery-query';
+import { useResultUrl } from '@/lib/jobs/result-url-query';
+import { JobProgress } from './job-progress';
+import { JobStatusBadge } from './job-status-badge';
+
+/** The thumbnail box: images keep their aspect ratio inside it. */
+const THUMB = 160;
+
+/**
+ * One job in the gallery: its image when done, its progress while it runs, the reason and the
+ * refund when it failed. The whole card links to the job's page.
+ */
+export function JobCard({ job }: { job: GalleryItem }) {
+  return (
+    <li className="job-card">
+      <Link href={`/jobs/${job.id}`} className="job-card-link">
+        <div className="job-card-media">
+          {job.status === 'succeeded' && job.result ? <Thumbnail job={job} /> : <StatusPanel job={job} />}
+        </div>
+        <div className="job-card-body">
+          <span className="job-prompt">{job.prompt}</span>
+          <span className="job-meta">
+            <JobStatusBadge status={job.status} />
+            <span className="muted">
+              <Timestamp iso={job.created_at} />
+            </span>
+          </span>
+        </div>
+      </Link>
+    </li>
+  );
+}
+
+function Thumbnail({ job }: { job: GalleryItem }) {
+  // A job that finished after its page was loaded has no URL from the page's batch: it signs its own.
+  const own = useResultUrl(job.id, job.thumbnailUrl ? null : job.result);
+  const src = job.thumbnailUrl ?? own.data;
+  const [width, height] = fit(job.result?.width, job.result?.height);
+  if (!src) return <div className="skeleton job-thumb" style={{ width, height }} aria-label="Loading the image" />;
+  return (
+    // eslint-disable-next-line @next/next/no-img-element -- a signed URL on the API host, not a static asset
+    <img src={src} alt={`Generated image: ${job.prompt}`} className="job-thumb" width={width} height={height} loading="lazy" decoding="async" />
+  );
+}
+
+function StatusPanel({ job }: { job: GalleryItem }) {
+  switch (job.status) {
+    case 'running':
+      return (
+        <div className="job-card-status">
+          <JobProgress value={job.progress} label={job.stage ?? 'Starting'} />
+          <span className="muted">{job.progress}%</span>
+        </div>
+      );
+    case 'failed':
+      return (
+        <div className="job-card-status error-text">
+          <span>{describeFailure(job.error_class)}</span>
+          {job.refunded > 0 ? <span className="refunded">{job.refunded} credit{job.refunded === 1 ? '' : 's'} refunded</span> : null}
+        </div>
+      );
+    case 'cancelled':
+      return (
+        <div className="job-card-status muted">
+          <span>Cancelled</span>
+          {job.refunded > 0 ? <span className="refunded">{job.refunded} credit{job.refunded === 1 ? '' : 's'} refunded</span> : null}
+        </div>
+      );
+    default:
+      return <div className="job-card-status muted">{job.status === 'queued' ? 'Waiting for a worker' : 'No image'}</div>;
+  }
+}
+
+/** The image's size scaled into the thumbnail box, so the browser reserves the right space before it loads. */
+function fit(width: number | null | undefined, height: number | null | undefined): [number, number] {
+  if (!width || !height) return [THUMB, THUMB];
+  const scale = THUMB / Math.max(width, height);
+  return [Math.round(width * scale), Math.round(height * scale)];
+}
