@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import { addJobMinute, allowLoopbackTargets, createChannel, evaluate, markRolledUp } from './support/alerts.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
+import { closeClients, signedInClient, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
+import { DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
 import { FLASH, identity, type Actor } from './support/fixtures.ts';
 import { until } from './support/wait.ts';
 
@@ -19,29 +20,14 @@ before(async () => {
   stack = await startTestStack();
 });
 after(async () => {
-  for (const c of clients) {
-    await c.removeAllChannels();
-    c.realtime.disconnect();
-  }
+  await closeClients(...clients);
   await stack.stop();
 });
 
 async function signedIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
+  const { client } = await signedInClient(stack, user);
   clients.push(client);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  await client.realtime.setAuth();
   return client;
-}
-
-function subscribe(channel: RealtimeChannel): Promise<void> {
-  return new Promise((resolve, reject) => {
-    channel.subscribe((status, error) => {
-      if (status === 'SUBSCRIBED') resolve();
-      else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT' || status === 'CLOSED') reject(error ?? new Error(status));
-    });
-  });
 }
 
 describe('admin:alerts over Realtime', () => {
