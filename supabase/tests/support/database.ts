@@ -20,9 +20,12 @@ import { createProjectKeys, type ProjectKeys } from '../../local/project-keys.ts
 export const TEMPLATE_DB = 'jobhealth_template';
 export const CLUSTER_ENV = 'JOBHEALTH_TEST_CLUSTER_URL';
 
-/** A scratch cluster holding the template database every test database is copied from. */
-export async function startTestCluster(): Promise<{ url: string; stop(): Promise<void> }> {
-  const cluster = await startScratchCluster();
+/**
+ * A scratch cluster holding the template database every test database is copied from.
+ * `settings` are extra server settings (a benchmark that reads pg_stat_statements preloads it).
+ */
+export async function startTestCluster(settings: Record<string, string | number> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const cluster = await startScratchCluster(settings);
   try {
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
