@@ -6,10 +6,10 @@
 --     as a whole.
 --   * Every transition writes its job_events row in the same statement, attributed to the actor
 --     the calling function recorded (private.set_actor), or to 'database' for a direct UPDATE.
---   * Every inserted or changed job is broadcast once to 'admin:jobs', and every statement that
---     takes queued jobs out of the queue signals 'queue:<model_id>' once per model
---     (20261123001000_realtime_topics.sql). A failed broadcast only warns: it never fails the
---     transition that caused it.
+--   * Every inserted or changed job is broadcast once to 'admin:jobs' and once to its owner's
+--     'user:<user_id>:jobs', and every statement that takes queued jobs out of the queue signals
+--     'queue:<model_id>' once per model (20261123001000_realtime_topics.sql). A failed broadcast
+--     only warns: it never fails the transition that caused it.
 --   * A job put back to queued and ready now NOTIFYs job_dispatch, once per transaction
 --     (20261123001200_schedules_and_wakeup.sql).
 --
@@ -77,8 +77,37 @@ as $$
     'updated_at', p_updated_at)
 $$;
 
--- Inserts: the 'queued' event and the admin broadcast, one INSERT each per statement over the
--- new rows (statement-level with a transition table).
+-- The owner's broadcast, 'user:<user_id>:jobs': what the end-user pages show of a job and nothing
+-- else (no user, model, prompt, lease or worker). result is the image's reference (bucket, path,
+-- size); refunded is the credits the ledger returned for the job's current charge, 0 until then.
+create function private.user_job_changed_payload(
+  p_id uuid, p_status text, p_old_status text, p_stage text, p_progress smallint, p_attempt integer,
+  p_error_class text, p_result jsonb, p_refunded bigint, p_updated_at timestamptz
+) returns jsonb
+language sql stable
+as $$
+  select jsonb_build_object(
+    'id', p_id, 'status', p_status, 'old_status', p_old_status, 'stage', p_stage, 'progress', p_progress,
+    'attempt', p_attempt, 'error_class', p_error_class,
+    'result', case when p_result is not null then jsonb_build_object(
+      'bucket', p_result -> 'bucket', 'path', p_result -> 'path', 'width', p_result -> 'width', 'height', p_result -> 'height') end,
+    'refunded', p_refunded, 'updated_at', p_updated_at)
+$$;
+
+-- The credits refunded for a job's current charge. Every path that fails or cancels a job
+-- refunds the charge before it changes the status (20261123000400_credits_and_refunds.sql), so
+-- the refund is in the ledger when the transition's message is written. Asked only for failed
+-- and cancelled jobs (a CASE in the caller), so heartbeats never pay the lookup; one probe of the
+-- unique index credit_ledger_one_refund_per_charge.
+create function private.job_refunded_credits(p_job_id uuid, p_charge_seq integer) returns bigint
+language sql stable
+as $$
+  select coalesce((select l.delta from public.credit_ledger l
+                    where l.job_id = p_job_id and l.charge_seq = p_charge_seq and l.reason = 'job_refund'), 0)
+$$;
+
+-- Inserts: the 'queued' event and the broadcasts, one INSERT each per statement over the new rows
+-- (statement-level with a transition table).
 create function private.jobs_events_on_insert() returns trigger
 language plpgsql
 as $$
@@ -102,10 +131,14 @@ as $$
 begin
   begin
     insert into realtime.messages (topic, extension, event, private, payload)
-    select 'admin:jobs', 'broadcast', 'job_changed', true,
-           private.job_changed_payload(n.id, n.user_id, n.model_id, n.status, null, n.attempt, n.progress, n.stage,
-                                       n.error_class, n.updated_at)
-      from new_jobs n;
+    select m.topic, 'broadcast', 'job_changed', true, m.payload
+      from new_jobs n
+     cross join lateral (values
+       ('admin:jobs', private.job_changed_payload(n.id, n.user_id, n.model_id, n.status, null, n.attempt, n.progress,
+                                                  n.stage, n.error_class, n.updated_at)),
+       ('user:' || n.user_id || ':jobs', private.user_job_changed_payload(n.id, n.status, null, n.stage, n.progress,
+                                                  n.attempt, n.error_class, n.result, 0, n.updated_at))
+     ) m (topic, payload);
   exception when others then
     raise warning 'job broadcast failed: %', sqlerrm;
   end;
@@ -130,7 +163,7 @@ begin
   if current_setting('jobhealth.events_written', true) = 'on' then
     return null;
   end if;
-  -- The transition check, the timeline, the admin broadcast and the wake-up decision in one
+  -- The transition check, the timeline, the broadcasts and the wake-up decision in one
   -- statement over one join of the transition tables; the queue signal, needed only when jobs
   -- left the queue, in a second one. If it fails, it is run once more without
   -- the broadcasts: if that succeeds, the broadcast was the cause and only a warning remains;
@@ -139,7 +172,8 @@ begin
     begin
       with changed as (
         select n.id, n.user_id, n.model_id, o.status as old_status, n.status, n.attempt, n.progress, n.stage,
-               n.worker_id, n.lease_expires_at, n.run_at, n.error_class, n.error_message, n.updated_at
+               n.worker_id, n.lease_expires_at, n.run_at, n.error_class, n.error_message, n.updated_at,
+               n.result, n.charge_seq
           from new_jobs n join old_jobs o on o.id = n.id
       ), events as (
         insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
@@ -164,11 +198,18 @@ begin
           from changed c
          where c.status is distinct from c.old_status
       ), messages as (
+        -- Two messages per job, the staff's and the owner's, in one INSERT.
         insert into realtime.messages (topic, extension, event, private, payload)
-        select 'admin:jobs', 'broadcast', 'job_changed', true,
-               private.job_changed_payload(c.id, c.user_id, c.model_id, c.status, c.old_status, c.attempt, c.progress,
-                                           c.stage, c.error_class, c.updated_at)
+        select m.topic, 'broadcast', 'job_changed', true, m.payload
           from changed c
+         cross join lateral (values
+           ('admin:jobs', private.job_changed_payload(c.id, c.user_id, c.model_id, c.status, c.old_status, c.attempt,
+                                                      c.progress, c.stage, c.error_class, c.updated_at)),
+           ('user:' || c.user_id || ':jobs', private.user_job_changed_payload(c.id, c.status, c.old_status, c.stage,
+               c.progress, c.attempt, c.error_class, c.result,
+               case when c.status in ('failed', 'cancelled') then private.job_refunded_credits(c.id, c.charge_seq) else 0 end,
+               c.updated_at))
+         ) m (topic, payload)
          where v_broadcast
       )
       select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()),

@@ -3,7 +3,14 @@
 -- A job is charged once when it is created and once more for every paid retry (charge_seq counts
 -- them). Every final failure, cancellation, deadline and disabled-model failure refunds the
 -- current charge exactly once: the unique index on (job_id, charge_seq) for refunds decides,
--- whatever raced to issue it, and a refund must match its charge.
+-- whatever raced to issue it, and a refund must match its charge. Each of those paths refunds
+-- first and then changes the job's status, so the transition's message to the owner already
+-- carries the refund (private.job_refunded_credits, 20261123000300_job_state_machine.sql).
+--
+-- The owner's balance moves live: a ledger statement that is not part of a job transition (a
+-- grant, an adjustment) sends 'credits_changed' with the new balance to 'user:<user_id>:jobs'
+-- (20261123001000_realtime_topics.sql). Charges and refunds need no message of their own: the
+-- job's 'job_changed' already says the job was created, retried or refunded.
 
 -- Charge a job, or raise PT402 with the numbers. Locks the account row first, which also
 -- serialises one user's concurrent create_job calls (so the queued-jobs limit holds).
@@ -49,6 +56,33 @@ begin
   return coalesce(v_delta, 0);
 end;
 $$;
+
+-- The new balance rather than the delta: applying it twice, or after a refetch that already
+-- counted it, changes nothing. Only statements with a grant or an adjustment send; a job's
+-- charge or refund returns at once, before the exception block, because a bulk action refunds
+-- job by job and a subtransaction per refund would overflow the per-backend cache past 64.
+create function private.ledger_broadcast() returns trigger
+language plpgsql
+as $$
+begin
+  if not exists (select 1 from new_rows r where r.reason in ('grant', 'adjustment')) then
+    return null;
+  end if;
+  begin
+    insert into realtime.messages (topic, extension, event, private, payload)
+    select 'user:' || u.user_id || ':jobs', 'broadcast', 'credits_changed', true,
+           jsonb_build_object('balance', coalesce(a.balance, 0))
+      from (select distinct r.user_id from new_rows r where r.reason in ('grant', 'adjustment')) u
+      left join public.credit_accounts a on a.user_id = u.user_id;
+  exception when others then
+    raise warning 'credits broadcast failed: %', sqlerrm;
+  end;
+  return null;
+end;
+$$;
+create trigger credit_ledger_broadcast after insert on public.credit_ledger
+  referencing new table as new_rows
+  for each statement execute function private.ledger_broadcast();
 
 revoke all on all functions in schema private from public;
 

@@ -166,10 +166,10 @@ $$;
 -- Errors: 42501 not service_role.
 --
 -- Its own writes. This is the call every job makes, so it completes the job in one statement:
--- data-modifying CTEs over the UPDATE's RETURNING write the job's timeline row and its admin
--- broadcast, the very rows jobs_after_update would write (from running, since only a running job
--- holds the lease token; to succeeded; actor 'worker'; detail {}; the payload of
--- private.job_changed_payload). For that one statement it sets the transaction-local flag
+-- data-modifying CTEs over the UPDATE's RETURNING write the job's timeline row and its two
+-- broadcasts, the very rows jobs_after_update would write (from running, since only a running job
+-- holds the lease token; to succeeded; actor 'worker'; detail {}; the payloads of
+-- private.job_changed_payload and private.user_job_changed_payload, nothing refunded). For that one statement it sets the transaction-local flag
 -- jobhealth.events_written = 'on', and clears it after; jobs_after_update returns at once while
 -- the flag is on, instead of starting a second statement for the one row the UPDATE already had
 -- in hand (docs/benchmarks.md, Schema costs). The flag is set inside an exception block: if the
@@ -204,7 +204,7 @@ begin
            set status = 'succeeded', result = p_result, progress = 100, stage = 'done',
                lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now()
          where id = p_job_id and lease_token = p_lease_token
-        returning id, user_id, model_id, attempt, progress, stage, error_class, updated_at
+        returning id, user_id, model_id, attempt, progress, stage, error_class, result, updated_at
       ), events as (
         insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role)
         select d.id, d.user_id, d.model_id, 'running', 'succeeded', d.attempt, auth.uid(), 'worker'
@@ -212,10 +212,14 @@ begin
          where v_own_writes
       ), messages as (
         insert into realtime.messages (topic, extension, event, private, payload)
-        select 'admin:jobs', 'broadcast', 'job_changed', true,
-               private.job_changed_payload(d.id, d.user_id, d.model_id, 'succeeded', 'running', d.attempt, d.progress,
-                                           d.stage, d.error_class, d.updated_at)
+        select m.topic, 'broadcast', 'job_changed', true, m.payload
           from done d
+         cross join lateral (values
+           ('admin:jobs', private.job_changed_payload(d.id, d.user_id, d.model_id, 'succeeded', 'running', d.attempt,
+                                                      d.progress, d.stage, d.error_class, d.updated_at)),
+           ('user:' || d.user_id || ':jobs', private.user_job_changed_payload(d.id, 'succeeded', 'running', d.stage,
+                                                      d.progress, d.attempt, d.error_class, d.result, 0, d.updated_at))
+         ) m (topic, payload)
          where v_own_writes
       )
       select true into v_done from done;
@@ -289,12 +293,12 @@ begin
                               'run_at', v_job.run_at, 'refunded_credits', 0);
   end if;
 
+  v_refunded := private.refund_job(v_job, 'fail_job: ' || p_error_class);
   update public.jobs
      set status = 'failed', error_class = p_error_class, error_message = v_message, errors = errors || v_error,
          lease_token = null, lease_expires_at = null, finished_at = now(), stage = 'failed', updated_at = now()
    where id = p_job_id
   returning * into v_job;
-  v_refunded := private.refund_job(v_job, 'fail_job: ' || p_error_class);
   return jsonb_build_object('outcome', 'failed', 'status', 'failed', 'attempt', v_job.attempt,
                             'run_at', null, 'refunded_credits', v_refunded);
 end;
@@ -381,6 +385,7 @@ declare
   v_failed integer := 0;
   v_refunded bigint := 0;
   v_job public.jobs;
+  v_class text;
 begin
   perform private.require_role(array['service_role'], 'reap_expired_jobs');
   if p_limit is null or p_limit < 1 or p_limit > 10000 then
@@ -415,16 +420,16 @@ begin
      limit p_limit
      for update skip locked
   loop
+    v_class := case when v_job.deadline_at <= now() then 'deadline_exceeded' else 'lease_expired' end;
+    v_refunded := v_refunded + private.refund_job(v_job, 'reaper: ' || v_class);
     update public.jobs
        set status = 'failed',
-           error_class = case when deadline_at <= now() then 'deadline_exceeded' else 'lease_expired' end,
-           error_message = case when deadline_at <= now() then 'the job passed its deadline'
+           error_class = v_class,
+           error_message = case when v_class = 'deadline_exceeded' then 'the job passed its deadline'
                                 else 'the worker''s lease expired on the last attempt' end,
            lease_token = null, lease_expires_at = null, finished_at = now(), stage = 'failed', updated_at = now()
-     where id = v_job.id
-    returning * into v_job;
+     where id = v_job.id;
     v_failed := v_failed + 1;
-    v_refunded := v_refunded + private.refund_job(v_job, 'reaper: ' || v_job.error_class);
   end loop;
 
   return jsonb_build_object('requeued', v_requeued, 'failed', v_failed, 'refunded_credits', v_refunded);

@@ -73,17 +73,17 @@ begin
     v_from := v_job.status;
 
     if p_action = 'cancel' and (v_from = 'queued' or v_from = 'running' and v_role = 'admin') then
+      v_credits := v_credits + private.refund_job(v_job, 'cancel_jobs: ' || v_reason);
       update public.jobs j
          set status = 'cancelled', lease_token = null, lease_expires_at = null, finished_at = now(),
              stage = 'cancelled', updated_at = now()
        where j.id = v_id returning * into v_job;
-      v_credits := v_credits + private.refund_job(v_job, 'cancel_jobs: ' || v_reason);
     elsif p_action = 'fail_and_refund' and v_from in ('queued', 'running') then
+      v_credits := v_credits + private.refund_job(v_job, 'fail_and_refund_jobs: ' || v_reason);
       update public.jobs j
          set status = 'failed', error_class = 'failed_by_staff', error_message = v_reason,
              lease_token = null, lease_expires_at = null, finished_at = now(), stage = 'failed', updated_at = now()
        where j.id = v_id returning * into v_job;
-      v_credits := v_credits + private.refund_job(v_job, 'fail_and_refund_jobs: ' || v_reason);
     elsif p_action = 'requeue' and v_from = 'running' then
       update public.jobs j
          set status = 'queued', run_at = now(), lease_token = null, lease_expires_at = null, worker_id = null,

@@ -184,11 +184,11 @@ begin
   for v_job in
     select * from public.jobs where model_id = p_model_id and status = 'queued' order by id for update
   loop
+    v_refunded := v_refunded + private.refund_job(v_job, 'disable_model: ' || v_reason);
     update public.jobs
        set status = 'failed', error_class = 'model_disabled', error_message = v_reason,
            finished_at = now(), stage = 'failed', updated_at = now()
-     where id = v_job.id returning * into v_job;
-    v_refunded := v_refunded + private.refund_job(v_job, 'disable_model: ' || v_reason);
+     where id = v_job.id;
     v_ids := v_ids || v_job.id;
   end loop;
   perform private.write_audit('disable_model', v_ids, v_reason, null, null, v_refunded, null,

@@ -1,8 +1,19 @@
 -- Live updates, and who may receive them. The messages themselves are written by the jobs
--- triggers and complete_job (20261123000300_job_state_machine.sql); this migration says where
--- they go and who may join.
+-- triggers and complete_job (20261123000300_job_state_machine.sql) and by the credits ledger
+-- (20261123000400_credits_and_refunds.sql); this migration says where they go and who may join.
 --
--- End users: postgres_changes on public.jobs; RLS on jobs limits each user to their own rows.
+-- 'user:<user_id>:jobs' (private; only that user joins, nobody sends): the end-user pages' feed.
+--   event 'job_changed': one message per inserted or changed job of the user, heartbeats
+--     included, payload {id, status, old_status, stage, progress, attempt, error_class,
+--     result ({bucket, path, width, height} or null), refunded (credits returned for the current
+--     charge, 0 if none), updated_at}: what the pages show, and no prompt, model, lease token,
+--     worker id or user id.
+--   event 'credits_changed': a grant or adjustment moved the balance; payload {balance}.
+-- Broadcast from Database rather than postgres_changes on jobs: hosted Realtime authorises every
+-- change once per subscriber on one thread (about 30-40 changes/s, Supabase's figure), while a
+-- broadcast is authorised once, at join, and costs one row per change whoever watches.
+-- public.jobs stays in the publication: postgres_changes still works for anyone's own client
+-- (RLS on jobs limits each user to their own rows), but the app does not depend on it.
 --
 -- 'admin:jobs', event 'job_changed' (private; support and admin join, nobody sends): one message
 -- per inserted or changed job, heartbeats included so progress moves, with payload {id, user_id,
@@ -36,3 +47,7 @@ create policy admin_jobs_topic_read on realtime.messages for select to authentic
   using (realtime.topic() = 'admin:jobs' and (select public.app_role()) in ('support', 'admin'));
 create policy queue_topic_read on realtime.messages for select to authenticated
   using (realtime.topic() like 'queue:%' and (select public.app_role()) in ('user', 'support', 'admin'));
+-- The topic name is compared whole, so no user id is a prefix of another's topic; staff get no
+-- exception here (the console reads admin:jobs).
+create policy user_jobs_topic_read on realtime.messages for select to authenticated
+  using (realtime.topic() = 'user:' || (select auth.uid()) || ':jobs');

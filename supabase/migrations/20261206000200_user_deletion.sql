@@ -56,11 +56,11 @@ begin
   for v_job in
     select * from public.jobs j where j.user_id = old.id and j.status in ('queued', 'running') order by j.id for update
   loop
+    v_credits := v_credits + private.refund_job(v_job, 'account deleted');
     update public.jobs j
        set status = 'cancelled', lease_token = null, lease_expires_at = null, finished_at = now(),
            stage = 'cancelled', updated_at = now()
-     where j.id = v_job.id returning * into v_job;
-    v_credits := v_credits + private.refund_job(v_job, 'account deleted');
+     where j.id = v_job.id;
     v_cancelled := v_cancelled + 1;
   end loop;
 

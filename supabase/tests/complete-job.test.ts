@@ -56,23 +56,25 @@ describe('complete_job', () => {
     assert.deepEqual(await complete(running!.id, running!.lease_token), { outcome: 'fenced', status: 'succeeded' });
   });
 
-  test('writes the same timeline row and admin broadcast as any other update of the job would', async () => {
-    // complete_job writes its own event and message in the statement that completes the job; a
+  test('writes the same timeline row and broadcasts as any other update of the job would', async () => {
+    // complete_job writes its own event and messages in the statement that completes the job; a
     // superuser's plain UPDATE of another job, as the worker, goes through the jobs trigger. The
     // two must not differ in anything but the job.
     await emptyQueue(t.db);
     const [a, b] = [await createJob(t.db), await createJob(t.db)];
     const claimed = await claim(t.db, 2);
     const byId = Object.fromEntries(claimed.map((j) => [j.id, j]));
-    await complete(a.id, byId[a.id]!.lease_token);
+    // The same result for both, so that the owner's payloads can be compared whole.
+    const result = { bucket: 'results', path: 'same.png', width: 8, height: 8 };
+    await complete(a.id, byId[a.id]!.lease_token, result);
     const client = await t.db.connect();
     try {
       await client.query('begin');
       await client.query(`select private.set_actor('worker')`);
       await client.query(
-        `update public.jobs set status = 'succeeded', result = '{"image": "x.png"}', progress = 100, stage = 'done',
+        `update public.jobs set status = 'succeeded', result = $2, progress = 100, stage = 'done',
                 lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now() where id = $1`,
-        [b.id],
+        [b.id, JSON.stringify(result)],
       );
       await client.query('commit');
     } finally {
@@ -83,13 +85,21 @@ describe('complete_job', () => {
         `select from_status, to_status, attempt, actor_id, actor_role, detail, model_id, user_id from public.job_events where job_id = $1 order by id desc limit 1`,
         [id],
       );
-      const message = await t.db.query(
-        `select topic, event, private, extension, payload - 'id' - 'updated_at' as payload, payload->>'updated_at' as updated_at
-           from realtime.messages where payload->>'id' = $1 order by inserted_at desc, id desc limit 1`,
-        [id],
-      );
+      const message = async (topic: string) =>
+        (
+          await t.db.query(
+            `select event, private, extension, payload - 'id' - 'updated_at' as payload, payload->>'updated_at' as updated_at
+               from realtime.messages where payload->>'id' = $1 and topic = $2 order by inserted_at desc, id desc limit 1`,
+            [id, topic],
+          )
+        ).rows[0];
       const job = await getJob(t.db, id);
-      return { event: event.rows[0], message: message.rows[0], updated_at: job.updated_at };
+      return {
+        event: event.rows[0],
+        message: await message('admin:jobs'),
+        owner: await message(`user:${job.user_id}:jobs`),
+        updated_at: job.updated_at,
+      };
     };
     const [own, generic] = [await last(a.id), await last(b.id)];
     assert.deepEqual(own.event, generic.event);
@@ -101,6 +111,13 @@ describe('complete_job', () => {
     assert.equal(own.message.payload.status, 'succeeded');
     assert.equal(own.message.payload.old_status, 'running');
     assert.equal(new Date(own.message.updated_at).getTime(), (own.updated_at as Date).getTime(), 'the payload carries the row as written');
+    // The owner's message: the same on both paths, and it carries the result.
+    assert.deepEqual({ ...own.owner, updated_at: undefined }, { ...generic.owner, updated_at: undefined });
+    assert.deepEqual(own.owner.payload, {
+      status: 'succeeded', old_status: 'running', stage: 'done', progress: 100, attempt: 1, error_class: null,
+      result, refunded: 0,
+    });
+    assert.equal(own.owner.updated_at, own.message.updated_at);
   });
 
   test('stands the jobs trigger down for its own statement only: later updates in the transaction write their events', async () => {

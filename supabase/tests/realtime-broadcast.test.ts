@@ -5,10 +5,13 @@ import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } fr
 
 const t = testDbForFile();
 
-async function messagesFor(jobId: string) {
+const pick = (p: Record<string, unknown>) => ({ status: p.status, old_status: p.old_status, error_class: p.error_class, refunded: p.refunded });
+
+async function messagesFor(jobId: string, topic = 'admin:jobs') {
   const { rows } = await t.db.query(
-    `select topic, event, private, extension, payload from realtime.messages where payload->>'id' = $1 order by inserted_at, id`,
-    [jobId],
+    `select topic, event, private, extension, payload from realtime.messages where payload->>'id' = $1 and topic = $2
+      order by inserted_at, id`,
+    [jobId, topic],
   );
   return rows;
 }
@@ -59,10 +62,99 @@ describe('realtime', () => {
     assert.ok(!('prompt' in messages[0]!.payload), 'the prompt is not broadcast');
   });
 
-  test('a claim of many jobs broadcasts one message per job', async () => {
+  test("every job change also reaches the owner's private user:<id>:jobs topic, with what the pages show and nothing else", async () => {
+    const job = await createJob(t.db);
+    const [running] = await claim(t.db);
+    await query(t.db, 'service', `select public.heartbeat_job($1, $2, 40, 'rendering')`, [running!.id, running!.lease_token]);
+    await query(t.db, 'service', `select public.complete_job($1, $2, $3)`, [
+      running!.id,
+      running!.lease_token,
+      JSON.stringify({ bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768, bytes: 9, mimeType: 'image/png' }),
+    ]);
+    const messages = await messagesFor(job.id, `user:${DEMO_USERS.alice.id}:jobs`);
+    assert.deepEqual(
+      messages.map((m) => [m.payload.old_status, m.payload.status, m.payload.progress, m.payload.stage, m.payload.attempt]),
+      [
+        [null, 'queued', 0, null, 0],
+        ['queued', 'running', 0, 'claimed', 1],
+        ['running', 'running', 40, 'rendering', 1],
+        ['running', 'succeeded', 100, 'done', 1],
+      ],
+    );
+    for (const m of messages) {
+      assert.deepEqual([m.event, m.private, m.extension], ['job_changed', true, 'broadcast']);
+      assert.deepEqual(Object.keys(m.payload).sort(), [
+        'attempt', 'error_class', 'id', 'old_status', 'progress', 'refunded', 'result', 'stage', 'status', 'updated_at',
+      ]);
+      assert.equal(m.payload.refunded, 0);
+    }
+    assert.equal(messages[2]!.payload.result, null);
+    // The image's reference only: the stored size and type stay in the job row.
+    assert.deepEqual(messages[3]!.payload.result, { bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768 });
+    const bobs = await t.db.query(`select count(*)::integer as n from realtime.messages where topic = $1`, [`user:${DEMO_USERS.bob.id}:jobs`]);
+    assert.equal(bobs.rows[0].n, 0, "nothing of alice's reaches bob's topic");
+  });
+
+  test('a failure that ends the job carries the refund, from every path that refunds', async () => {
+    const topic = `user:${DEMO_USERS.alice.id}:jobs`;
+    const last = async (id: string) => (await messagesFor(id, topic)).at(-1)!.payload;
+    await emptyQueue(t.db);
+
+    const failed = await createJob(t.db);
+    const [running] = await claim(t.db);
+    await query(t.db, 'service', `select public.fail_job($1, $2, 'timeout', 'slow', false)`, [running!.id, running!.lease_token]);
+    assert.deepEqual(pick(await last(failed.id)), { status: 'failed', old_status: 'running', error_class: 'timeout', refunded: failed.credits_cost });
+
+    const retried = await createJob(t.db);
+    const [again] = await claim(t.db);
+    await query(t.db, 'service', `select public.fail_job($1, $2, 'server_error', '503', true)`, [again!.id, again!.lease_token]);
+    assert.deepEqual(pick(await last(retried.id)), { status: 'queued', old_status: 'running', error_class: 'server_error', refunded: 0 }, 'a retry refunds nothing');
+
+    const cancelled = await createJob(t.db);
+    await query(t.db, 'alice', `select * from public.cancel_jobs(array[$1]::uuid[], 'changed my mind')`, [cancelled.id]);
+    assert.deepEqual(pick(await last(cancelled.id)), { status: 'cancelled', old_status: 'queued', error_class: null, refunded: cancelled.credits_cost });
+
+    const staff = await createJob(t.db);
+    await query(t.db, 'support', `select * from public.fail_and_refund_jobs(array[$1]::uuid[], 'stuck')`, [staff.id]);
+    assert.deepEqual(pick(await last(staff.id)), { status: 'failed', old_status: 'queued', error_class: 'failed_by_staff', refunded: staff.credits_cost });
+
+    const late = await createJob(t.db);
+    await t.db.query(`update public.jobs set deadline_at = now() - interval '1 second' where id = $1`, [late.id]);
+    await query(t.db, 'service', `select public.reap_expired_jobs()`);
+    assert.deepEqual(pick(await last(late.id)), { status: 'failed', old_status: 'queued', error_class: 'deadline_exceeded', refunded: late.credits_cost });
+
+    // Retrying re-charges: the job is no longer refunded.
+    await query(t.db, 'admin', `select * from public.retry_jobs(array[$1]::uuid[], 'try again')`, [staff.id]);
+    assert.deepEqual(pick(await last(staff.id)), { status: 'queued', old_status: 'failed', error_class: null, refunded: 0 });
+  });
+
+  test("a grant sends credits_changed with the new balance to the user's topic; charges and refunds do not", async () => {
+    const topic = `user:${DEMO_USERS.bob.id}:jobs`;
+    const credits = async () =>
+      (await t.db.query(`select payload from realtime.messages where topic = $1 and event = 'credits_changed' order by inserted_at, id`, [topic])).rows.map(
+        (r) => r.payload,
+      );
+    const before = (await credits()).length;
+    const job = await createJob(t.db, 'bob');
+    await query(t.db, 'bob', `select * from public.cancel_jobs(array[$1]::uuid[], 'no')`, [job.id]);
+    assert.equal((await credits()).length, before, 'the job_changed messages tell of the charge and the refund');
+    await query(t.db, 'support', `select public.grant_credits($1, 7, 'sorry')`, [DEMO_USERS.bob.id]);
+    const balance = Number((await t.db.query(`select balance from public.credit_accounts where user_id = $1`, [DEMO_USERS.bob.id])).rows[0].balance);
+    const sent = await credits();
+    assert.equal(sent.length, before + 1);
+    assert.deepEqual(sent.at(-1), { balance });
+    const row = await t.db.query(`select private, extension from realtime.messages where topic = $1 and event = 'credits_changed' limit 1`, [topic]);
+    assert.deepEqual(row.rows[0], { private: true, extension: 'broadcast' });
+  });
+
+  test('a claim of many jobs broadcasts one message per job and topic', async () => {
+    await emptyQueue(t.db);
     const ids = [(await createJob(t.db)).id, (await createJob(t.db)).id, (await createJob(t.db)).id];
     await claim(t.db, 3);
-    for (const id of ids) assert.equal((await messagesFor(id)).filter((m) => m.payload.status === 'running').length, 1);
+    for (const id of ids) {
+      assert.equal((await messagesFor(id)).filter((m) => m.payload.status === 'running').length, 1);
+      assert.equal((await messagesFor(id, `user:${DEMO_USERS.alice.id}:jobs`)).filter((m) => m.payload.status === 'running').length, 1);
+    }
   });
 
   test('only support and admin may join admin:jobs', async () => {
@@ -124,8 +216,11 @@ describe('realtime', () => {
       ]);
       // One warning each: the claim, the superuser's update rolled back above, the completion.
       assert.deepEqual(warnings, Array(3).fill(warnings[0]));
-      const sentDone = await client.query(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1`, [job.id]);
-      assert.equal(sentDone.rows[0].n, 1, 'only the message from before broadcasts failed (the job was created)');
+      const sentDone = await client.query(
+        `select count(*)::integer as n from realtime.messages where payload->>'id' = $1 group by topic order by topic`,
+        [job.id],
+      );
+      assert.deepEqual(sentDone.rows, [{ n: 1 }, { n: 1 }], 'only the messages from before broadcasts failed (the job was created)');
     } finally {
       client.off('notice', onNotice);
       await client.query('rollback');

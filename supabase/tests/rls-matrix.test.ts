@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { DEMO_USERS } from './support/database.ts';
-import { ACTORS, as, claim, createJob, FLASH, openTestDb, query, type Actor, type TestDb } from './support/fixtures.ts';
+import { ACTORS, as, claim, createJob, FLASH, identity, openTestDb, query, type Actor, type TestDb } from './support/fixtures.ts';
 
 let t: TestDb;
 before(async () => {
@@ -195,4 +195,47 @@ describe('RLS matrix: functions', () => {
     const role = await as(t.db, { role: 'authenticated', claims }, async (c) => (await c.query('select public.app_role() as role')).rows[0].role);
     assert.equal(role, 'user');
   });
+});
+
+/**
+ * Private Realtime topics: who may join (read) and who may send (write), from the policies on
+ * realtime.messages evaluated the way Realtime does at join (realtime.local_topic_access, the
+ * local server's probe). service_role bypasses RLS, as on hosted Supabase, and only the server
+ * side holds it.
+ */
+const ALICE_TOPIC = `user:${DEMO_USERS.alice.id}:jobs`;
+const BOB_TOPIC = `user:${DEMO_USERS.bob.id}:jobs`;
+const TOPIC_POLICIES = ['admin_jobs_topic_read', 'queue_topic_read', 'user_jobs_topic_read'];
+const TOPICS: Record<string, Record<Actor, 'join' | 'refused' | 'join, send'>> = {
+  'admin:jobs': { anon: 'refused', alice: 'refused', bob: 'refused', support: 'join', admin: 'join', service: 'join, send' },
+  [`queue:${FLASH}`]: { anon: 'refused', alice: 'join', bob: 'join', support: 'join', admin: 'join', service: 'join, send' },
+  [ALICE_TOPIC]: { anon: 'refused', alice: 'join', bob: 'refused', support: 'refused', admin: 'refused', service: 'join, send' },
+  [BOB_TOPIC]: { anon: 'refused', alice: 'refused', bob: 'join', support: 'refused', admin: 'refused', service: 'join, send' },
+};
+
+describe('RLS matrix: private Realtime topics', () => {
+  test('the matrix lists every policy on realtime.messages, and none lets a client send', async () => {
+    const { rows } = await t.db.query<{ name: string; cmd: string }>(
+      `select policyname as name, cmd from pg_policies where schemaname = 'realtime' and tablename = 'messages' order by 1`,
+    );
+    assert.deepEqual(rows.map((r) => r.name), TOPIC_POLICIES);
+    assert.deepEqual(rows.filter((r) => r.cmd !== 'SELECT'), []);
+  });
+
+  for (const [topic, expect] of Object.entries(TOPICS)) {
+    test(`${topic.replace(DEMO_USERS.alice.id, '<alice>').replace(DEMO_USERS.bob.id, '<bob>')}: ${ACTORS.map((a) => `${a}=${expect[a]}`).join(' ')}`, async () => {
+      const seen: Record<string, string> = {};
+      for (const actor of ACTORS) {
+        const { role, claims } = identity(actor);
+        const { rows } = await t.db.query(`select broadcast_read, broadcast_write from realtime.local_topic_access($1, $2, $3, true)`, [
+          role,
+          JSON.stringify(claims),
+          topic,
+        ]);
+        const { broadcast_read: read, broadcast_write: write } = rows[0];
+        seen[actor] = read && write ? 'join, send' : read ? 'join' : write ? 'send' : 'refused';
+      }
+      assert.deepEqual(seen, expect);
+    });
+  }
 });
