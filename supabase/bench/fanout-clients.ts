@@ -89,18 +89,35 @@ function receive(index: number, row: { id?: unknown; user_id?: unknown; progress
   deliveries.push([index, jobId, Number(row?.progress), at]);
 }
 
-function channelFor(s: Subscriber, index: number, mode: FanoutMode | 'staff'): RealtimeChannel {
+/**
+ * Joins the subscriber's channel for `mode`. A Postgres Changes join is complete when the server
+ * says "Subscribed to PostgreSQL" (after SUBSCRIBED, once it has checked the table and filter
+ * in Postgres): waiting for it keeps those checks out of the measured phase.
+ */
+async function join(s: Subscriber, index: number, mode: FanoutMode | 'staff'): Promise<RealtimeChannel> {
   if (mode === 'postgres_changes') {
-    return s.client
+    let confirmed!: () => void;
+    let refused!: (error: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => ((confirmed = resolve), (refused = reject)));
+    const channel = s.client
       .channel(`jobs-${s.userId}`)
       .on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'jobs', filter: `user_id=eq.${s.userId}` }, (e) =>
         receive(index, e.new as { id?: unknown }),
-      );
+      )
+      .on('system', {}, (m: { extension?: string; status?: string; message?: string }) => {
+        if (m.extension !== 'postgres_changes') return;
+        if (m.status === 'ok') confirmed();
+        else refused(new Error(m.message ?? 'postgres_changes refused'));
+      });
+    await Promise.all([subscribe(channel), ready]);
+    return channel;
   }
   const topic = mode === 'staff' ? STAFF_TOPIC : userTopic(s.userId);
-  return s.client
+  const channel = s.client
     .channel(topic, { config: { private: true } })
     .on('broadcast', { event: JOB_EVENT }, (m) => receive(index, m.payload as { id?: unknown }));
+  await subscribe(channel);
+  return channel;
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; collects the failures' messages. */
@@ -123,8 +140,7 @@ async function handle(message: SubscriberRequest) {
   switch (message.type) {
     case 'connect': {
       for (const spec of message.subscribers) {
-        const client = createTestClient({ apiUrl: message.apiUrl }, message.key);
-        await client.realtime.setAuth(spec.token);
+        const client = createTestClient({ apiUrl: message.apiUrl }, message.key, { accessToken: async () => spec.token });
         subscribers.push({ ...spec, client });
       }
       return send({ type: 'done', failures: [] });
@@ -132,8 +148,7 @@ async function handle(message: SubscriberRequest) {
     case 'subscribe': {
       const chosen = subscribers.map((s, i) => [s, i] as const).filter(([s]) => isStaff(s) === (message.mode === 'staff'));
       const failures = await pooled(chosen, JOIN_CONCURRENCY, async ([s, i]) => {
-        s.channel = channelFor(s, i, message.mode);
-        await subscribe(s.channel);
+        s.channel = await join(s, i, message.mode);
       });
       return send({ type: 'done', failures });
     }

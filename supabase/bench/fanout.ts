@@ -22,34 +22,33 @@ import type { WriterJob, WriterReply, WriterRequest } from './fanout-writer.ts';
  * Users are real auth.users rows; each has one job made by create_job as that user and claimed
  * through claim_jobs, so it holds a lease. Each subscriber is an official supabase-js client with
  * its own WebSocket and its own token signed with the stack's key, hosted in SUBSCRIBER_PROCESSES
- * child processes (fanout-clients.ts), away from this process, which runs the gateway and the
- * writer. Every job heartbeats through heartbeat_job, as the worker does, every
+ * child processes (fanout-clients.ts); the heartbeats come from another (fanout-writer.ts); this
+ * process runs the gateway. Every job heartbeats through heartbeat_job, as the worker does, every
  * WORKER_HEARTBEAT_MS (the worker's default, a third of its 60 s lease): at N = 1,000 that is
  * 50 changes/s, above the 30-40/s Supabase documents for Postgres Changes with RLS. Beats are
- * staggered evenly over the interval, the same schedule for both modes. Each beat writes a new
- * progress value (1, 2, 3, ... per job), so a received message names the change it reports.
+ * staggered evenly over the interval, the same schedule for both modes.
  *
  * Per N the modes run one after the other on the same clients, jobs and schedule for
  * PHASE_SECONDS each; the order alternates with N so neither always runs on a warmer server.
  * Only the mode's own subscriptions exist during its phase (the staff's are in both).
  *
- * Latency: the writer takes the wall clock when heartbeat_job's statement returns (autocommit:
- * it returns after its COMMIT, with synchronous_commit on, so the change is in flushed WAL); a
- * subscriber takes it when realtime-js calls its callback. Both read the host's system clock
- * (wall-clock.ts). The difference is commit to callback: the walsender decoding the commit, the
- * local Realtime server's work (and for Postgres Changes its RLS check in Postgres), the frame,
- * the client's decoding. Not included: the time before the COMMIT (the heartbeat's own
- * statement).
+ * Latency: the writer takes the wall clock when heartbeat_job's statement returns (after its
+ * COMMIT; see fanout-writer.ts); a subscriber takes it when realtime-js calls its callback. Both
+ * read the host's system clock (wall-clock.ts). The difference is commit to callback: the
+ * walsender decoding the commit, the local Realtime server's work (and for Postgres Changes its
+ * RLS check in Postgres), the frame, the client's decoding. The time before the COMMIT (the
+ * heartbeat's own statement) is not in it.
  *
  * Database work per change comes from pg_stat_statements (preloaded in this benchmark's
- * cluster, tracking nested statements too), split by who ran each statement:
- *  - the Realtime server's statements: top-level statements of the gateway's login role
- *    (`postgres`); nothing else logs in as it during a phase (the writer acts as service_role,
- *    the reader of these statistics as pg_monitor). Their blocks include nested work.
- *  - the per-subscriber RLS checks: nested statements run as a subscriber's role
- *    (`authenticated`); only the Realtime server runs statements as an end user here.
- *  - the writer: top-level statements of service_role (heartbeat_job, with its trigger writing
- *    the Broadcast messages), the same in both modes.
+ * cluster, tracking nested statements too), split by the role that ran each statement:
+ *  - the Realtime server's: top-level statements of the gateway's login role (`postgres`);
+ *    nothing else runs as it during a phase (the writer acts as service_role, the reader of
+ *    these statistics as pg_monitor). Their blocks (shared buffers hit or read) include nested work.
+ *  - run as a subscriber (`authenticated`, nested): only the Realtime server's RLS checks run as
+ *    an end user here: the check query, its key argument and the statements inside the policy's
+ *    functions.
+ *  - the writer's: top-level statements of service_role (heartbeat_job; its trigger writes both
+ *    Broadcast messages), the same in both modes.
  * Replication decoding by the walsender is not a statement and is not counted.
  */
 export const clusterSettings = {
@@ -238,7 +237,7 @@ async function runPhase(
     }
   });
   const realtime = perChange(before, after, 'postgres/top', changes);
-  const rlsChecks = perChange(before, after, 'authenticated/nested', changes);
+  const asSubscriber = perChange(before, after, 'authenticated/nested', changes);
   const writerWork = perChange(before, after, 'service_role/top', changes);
   return {
     ...latencySummary(ownLatencies),
@@ -260,8 +259,8 @@ async function runPhase(
     db_per_change: {
       realtime_statements: realtime.statements,
       realtime_blocks: realtime.blocks,
-      rls_check_statements: rlsChecks.statements,
-      rls_check_rows: rlsChecks.rows,
+      subscriber_role_statements: asSubscriber.statements,
+      subscriber_role_rows: asSubscriber.rows,
       writer_statements: writerWork.statements,
       writer_blocks: writerWork.blocks,
     },

@@ -175,11 +175,19 @@ export const DEMO_USERS = {
 
 /**
  * The official client as an app would create it. Node 20 has no global WebSocket, so
- * realtime-js is handed `ws`, the one difference from a browser.
+ * realtime-js is handed `ws`, the one difference from a browser. `accessToken` gives the client
+ * a user's token without signing in (supabase-js's option for tokens it did not issue): Realtime
+ * asks it again on every (re)connect, where a token handed to `realtime.setAuth()` alone would
+ * be replaced by the API key.
  */
-export function createTestClient(stack: Pick<TestStack, 'apiUrl'>, key: string): SupabaseClient {
+export function createTestClient(
+  stack: Pick<TestStack, 'apiUrl'>,
+  key: string,
+  options: { accessToken?: () => Promise<string> } = {},
+): SupabaseClient {
   return createClient(stack.apiUrl, key, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
   });
 }
