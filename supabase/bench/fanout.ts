@@ -45,8 +45,8 @@ import type { WriterJob, WriterReply, WriterRequest } from './fanout-writer.ts';
  *    nothing else runs as it during a phase (the writer acts as service_role, the reader of
  *    these statistics as pg_monitor). Their blocks (shared buffers hit or read) include nested work.
  *  - run as a subscriber (`authenticated`, nested): only the Realtime server's RLS checks run as
- *    an end user here: the check query, its key argument and the statements inside the policy's
- *    functions.
+ *    an end user here: the check query and the statements of realtime.local_visible_rows that
+ *    run while it acts as the user.
  *  - the writer's: top-level statements of service_role (heartbeat_job; its trigger writes both
  *    Broadcast messages), the same in both modes.
  * Replication decoding by the walsender is not a statement and is not counted.
