@@ -172,7 +172,6 @@ function latencySummary(latencies: number[]) {
  * deliveries are awaited and matched with the commits.
  */
 async function runPhase(
-  mode: FanoutMode,
   jobs: BenchJob[],
   processes: SubscriberProcess[],
   writer: WriterProcess,
@@ -331,7 +330,7 @@ export default async function benchFanout() {
         const modes: FanoutMode[] = sizeIndex % 2 === 0 ? ['broadcast', 'postgres_changes'] : ['postgres_changes', 'broadcast'];
         for (const mode of modes) {
           await everyProcess(processes, { type: 'subscribe', mode });
-          const result = await runPhase(mode, jobs, processes, writer, stack.dbUrl, observer);
+          const result = await runPhase(jobs, processes, writer, stack.dbUrl, observer);
           console.error(`fanout ${mode} n=${n}: ${JSON.stringify(result)}`);
           results[mode][`n${n}`] = result;
           await everyProcess(processes, { type: 'unsubscribe', mode });
