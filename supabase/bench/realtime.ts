@@ -1,7 +1,10 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { createTestClient, startTestStack, type TestStack } from '../tests/support/database.ts';
+import { subscribe } from '../local/gateway/realtime/test-fixtures.ts';
+import { createTestClient, startTestStack } from '../tests/support/database.ts';
 import { percentile, round } from '../tests/support/percentiles.ts';
+import { userToken } from '../tests/support/tokens.ts';
+import { wallClockMs } from './wall-clock.ts';
 
 /**
  * `npm run bench realtime`: commit-to-callback latency of the local Realtime server.
@@ -31,12 +34,6 @@ interface Sample {
   sent: number;
   seconds: number;
 }
-
-/** Wall clock with sub-millisecond resolution, comparable with Postgres' clock_timestamp(). */
-function wallClockMs() {
-  return performance.timeOrigin + performance.now();
-}
-
 
 function summarise(sample: Sample, expectedPerChange: number) {
   const sorted = [...sample.latencies].sort((a, b) => a - b);
@@ -108,19 +105,6 @@ function userId(i: number) {
   return `00000000-0000-4000-8000-${(0xb000 + i).toString(16).padStart(12, '0')}`;
 }
 
-function userToken(stack: TestStack, i: number) {
-  return stack.keys.tokens.sign({ sub: userId(i), role: 'authenticated', aud: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 });
-}
-
-function subscribed(client: SupabaseClient, channel: ReturnType<SupabaseClient['channel']>) {
-  return new Promise<void>((resolve, reject) => {
-    channel.subscribe((status, err) => {
-      if (status === 'SUBSCRIBED') resolve();
-      else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') reject(err ?? new Error(status));
-    });
-  });
-}
-
 export default async function benchRealtime() {
   const stack = await startTestStack();
   const writer = new pg.Pool({ connectionString: stack.dbUrl, max: 8, options: '-c synchronous_commit=on' } as pg.PoolConfig);
@@ -147,7 +131,7 @@ export default async function benchRealtime() {
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const client = createTestClient(stack, stack.publishableKey);
       clients.push(client);
-      await client.realtime.setAuth(await userToken(stack, i));
+      await client.realtime.setAuth(await userToken(stack, { sub: userId(i) }));
       const jobsChannel = client
         .channel(`jobs-${i}`)
         .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'bench_jobs' }, (e) => {
@@ -160,7 +144,7 @@ export default async function benchRealtime() {
           const tick = m.payload as { t: number; run: number; measured: boolean };
           if (tick.measured && tick.run === broadcasts.run) broadcasts.latencies.push(wallClockMs() - tick.t);
         });
-      await Promise.all([subscribed(client, jobsChannel), subscribed(client, topicChannel)]);
+      await Promise.all([subscribe(jobsChannel), subscribe(topicChannel)]);
     }
 
     const insertJob = (i: number, run: number, measured: boolean) =>

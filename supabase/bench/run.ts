@@ -7,24 +7,26 @@ import { CLUSTER_ENV, startTestCluster } from '../tests/support/database.ts';
 
 /**
  * `npm run bench [name]`: each benchmark is `supabase/bench/<name>.ts` exporting a
- * default async function that returns a JSON-able result. Each runs in its own process against
+ * default async function that returns a JSON-able result, and optionally `clusterSettings`
+ * (server settings its cluster starts with). Each runs in its own process against
  * a throwaway Postgres cluster on free ports; its result is printed as one JSON line (the last
  * line) and written to `.local/bench/<name>.json`. Without a name every benchmark runs and the
  * last line is one JSON object keyed by name.
  */
-const ORDER = ['gateway', 'realtime', 'queue', 'worker', 'ui', 'alerts'];
+const ORDER = ['gateway', 'realtime', 'fanout', 'queue', 'worker', 'ui', 'alerts'];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const available = ORDER.filter((name) => fs.existsSync(path.join(here, `${name}.ts`)));
 
 export interface BenchModule {
   default: () => Promise<Record<string, unknown>>;
+  clusterSettings?: Record<string, string | number>;
 }
 
 async function runOne(name: string) {
-  const cluster = await startTestCluster();
+  const mod = (await import(path.join(here, `${name}.ts`))) as BenchModule;
+  const cluster = await startTestCluster(mod.clusterSettings);
   process.env[CLUSTER_ENV] = cluster.url;
   try {
-    const mod = (await import(path.join(here, `${name}.ts`))) as BenchModule;
     const result = { benchmark: name, at: new Date().toISOString(), ...(await mod.default()) };
     fs.mkdirSync(path.join(localDir, 'bench'), { recursive: true });
     fs.writeFileSync(path.join(localDir, 'bench', `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);

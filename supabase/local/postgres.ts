@@ -285,7 +285,9 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
  * A throwaway Postgres cluster on a free port in a temporary folder, removed again by stop().
  * Nothing in it yet: callers create their databases.
  */
-export async function startScratchCluster(): Promise<{ url: string; urlFor(database: string): string; stop(): Promise<void> }> {
+export async function startScratchCluster(
+  settings: Record<string, string | number> = {},
+): Promise<{ url: string; urlFor(database: string): string; stop(): Promise<void> }> {
   // A world-traversable parent: as root, Postgres runs as the "postgres" user.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-pg-'));
   fs.chmodSync(dir, 0o755);
@@ -295,7 +297,7 @@ export async function startScratchCluster(): Promise<{ url: string; urlFor(datab
       dataDir: path.join(dir, 'data'),
       port: await freePort(),
       // Test data is disposable: skip the fsyncs that dominate DDL-heavy setup on a shared disk.
-      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', ...settings },
     });
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -20,9 +20,12 @@ import { createProjectKeys, type ProjectKeys } from '../../local/project-keys.ts
 export const TEMPLATE_DB = 'jobhealth_template';
 export const CLUSTER_ENV = 'JOBHEALTH_TEST_CLUSTER_URL';
 
-/** A scratch cluster holding the template database every test database is copied from. */
-export async function startTestCluster(): Promise<{ url: string; stop(): Promise<void> }> {
-  const cluster = await startScratchCluster();
+/**
+ * A scratch cluster holding the template database every test database is copied from.
+ * `settings` are extra server settings (a benchmark that reads pg_stat_statements preloads it).
+ */
+export async function startTestCluster(settings: Record<string, string | number> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const cluster = await startScratchCluster(settings);
   try {
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
@@ -172,11 +175,19 @@ export const DEMO_USERS = {
 
 /**
  * The official client as an app would create it. Node 20 has no global WebSocket, so
- * realtime-js is handed `ws`, the one difference from a browser.
+ * realtime-js is handed `ws`, the one difference from a browser. `accessToken` gives the client
+ * a user's token without signing in (supabase-js's option for tokens it did not issue): Realtime
+ * asks it again on every (re)connect, where a token handed to `realtime.setAuth()` alone would
+ * be replaced by the API key.
  */
-export function createTestClient(stack: Pick<TestStack, 'apiUrl'>, key: string): SupabaseClient {
+export function createTestClient(
+  stack: Pick<TestStack, 'apiUrl'>,
+  key: string,
+  options: { accessToken?: () => Promise<string> } = {},
+): SupabaseClient {
   return createClient(stack.apiUrl, key, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
   });
 }

@@ -8,9 +8,10 @@ import type {
   RealtimeSystemPayload,
   SupabaseClient,
 } from '@supabase/supabase-js';
-import type pg from 'pg';
+import pg from 'pg';
 import { DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer } from './test-fixtures.ts';
+import { until } from '../../../tests/support/wait.ts';
+import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
@@ -376,5 +377,50 @@ describe('select', () => {
     const e = await inbox.next('insert');
     assert.deepEqual(Object.keys(e.new).sort(), ['id', 'title']);
     await channel.unsubscribe();
+  });
+});
+
+describe('Broadcast from Database beside Postgres Changes', () => {
+  test('a broadcast goes out while an earlier change still waits for its RLS check', async () => {
+    // The policy of rt_gated waits for an advisory lock the test holds, so the RLS check of a
+    // change to it cannot finish until the test lets it.
+    await db.query(`
+      create function public.rt_gate() returns boolean language plpgsql as $$
+      begin
+        perform pg_advisory_xact_lock_shared(4242);
+        return true;
+      end $$;
+      create table public.rt_gated (id int primary key, label text);
+      alter table public.rt_gated enable row level security;
+      create policy "through the gate" on public.rt_gated for select to authenticated using (public.rt_gate());
+      alter publication supabase_realtime add table public.rt_gated;
+    `);
+    const changes = new Inbox<RealtimePostgresInsertPayload<OpenRow>>();
+    const broadcasts = new Inbox<BroadcastEvent>();
+    const gated = await subscribe(
+      alice.channel('gated').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'rt_gated' }, changes.push),
+    );
+    const room = await subscribe(alice.channel('gate-room').on('broadcast', { event: 'ping' }, broadcasts.push));
+    const holder = new pg.Client({ connectionString: stack.dbUrl });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock(4242)');
+      await db.query(`insert into public.rt_gated values (1, 'behind the gate')`);
+      await until(
+        async () =>
+          (await db.query(`select 1 from pg_locks where locktype = 'advisory' and objid = 4242 and not granted`)).rowCount === 1,
+        { label: 'the RLS check to wait at the gate' },
+      );
+      await db.query(`select realtime.send('{"n": 1}', 'ping', 'gate-room', false)`);
+
+      assert.deepEqual((await broadcasts.next('the broadcast, while the check waits')).payload, { n: 1 });
+      assert.deepEqual(changes.items, [], 'the change is still waiting for its check');
+    } finally {
+      await holder.query('select pg_advisory_unlock(4242)');
+      await holder.end();
+    }
+    assert.equal((await changes.next('the change, once the gate opens')).new.label, 'behind the gate');
+    await alice.removeChannel(gated);
+    await alice.removeChannel(room);
   });
 });

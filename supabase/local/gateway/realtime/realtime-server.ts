@@ -45,6 +45,7 @@ export class RealtimeServer {
       publications: ['supabase_realtime', 'supabase_realtime_messages_publication'],
       log: ctx.log,
       onTransaction: (tx) => {
+        this.deliverDatabaseBroadcasts(tx);
         this.queue.push(tx);
         void this.deliverQueued();
       },
@@ -118,9 +119,10 @@ export class RealtimeServer {
   }
 
   /**
-   * Delivery loop: everything that arrived while the previous batch was being delivered forms
-   * the next batch (so RLS checks batch themselves under load), in commit order. The slot is
-   * acknowledged only after a batch went out; a failure to reach Postgres retries the same batch.
+   * Delivery loop for Postgres Changes: everything that arrived while the previous batch was
+   * being checked forms the next batch (so RLS checks batch themselves under load), in commit
+   * order. The slot is acknowledged only after a batch went out; a failure to reach Postgres
+   * retries the same batch.
    */
   private async deliverQueued() {
     if (this.delivering) return;
@@ -130,7 +132,7 @@ export class RealtimeServer {
       while (this.queue.length > 0 && !this.closed) {
         const batch = this.queue.slice();
         try {
-          await this.deliverBatch(batch);
+          await this.deliverTableChanges(batch);
           delay = RETRY_MIN_MS;
         } catch (error) {
           if (isConnectionError(error)) {
@@ -149,25 +151,29 @@ export class RealtimeServer {
     }
   }
 
-  private sentBroadcasts = new WeakSet<ChangeTuple>();
-
-  private async deliverBatch(batch: ReplicatedTransaction[]) {
+  private async deliverTableChanges(batch: ReplicatedTransaction[]) {
     const tableChanges: Array<{ change: ChangeTuple; tx: ReplicatedTransaction }> = [];
     for (const tx of batch) {
       for (const change of tx.changes) {
-        const { schema, name } = change.relation;
-        if (schema === 'realtime' && name.startsWith('messages')) {
-          // Broadcast from Database does not wait for RLS checks of table changes in the same batch.
-          if (change.kind === 'insert' && !this.sentBroadcasts.has(change)) {
-            this.sentBroadcasts.add(change);
-            this.deliverDatabaseBroadcast(change);
-          }
-        } else {
-          tableChanges.push({ change, tx });
-        }
+        if (!isMessagesTable(change)) tableChanges.push({ change, tx });
       }
     }
     if (tableChanges.length > 0) await this.changes.deliver(tableChanges);
+  }
+
+  /**
+   * Broadcast from Database goes out the moment its transaction arrives: it needs nothing from
+   * Postgres (the subscribers were authorised when they joined), so it never waits behind the
+   * RLS checks of Postgres Changes, however slow a policy or however many subscribers, as on
+   * Supabase, where the two are separate replication consumers. The slot is still acknowledged
+   * only after the transaction's table changes went out, and the stream hands each transaction
+   * over once (a replay after a reconnect is skipped by its end LSN), so each message is sent
+   * once.
+   */
+  private deliverDatabaseBroadcasts(tx: ReplicatedTransaction) {
+    for (const change of tx.changes) {
+      if (change.kind === 'insert' && isMessagesTable(change)) this.deliverDatabaseBroadcast(change);
+    }
   }
 
   /** A row inserted into realtime.messages by realtime.send() / realtime.broadcast_changes(). */
@@ -206,6 +212,11 @@ export class RealtimeServer {
       await this.stream.close(this.admin);
     }
   }
+}
+
+/** realtime.messages or one of its partitions: Broadcast from Database, not a table change. */
+function isMessagesTable(change: ChangeTuple): boolean {
+  return change.relation.schema === 'realtime' && change.relation.name.startsWith('messages');
 }
 
 /** Errors that mean "Postgres is restarting or unreachable", worth retrying rather than dropping. */
