@@ -237,9 +237,10 @@ describe('RLS matrix: functions', () => {
  */
 const ALICE_TOPIC = `user:${DEMO_USERS.alice.id}:jobs`;
 const BOB_TOPIC = `user:${DEMO_USERS.bob.id}:jobs`;
-const TOPIC_POLICIES = ['admin_jobs_topic_read', 'queue_topic_read', 'user_jobs_topic_read'];
+const TOPIC_POLICIES = ['admin_alerts_topic_read', 'admin_jobs_topic_read', 'queue_topic_read', 'user_jobs_topic_read'];
 const TOPICS: Record<string, Record<Actor, 'join' | 'refused' | 'join, send'>> = {
   'admin:jobs': { anon: 'refused', alice: 'refused', bob: 'refused', support: 'join', admin: 'join', service: 'join, send' },
+  'admin:alerts': { anon: 'refused', alice: 'refused', bob: 'refused', support: 'join', admin: 'join', service: 'join, send' },
   [`queue:${FLASH}`]: { anon: 'refused', alice: 'join', bob: 'join', support: 'join', admin: 'join', service: 'join, send' },
   [ALICE_TOPIC]: { anon: 'refused', alice: 'join', bob: 'refused', support: 'refused', admin: 'refused', service: 'join, send' },
   [BOB_TOPIC]: { anon: 'refused', alice: 'refused', bob: 'join', support: 'refused', admin: 'refused', service: 'join, send' },
