@@ -6,8 +6,9 @@ import { PNG } from 'pngjs';
  * The gallery's small copy of a result. Supabase signs many objects in one call only without an
  * image transformation (and transformations are a paid hosted feature), so the worker stores a
  * thumbnail beside each result and the gallery signs those. Pure JS (pngjs, jpeg-js), because an
- * edge function cannot load native modules. Measured on a 1024x1024 PNG from the Gemini stand-in
- * (docs/benchmarks.md, Thumbnails): tens of milliseconds of CPU against the 2 s an invocation has.
+ * edge function cannot load native modules. Measured in Deno on a 1024x1024 PNG from the Gemini
+ * stand-in (docs/benchmarks.md, Thumbnails): about 50 ms of CPU once warm and 310 ms for a fresh
+ * instance's first, against the 2 s a hosted edge function has.
  */
 export const THUMBNAIL_LONGEST_SIDE = 256;
 /** JPEG quality: the common setting for previews (sizes measured in docs/benchmarks.md, Thumbnails). */
