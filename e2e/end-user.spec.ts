@@ -25,10 +25,11 @@ async function balanceOf(page: Page): Promise<number> {
 }
 
 /** Fills the form and submits; resolves with the new job's id once its page is shown. */
-async function createJobInUi(page: Page, prompt: string): Promise<string> {
+async function createJobInUi(page: Page, prompt: string, aspectRatio = '1:1'): Promise<string> {
   if (!new URL(page.url()).pathname.endsWith('/jobs')) await page.goto('/jobs');
   await page.getByLabel('Prompt').fill(prompt);
   await page.getByLabel('Model').selectOption(FLASH);
+  await page.getByLabel('Size').selectOption(aspectRatio);
   await expect(page.getByTestId('job-cost')).toHaveText('Cost: 1 credit');
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page).toHaveURL(JOB_URL);
@@ -96,9 +97,10 @@ test('a user creates a job and watches progress move and the image appear withou
   expect(postgresChangesBindings(realtime.sent)).toEqual([]);
 });
 
-test('the gallery shows a finished job\'s image without a reload, and a running one with its progress', async ({ alicePage: page, tag, saveScreenshot }) => {
+test('the gallery shows a finished job\'s thumbnail without a reload, and a running one with its progress', async ({ alicePage: page, tag, saveScreenshot }) => {
   const prompt = `${tag}-gallery: a paper boat on a pond`;
-  const jobId = await createJobInUi(page, prompt);
+  // 16:9: the stand-in's image is 336x192, so its thumbnail (256x146) is told apart by its size.
+  const jobId = await createJobInUi(page, prompt, '16:9');
   await page.getByRole('link', { name: '← All jobs' }).click();
   await expect(page).toHaveURL('/jobs');
   await markPage(page);
@@ -110,9 +112,18 @@ test('the gallery shows a finished job\'s image without a reload, and a running 
   const thumbnail = card.getByRole('img', { name: `Generated image: ${prompt}` });
   await expect(thumbnail).toBeVisible();
   await expect(thumbnail).toHaveAttribute('loading', 'lazy');
-  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the thumbnail has loaded' }).toBeGreaterThan(0);
+  // The card shows the stored thumbnail, not the full image scaled down by the browser.
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the thumbnail has loaded' }).toBe(256);
+  expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalHeight)).toBe(146);
+  await expect(thumbnail).toHaveAttribute('src', /\.thumb\.jpg\?token=/);
+  await expect(thumbnail).toHaveAttribute('width', '256');
+  await expect(thumbnail).toHaveAttribute('height', '146');
   expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
   await saveScreenshot(page, 'gallery');
+  // The job page keeps the full image.
+  await card.getByRole('link').click();
+  const full = page.getByRole('img', { name: `Generated image: ${prompt}` });
+  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(336);
 });
 
 test('a job that finishes while the user is elsewhere raises a notice with a link, and never moves them', async ({ alicePage: page, tag, saveScreenshot }) => {

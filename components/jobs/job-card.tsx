@@ -3,12 +3,14 @@
 import Link from 'next/link';
 import { Timestamp } from '@/components/format/timestamp';
 import { describeFailure } from '@/lib/jobs/failure-reason';
+import { galleryImage } from '@/lib/jobs/gallery-image';
 import type { GalleryItem } from '@/lib/jobs/gallery-query';
+import type { JobResult } from '@/lib/jobs/job-schema';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
 import { JobProgress } from './job-progress';
 import { JobStatusBadge } from './job-status-badge';
 
-/** The thumbnail box: images keep their aspect ratio inside it. */
+/** The placeholder's box while the image is signed: images keep their aspect ratio inside it. */
 const THUMB = 160;
 
 /**
@@ -20,7 +22,7 @@ export function JobCard({ job }: { job: GalleryItem }) {
     <li className="job-card">
       <Link href={`/jobs/${job.id}`} className="job-card-link">
         <div className="job-card-media">
-          {job.status === 'succeeded' && job.result ? <Thumbnail job={job} /> : <StatusPanel job={job} />}
+          {job.status === 'succeeded' && job.result ? <Thumbnail job={job} result={job.result} /> : <StatusPanel job={job} />}
         </div>
         <div className="job-card-body">
           <span className="job-prompt">{job.prompt}</span>
@@ -36,12 +38,17 @@ export function JobCard({ job }: { job: GalleryItem }) {
   );
 }
 
-function Thumbnail({ job }: { job: GalleryItem }) {
+function Thumbnail({ job, result }: { job: GalleryItem; result: JobResult }) {
+  const image = galleryImage(result);
   // A job that finished after its page was loaded has no URL from the page's batch: it signs its own.
-  const own = useResultUrl(job.id, job.thumbnailUrl ? null : job.result);
+  const own = useResultUrl(job.id, job.thumbnailUrl ? null : image);
   const src = job.thumbnailUrl ?? own.data;
-  const [width, height] = fit(job.result?.width, job.result?.height);
-  if (!src) return <div className="skeleton job-thumb" style={{ width, height }} aria-label="Loading the image" />;
+  if (!src) {
+    const [width, height] = fit(image.width, image.height);
+    return <div className="skeleton job-thumb" style={{ width, height }} aria-label="Loading the image" />;
+  }
+  // The image's own size, so the browser reserves the right shape before it loads; CSS fits it to the card.
+  const [width, height] = image.width && image.height ? [image.width, image.height] : [THUMB, THUMB];
   return (
     // eslint-disable-next-line @next/next/no-img-element -- a signed URL on the API host, not a static asset
     <img src={src} alt={`Generated image: ${job.prompt}`} className="job-thumb" width={width} height={height} loading="lazy" decoding="async" />

@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { creditKeys } from '@/lib/credits/keys';
 import type { UserJobChange } from '@/lib/realtime/user-job-change';
+import { galleryImage } from './gallery-image';
 import type { GalleryData, GalleryItem } from './gallery-query';
 import { isTerminal, type Job } from './job-schema';
 import { jobKeys } from './keys';
@@ -71,7 +72,8 @@ function patchJob<T extends Job>(current: T, change: UserJobChange): T {
 function patchGalleryItem(item: GalleryItem, change: UserJobChange): GalleryItem {
   const patched = patchJob(item, change);
   if (patched === item) return item;
-  return { ...patched, refunded: change.refunded, thumbnailUrl: change.result?.path === item.result?.path ? item.thumbnailUrl : null };
+  const same = change.result && item.result && galleryImage(change.result).path === galleryImage(item.result).path;
+  return { ...patched, refunded: change.refunded, thumbnailUrl: same ? item.thumbnailUrl : null };
 }
 
 /** Puts a new job at the top of the gallery's first page, once. */

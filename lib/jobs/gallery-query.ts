@@ -3,6 +3,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
+import { galleryImage } from './gallery-image';
 import { JOB_COLUMNS, jobSchema, type Job } from './job-schema';
 import { RESULT_URL_SECONDS } from './result-url-query';
 
@@ -14,8 +15,8 @@ export type GalleryCursor = { createdAt: string; id: string };
 
 /**
  * One card: the job, what the ledger refunded for its current charge, and a signed URL of its
- * image when it has one (null for a job still running, or one that finished after its page was
- * loaded: the card then signs its own).
+ * gallery image when it has one (null for a job still running, or one that finished after its
+ * page was loaded: the card then signs its own).
  */
 export type GalleryItem = Job & { refunded: number; thumbnailUrl: string | null };
 export type GalleryPage = { items: GalleryItem[]; next: GalleryCursor | null };
@@ -49,7 +50,7 @@ export async function fetchGalleryPage(supabase: SupabaseClient, userId: string,
   const items = rows.map(({ charge_seq: chargeSeq, ...job }) => ({
     ...job,
     refunded: refunds.get(`${job.id}:${chargeSeq}`) ?? 0,
-    thumbnailUrl: job.status === 'succeeded' && job.result ? (urls.get(`${job.result.bucket}/${job.result.path}`) ?? null) : null,
+    thumbnailUrl: job.status === 'succeeded' && job.result ? (urls.get(imageKey(galleryImage(job.result))) ?? null) : null,
   }));
   const last = rows.at(-1);
   return { items, next: rows.length === GALLERY_PAGE_SIZE && last ? { createdAt: last.created_at, id: last.id } : null };
@@ -66,16 +67,20 @@ async function fetchRefunds(supabase: SupabaseClient, rows: { id: string; status
   return refunds;
 }
 
+const imageKey = (image: { bucket: string; path: string }) => `${image.bucket}/${image.path}`;
+
 /**
- * Signed URLs for the page's images, one batch per bucket. Supabase's batch signing takes no
- * image transformation (only a single createSignedUrl does), so the cards show the stored image
- * at thumbnail size, lazily: one request for the page instead of one per card.
+ * Signed URLs for the page's gallery images, one batch per bucket: one request for the page
+ * instead of one per card. Supabase's batch signing takes no image transformation (only a single
+ * createSignedUrl does, and transformations are a paid hosted feature), which is why the worker
+ * stores thumbnails and these are what is signed.
  */
 async function signResults(supabase: SupabaseClient, rows: Job[]): Promise<Map<string, string>> {
   const byBucket = new Map<string, string[]>();
   for (const row of rows) {
     if (row.status !== 'succeeded' || !row.result) continue;
-    byBucket.set(row.result.bucket, [...(byBucket.get(row.result.bucket) ?? []), row.result.path]);
+    const image = galleryImage(row.result);
+    byBucket.set(image.bucket, [...(byBucket.get(image.bucket) ?? []), image.path]);
   }
   const urls = new Map<string, string>();
   await Promise.all(
@@ -83,7 +88,7 @@ async function signResults(supabase: SupabaseClient, rows: Job[]): Promise<Map<s
       const { data, error } = await supabase.storage.from(bucket).createSignedUrls(paths, RESULT_URL_SECONDS);
       // A missing image leaves its card without a thumbnail rather than failing the page.
       if (error) return;
-      for (const signed of data) if (signed.path && signed.signedUrl) urls.set(`${bucket}/${signed.path}`, signed.signedUrl);
+      for (const signed of data) if (signed.path && signed.signedUrl) urls.set(imageKey({ bucket, path: signed.path }), signed.signedUrl);
     }),
   );
   return urls;

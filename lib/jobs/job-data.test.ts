@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import jpeg from 'jpeg-js';
+import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
+import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
+import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
+import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { FLASH, PRO } from '../../supabase/tests/support/fixtures.ts';
 import { fetchBalance } from '../credits/balance-query.ts';
@@ -15,6 +20,7 @@ import type { Job } from './job-schema.ts';
 import { parseUserJobChange, userTopic, type UserJobChange } from '../realtime/user-job-change.ts';
 import { applyUserJobChanges } from './apply-user-job-changes.ts';
 import { fetchGalleryPage, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
+import { galleryImage } from './gallery-image.ts';
 import { jobKeys } from './keys.ts';
 
 /**
@@ -154,38 +160,52 @@ describe('the gallery', () => {
     assert.deepEqual(seen, expected.map((r) => r.id));
   });
 
-  test('a page carries the refund of each failed job and a signed URL for each image, batched', async () => {
+  test('a page carries the refund of each failed job and a signed URL for each image, batched: the thumbnail, else the result', async () => {
     const alice = await signIn('alice');
     const failed = await createJob(alice, input({ prompt: 'jobdata: gallery failed' }));
     await cancelJob(alice, failed.id);
-    const done = await createJob(alice, input({ prompt: 'jobdata: gallery done' }));
-    const path = `${DEMO_USERS.alice.id}/${done.id}.png`;
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
     const service = createTestClient(stack, stack.secretKey);
-    assert.equal((await service.storage.from('results').upload(path, png, { contentType: 'image/png' })).error, null);
-    // Running under a lease as a claim leaves it (other tests' jobs are queued ahead of it), then
-    // completed through complete_job as the worker.
-    const { rows } = await stack.db.query(
-      `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
-              lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
-      [done.id],
-    );
-    const { error } = await service.rpc('complete_job', {
-      p_job_id: done.id,
-      p_lease_token: rows[0].lease_token,
-      p_result: { bucket: 'results', path, width: 1, height: 1 },
-    });
-    assert.equal(error, null);
+    // Stored by the worker's own result store: the 1344x768 result and its thumbnail beside it.
+    const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
+    const finish = async (prompt: string, withThumbnail: boolean) => {
+      const job = await createJob(alice, input({ prompt }));
+      const png = drawPromptImage(prompt, 1344, 768);
+      const stored = await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [{ data: new Uint8Array(png), mimeType: 'image/png' }]);
+      const result = withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null };
+      // Running under a lease as a claim leaves it (other tests' jobs are queued ahead of it), then
+      // completed through complete_job as the worker.
+      const { rows } = await stack.db.query(
+        `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
+                lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
+        [job.id],
+      );
+      const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
+      assert.equal(error, null);
+      return { job, png };
+    };
+    const done = await finish('jobdata: gallery done', true);
+    const older = await finish('jobdata: gallery without a thumbnail', false);
+
     const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
     const failedCard = page.items.find((j) => j.id === failed.id)!;
     assert.equal(failedCard.refunded, failed.credits_cost);
     assert.equal(failedCard.thumbnailUrl, null);
-    const doneCard = page.items.find((j) => j.id === done.id)!;
+    const doneCard = page.items.find((j) => j.id === done.job.id)!;
     assert.equal(doneCard.status, 'succeeded');
     assert.ok(doneCard.thumbnailUrl, 'the finished job has a signed URL');
-    const image = await fetch(doneCard.thumbnailUrl);
-    assert.equal(image.status, 200);
-    assert.deepEqual(Buffer.from(await image.arrayBuffer()), png);
+    const thumbnail = await fetch(doneCard.thumbnailUrl);
+    assert.equal(thumbnail.status, 200);
+    assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
+    const bytes = new Uint8Array(await thumbnail.arrayBuffer());
+    assert.ok(bytes.length < done.png.length / 10, `the thumbnail is ${bytes.length} bytes, the image ${done.png.length}`);
+    const decoded = jpeg.decode(bytes, { useTArray: true });
+    assert.deepEqual([decoded.width, decoded.height], [256, 146]);
+    assert.deepEqual(galleryImage(doneCard.result!), { bucket: 'results', path: `${DEMO_USERS.alice.id}/${done.job.id}.thumb.jpg`, width: 256, height: 146 });
+    // A result stored without a thumbnail is shown whole.
+    const olderCard = page.items.find((j) => j.id === older.job.id)!;
+    const full = await fetch(olderCard.thumbnailUrl!);
+    assert.equal(full.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await full.arrayBuffer()), older.png);
   });
 });
 

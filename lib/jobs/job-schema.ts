@@ -3,13 +3,21 @@ import { z } from 'zod';
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** Where the worker put the image: Storage bucket and object path (see the results bucket). */
+/**
+ * Where the worker put the image: Storage bucket and object path (see the results bucket), and
+ * the gallery thumbnail it stored beside it (null when it made none; absent on older results).
+ */
 export const jobResultSchema = z.looseObject({
   bucket: z.string(),
   path: z.string(),
   width: z.number().nullable().optional(),
   height: z.number().nullable().optional(),
+  thumbnail_path: z.string().nullable().optional(),
+  thumbnail_width: z.number().nullable().optional(),
+  thumbnail_height: z.number().nullable().optional(),
 });
+
+export type JobResult = z.infer<typeof jobResultSchema>;
 
 /**
  * The columns an end user's pages show. The same shape arrives from REST and from a

@@ -79,7 +79,9 @@ $$;
 
 -- The owner's broadcast, 'user:<user_id>:jobs': what the end-user pages show of a job and nothing
 -- else (no user, model, prompt, lease or worker). result is the image's reference (bucket, path,
--- size); refunded is the credits the ledger returned for the job's current charge, 0 until then.
+-- size) and its gallery thumbnail's (thumbnail_path, thumbnail_width, thumbnail_height; null when
+-- the worker stored none); refunded is the credits the ledger returned for the job's current
+-- charge, 0 until then.
 create function private.user_job_changed_payload(
   p_id uuid, p_status text, p_old_status text, p_stage text, p_progress smallint, p_attempt integer,
   p_error_class text, p_result jsonb, p_refunded bigint, p_updated_at timestamptz
@@ -90,7 +92,9 @@ as $$
     'id', p_id, 'status', p_status, 'old_status', p_old_status, 'stage', p_stage, 'progress', p_progress,
     'attempt', p_attempt, 'error_class', p_error_class,
     'result', case when p_result is not null then jsonb_build_object(
-      'bucket', p_result -> 'bucket', 'path', p_result -> 'path', 'width', p_result -> 'width', 'height', p_result -> 'height') end,
+      'bucket', p_result -> 'bucket', 'path', p_result -> 'path', 'width', p_result -> 'width', 'height', p_result -> 'height',
+      'thumbnail_path', p_result -> 'thumbnail_path', 'thumbnail_width', p_result -> 'thumbnail_width',
+      'thumbnail_height', p_result -> 'thumbnail_height') end,
     'refunded', p_refunded, 'updated_at', p_updated_at)
 $$;
 

@@ -5,7 +5,8 @@
 -- 'user:<user_id>:jobs' (private; only that user joins, nobody sends): the end-user pages' feed.
 --   event 'job_changed': one message per inserted or changed job of the user, heartbeats
 --     included, payload {id, status, old_status, stage, progress, attempt, error_class,
---     result ({bucket, path, width, height} or null), refunded (credits returned for the current
+--     result ({bucket, path, width, height, thumbnail_path, thumbnail_width, thumbnail_height}
+--     or null), refunded (credits returned for the current
 --     charge, 0 if none), updated_at}: what the pages show, and no prompt, model, lease token,
 --     worker id or user id.
 --   event 'credits_changed': a grant or adjustment moved the balance; payload {balance}.

@@ -1,10 +1,12 @@
 -- Generated images live in Storage bucket `results`, one object per job at
--- <user_id>/<job_id>.png (the job's result names bucket and path). The bucket is private: the
--- worker writes with the service role (which bypasses RLS), and readers go through this policy.
--- PNG only and 20 MB per object: the largest image Gemini returns (4K) is well under that, and a
--- worker bug cannot fill the bucket with anything else.
+-- <user_id>/<job_id>.png with its gallery thumbnail beside it at <user_id>/<job_id>.thumb.jpg
+-- (the job's result names bucket, path and thumbnail_path). The bucket is private: the worker
+-- writes with the service role (which bypasses RLS), and readers go through this policy, which
+-- covers a thumbnail exactly as its result (same folder). PNG and JPEG only (Gemini returns
+-- either; thumbnails are JPEG) and 20 MB per object: the largest image Gemini returns (4K) is
+-- well under that, and a worker bug cannot fill the bucket with anything else.
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
-values ('results', 'results', false, 20 * 1024 * 1024, array['image/png'])
+values ('results', 'results', false, 20 * 1024 * 1024, array['image/png', 'image/jpeg'])
 on conflict (id) do nothing;
 
 -- Users read their own results only: the first folder of the path is the owner's id. Support and

@@ -4,8 +4,8 @@
 --
 -- * Personal data goes. The auth.users row (email, password hash, metadata) and the sessions go
 --   with GoTrue's delete; here, in the same transaction, the prompts, options, results and
---   error messages of the user's jobs are blanked, and their generated images are queued for
---   erasure: Storage objects can only be deleted through the Storage API (hosted Storage refuses
+--   error messages of the user's jobs are blanked, and every object in their folder of `results`
+--   (the images and their thumbnails) is queued for erasure: Storage objects can only be deleted through the Storage API (hosted Storage refuses
 --   a DELETE on storage.objects), so the worker, which holds the secret key, removes them on its
 --   next invocation (claim_object_erasures / finish_object_erasures).
 -- * Accounting records survive. Jobs (model, status, cost, timings), their timeline, provider

@@ -65,7 +65,7 @@ describe('complete_job', () => {
     const claimed = await claim(t.db, 2);
     const byId = Object.fromEntries(claimed.map((j) => [j.id, j]));
     // The same result for both, so that the owner's payloads can be compared whole.
-    const result = { bucket: 'results', path: 'same.png', width: 8, height: 8 };
+    const result = { bucket: 'results', path: 'same.png', width: 8, height: 8, thumbnail_path: 'same.thumb.jpg', thumbnail_width: 8, thumbnail_height: 8 };
     await complete(a.id, byId[a.id]!.lease_token, result);
     const client = await t.db.connect();
     try {
@@ -118,6 +118,27 @@ describe('complete_job', () => {
       result, refunded: 0,
     });
     assert.equal(own.owner.updated_at, own.message.updated_at);
+  });
+
+  test("the owner's message carries the thumbnail's reference, and null for a result without one", async () => {
+    await emptyQueue(t.db);
+    const [a, b] = [await createJob(t.db), await createJob(t.db)];
+    const byId = Object.fromEntries((await claim(t.db, 2)).map((j) => [j.id, j]));
+    const image = { bucket: 'results', path: `${a.user_id}/${a.id}.png`, width: 336, height: 192, mimeType: 'image/png', bytes: 900 };
+    const thumbnail = { thumbnail_path: `${a.user_id}/${a.id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 146 };
+    await complete(a.id, byId[a.id]!.lease_token, { ...image, ...thumbnail });
+    // A worker whose thumbnail failed sends the keys as null; an older result has none at all.
+    await complete(b.id, byId[b.id]!.lease_token, { ...image, path: `${b.user_id}/${b.id}.png` });
+    const owner = async (id: string) =>
+      (
+        await t.db.query(`select payload -> 'result' as result from realtime.messages
+                       where payload->>'id' = $1 and payload->>'status' = 'succeeded' and topic like 'user:%'`, [id])
+      ).rows[0].result;
+    assert.deepEqual((await getJob(t.db, a.id) as unknown as { result: unknown }).result, { ...image, ...thumbnail }, 'stored as the worker sent it');
+    assert.deepEqual(await owner(a.id), { bucket: 'results', path: image.path, width: 336, height: 192, ...thumbnail });
+    assert.deepEqual(await owner(b.id), {
+      bucket: 'results', path: `${b.user_id}/${b.id}.png`, width: 336, height: 192, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null,
+    });
   });
 
   test('stands the jobs trigger down for its own statement only: later updates in the transaction write their events', async () => {

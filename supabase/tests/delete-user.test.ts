@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
+import type { ClaimedJob } from '../functions/job-worker/pipeline.ts';
+import { createResultStore } from '../functions/job-worker/result-store.ts';
+import { makeThumbnail } from '../functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
 import { balance, jobsInEveryState, query, type JobsInEveryState } from './support/fixtures.ts';
@@ -13,7 +16,7 @@ const alice = DEMO_USERS.alice.id;
 let stack: TestStack;
 let service: SupabaseClient;
 let jobs: JobsInEveryState;
-let imagePath: string;
+let imagePaths: string[];
 let ledgerBefore: { reason: string; delta: number }[];
 let balanceBefore: number;
 
@@ -21,13 +24,14 @@ before(async () => {
   stack = await startTestStack();
   service = createTestClient(stack, stack.secretKey);
   jobs = await jobsInEveryState(stack.db);
-  imagePath = `${alice}/${jobs.succeeded.id}.png`;
-  const upload = await service.storage.from('results').upload(imagePath, drawPromptImage('alice', 16, 16), { contentType: 'image/png' });
-  assert.equal(upload.error, null);
-  await stack.db.query(`update public.jobs set result = jsonb_build_object('bucket', 'results', 'path', $2::text) where id = $1`, [
-    jobs.succeeded.id,
-    imagePath,
+  // The image and its thumbnail, stored as the worker stores them.
+  const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
+  const stored = await results.store({ id: jobs.succeeded.id, user_id: alice } as ClaimedJob, [
+    { data: new Uint8Array(drawPromptImage('alice', 512, 512)), mimeType: 'image/png' },
   ]);
+  imagePaths = [stored.path, stored.thumbnail_path!];
+  assert.deepEqual(imagePaths, [`${alice}/${jobs.succeeded.id}.png`, `${alice}/${jobs.succeeded.id}.thumb.jpg`]);
+  await stack.db.query(`update public.jobs set result = $2 where id = $1`, [jobs.succeeded.id, JSON.stringify(stored)]);
   await query(stack.db, 'support', `select * from public.grant_credits($1, 5, 'goodwill for alice@example.com')`, [alice]);
   ledgerBefore = (await stack.db.query(`select reason, delta::int from public.credit_ledger where user_id = $1 order by id`, [alice])).rows;
   balanceBefore = await balance(stack.db, 'alice');
@@ -83,7 +87,7 @@ describe('deleting a user', () => {
     assert.deepEqual(rows.map((r) => r.action), ['grant_credits', 'delete_user']);
     assert.equal(rows[1].actor_role, 'service_role');
     assert.equal(rows[1].detail.jobs_cancelled, 3);
-    assert.equal(rows[1].detail.objects_queued, 1);
+    assert.equal(rows[1].detail.objects_queued, 2, 'the image and its thumbnail');
   });
 
   test("leaves bob's jobs and account alone", async () => {
@@ -91,11 +95,13 @@ describe('deleting a user', () => {
     assert.equal((await stack.db.query(`select 1 from auth.users where id = $1`, [DEMO_USERS.bob.id])).rowCount, 1);
   });
 
-  test("queues the images, and the worker's erasure removes them through the Storage API", async () => {
-    assert.equal((await service.storage.from('results').exists(imagePath)).data, true, 'still there until the worker runs');
+  test("queues the images and their thumbnails, and the worker's erasure removes them through the Storage API", async () => {
+    for (const path of imagePaths) {
+      assert.equal((await service.storage.from('results').exists(path)).data, true, `${path} still there until the worker runs`);
+    }
     const logs: string[] = [];
-    assert.equal(await eraseQueuedObjects(service, (line) => logs.push(line)), 1);
-    assert.equal((await service.storage.from('results').exists(imagePath)).data, false);
+    assert.equal(await eraseQueuedObjects(service, (line) => logs.push(line)), 2);
+    for (const path of imagePaths) assert.equal((await service.storage.from('results').exists(path)).data, false, `${path} erased`);
     assert.equal((await stack.db.query('select count(*)::int as n from private.object_erasures')).rows[0].n, 0);
     assert.equal(await eraseQueuedObjects(service, () => {}), 0, 'nothing left to do');
   });

@@ -69,7 +69,10 @@ describe('realtime', () => {
     await query(t.db, 'service', `select public.complete_job($1, $2, $3)`, [
       running!.id,
       running!.lease_token,
-      JSON.stringify({ bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768, bytes: 9, mimeType: 'image/png' }),
+      JSON.stringify({
+        bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768, bytes: 9, mimeType: 'image/png',
+        thumbnail_path: `${job.user_id}/${job.id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 192,
+      }),
     ]);
     const messages = await messagesFor(job.id, `user:${DEMO_USERS.alice.id}:jobs`);
     assert.deepEqual(
@@ -89,8 +92,11 @@ describe('realtime', () => {
       assert.equal(m.payload.refunded, 0);
     }
     assert.equal(messages[2]!.payload.result, null);
-    // The image's reference only: the stored size and type stay in the job row.
-    assert.deepEqual(messages[3]!.payload.result, { bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768 });
+    // The image's and its thumbnail's references only: the stored bytes and type stay in the job row.
+    assert.deepEqual(messages[3]!.payload.result, {
+      bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768,
+      thumbnail_path: `${job.user_id}/${job.id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 192,
+    });
     const bobs = await t.db.query(`select count(*)::integer as n from realtime.messages where topic = $1`, [`user:${DEMO_USERS.bob.id}:jobs`]);
     assert.equal(bobs.rows[0].n, 0, "nothing of alice's reaches bob's topic");
   });

@@ -84,7 +84,10 @@ describe('user:<id>:jobs over Realtime', () => {
     const token = await claimJob(job.id);
     await query(db, 'service', `select public.heartbeat_job($1, $2, 30, 'calling gemini')`, [job.id, token]);
     await query(db, 'service', `select public.heartbeat_job($1, $2, 80, 'storing')`, [job.id, token]);
-    const result = { bucket: 'results', path: `${DEMO_USERS.alice.id}/${job.id}.png`, width: 64, height: 64, mimeType: 'image/png', bytes: 10 };
+    const result = {
+      bucket: 'results', path: `${DEMO_USERS.alice.id}/${job.id}.png`, width: 64, height: 64, mimeType: 'image/png', bytes: 10,
+      thumbnail_path: `${DEMO_USERS.alice.id}/${job.id}.thumb.jpg`, thumbnail_width: 64, thumbnail_height: 64,
+    };
     await query(db, 'service', `select public.complete_job($1, $2, $3)`, [job.id, token, JSON.stringify(result)]);
 
     const got = await jobMessagesUntil(job.id, (p) => p.status === 'succeeded');
@@ -100,7 +103,8 @@ describe('user:<id>:jobs over Realtime', () => {
     );
     assert.deepEqual(got.at(-1), {
       id: job.id, status: 'succeeded', old_status: 'running', stage: 'done', progress: 100, attempt: 1, error_class: null,
-      result: { bucket: 'results', path: result.path, width: 64, height: 64 }, refunded: 0, updated_at: got.at(-1)!.updated_at,
+      result: { bucket: 'results', path: result.path, width: 64, height: 64, thumbnail_path: result.thumbnail_path, thumbnail_width: 64, thumbnail_height: 64 },
+      refunded: 0, updated_at: got.at(-1)!.updated_at,
     });
     for (const p of got) assert.ok(!('user_id' in p) && !('prompt' in p) && !('lease_token' in p) && !('worker_id' in p));
   });

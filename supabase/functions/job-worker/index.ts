@@ -10,6 +10,7 @@ import { createModelRegistry } from './model-registry.ts';
 import { eraseQueuedObjects } from './object-erasure.ts';
 import { createPipeline } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
+import { makeThumbnail } from './thumbnail.ts';
 import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
@@ -32,7 +33,7 @@ const keepAlive = typeof EdgeRuntime !== 'undefined' ? (work: Promise<unknown>) 
 const worker = createJobWorker({
   pipeline,
   ai,
-  results: createResultStore(supabase, config.resultsBucket),
+  results: createResultStore(supabase, config.resultsBucket, { makeThumbnail, log }),
   registry: createModelRegistry(pipeline, systemClock),
   clock: systemClock,
   random: Math.random,

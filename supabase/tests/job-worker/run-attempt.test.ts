@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import jpeg from 'jpeg-js';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
+import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
 import { until } from '../support/wait.ts';
@@ -46,7 +48,10 @@ describe('a successful call', () => {
     assert.equal(row.status, 'succeeded');
     assert.equal(row.stage, 'done');
     const alice = DEMO_USERS.alice.id;
-    assert.deepEqual(row.result, { bucket: 'results', path: `${alice}/${id}.png`, mimeType: 'image/png', width: 336, height: 192, bytes: row.result!.bytes });
+    assert.deepEqual(row.result, {
+      bucket: 'results', path: `${alice}/${id}.png`, mimeType: 'image/png', width: 336, height: 192, bytes: row.result!.bytes,
+      thumbnail_path: `${alice}/${id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 146,
+    });
     assert.ok((row.result!.bytes as number) > 100);
     const calls = await callRows(f.db, id);
     assert.equal(calls.length, 1);
@@ -60,20 +65,26 @@ describe('a successful call', () => {
     assert.deepEqual(await ledger(f.db, id), [['job_charge', -1]], 'charged, not refunded');
   });
 
-  test('the owner can read the result; another user cannot', async () => {
+  test('the owner can read the result and its thumbnail; another user can read neither', async () => {
     const { id } = await attempt();
     const path = `${DEMO_USERS.alice.id}/${id}.png`;
+    const thumbnailPath = `${DEMO_USERS.alice.id}/${id}.thumb.jpg`;
     const alice = createTestClient(f.stack, f.stack.publishableKey);
     await alice.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
     const mine = await alice.storage.from('results').download(path);
     assert.equal(mine.error, null);
     const bytes = new Uint8Array(await mine.data!.arrayBuffer());
     assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+    const myThumbnail = await alice.storage.from('results').download(thumbnailPath);
+    assert.equal(myThumbnail.error, null);
+    assert.deepEqual([...new Uint8Array(await myThumbnail.data!.arrayBuffer()).subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
     const bob = createTestClient(f.stack, f.stack.publishableKey);
     await bob.auth.signInWithPassword({ email: DEMO_USERS.bob.email, password: DEMO_PASSWORD });
-    const theirs = await bob.storage.from('results').download(path);
-    assert.ok(theirs.error, 'bob may not read alice\'s result');
-    assert.equal(theirs.data, null);
+    for (const p of [path, thumbnailPath]) {
+      const theirs = await bob.storage.from('results').download(p);
+      assert.ok(theirs.error, `bob may not read alice's ${p}`);
+      assert.equal(theirs.data, null);
+    }
   });
 
   test('number_of_images makes one call and one object per image', async () => {
@@ -82,6 +93,44 @@ describe('a successful call', () => {
     const images = row.result!.images as Array<{ path: string }>;
     assert.deepEqual(images.map((i) => i.path), [`${DEMO_USERS.alice.id}/${id}.png`, `${DEMO_USERS.alice.id}/${id}-2.png`]);
     assert.deepEqual((await callRows(f.db, id)).map((c) => c.outcome), ['ok', 'ok']);
+  });
+});
+
+describe('thumbnails', () => {
+  for (const [aspectRatio, size] of [['1:1', [256, 256]], ['16:9', [256, 146]], ['9:16', [146, 256]]] as const) {
+    test(`${aspectRatio}: a JPEG beside the result, longest side 256, the result's aspect ratio`, async () => {
+      const { id, row } = await attempt(FLASH, { aspect_ratio: aspectRatio });
+      assert.equal(row.status, 'succeeded');
+      const result = row.result as { width: number; height: number; thumbnail_path: string; thumbnail_width: number; thumbnail_height: number };
+      assert.equal(result.thumbnail_path, `${DEMO_USERS.alice.id}/${id}.thumb.jpg`);
+      assert.deepEqual([result.thumbnail_width, result.thumbnail_height], size);
+      const { data, error } = await f.service.storage.from('results').download(result.thumbnail_path);
+      assert.equal(error, null);
+      assert.equal(data!.type, 'image/jpeg');
+      const decoded = jpeg.decode(new Uint8Array(await data!.arrayBuffer()), { useTArray: true });
+      assert.deepEqual([decoded.width, decoded.height], size, 'the stored image is the size the result names');
+      assert.equal(Math.max(decoded.width, decoded.height), 256);
+      assert.ok(Math.abs(decoded.width / decoded.height - result.width / result.height) < 0.01, 'the aspect ratio is kept');
+    });
+  }
+
+  test('a thumbnail that cannot be made: the job still succeeds, thumbnail_path null, the reason logged', async () => {
+    const results = createResultStore(f.service, f.config.resultsBucket, {
+      makeThumbnail: () => {
+        throw new Error('decoder refused the image');
+      },
+      log: f.deps.log,
+    });
+    const { id } = await f.enqueue('alice');
+    const report = await runAttempt({ ...f.deps, results }, await f.claim(id), { stop: new AbortController().signal });
+    assert.equal(report.outcome, 'succeeded');
+    const row = await jobRow(f.db, id);
+    assert.equal(row.status, 'succeeded');
+    assert.equal(row.result!.path, `${DEMO_USERS.alice.id}/${id}.png`);
+    assert.deepEqual([row.result!.thumbnail_path, row.result!.thumbnail_width, row.result!.thumbnail_height], [null, null, null]);
+    assert.ok(f.logs.some((l) => l.includes(id) && l.includes('decoder refused the image')));
+    const listed = await f.service.storage.from('results').list(DEMO_USERS.alice.id, { search: id });
+    assert.deepEqual(listed.data!.map((o) => o.name), [`${id}.png`], 'no thumbnail object');
   });
 });
 

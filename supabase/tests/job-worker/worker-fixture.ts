@@ -10,6 +10,7 @@ import { createModelRegistry } from '../../functions/job-worker/model-registry.t
 import { createPipeline, type ClaimedJob, type Pipeline } from '../../functions/job-worker/pipeline.ts';
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
+import { makeThumbnail } from '../../functions/job-worker/thumbnail.ts';
 import { query } from '../support/fixtures.ts';
 
 /**
@@ -87,16 +88,17 @@ export async function startWorkerFixture(
   const pipeline = createPipeline(service);
   const logs: string[] = [];
   const ai = new GoogleGenAI({ apiKey: config.geminiApiKey, httpOptions: { baseUrl: standIn.url } });
+  const log = (line: string) => logs.push(line);
   const deps: AttemptDeps = {
     pipeline,
     ai,
-    results: createResultStore(service, config.resultsBucket),
+    results: createResultStore(service, config.resultsBucket, { makeThumbnail, log }),
     registry: createModelRegistry(pipeline, systemClock),
     clock: systemClock,
     random: Math.random,
     config,
     workerId: 'test-worker',
-    log: (line) => logs.push(line),
+    log,
   };
   const db = stack.db;
   return {
