@@ -17,7 +17,9 @@ import { FLASH, startWorkerFixture, unbalancedAccounts, type WorkerFixture } fro
 const JOBS = Number(process.env.CHAOS_JOBS ?? 2000);
 const USERS = Math.ceil(JOBS / 20); // create_job allows 20 queued jobs per user
 const GRANT = 50;
-const TIME_LIMIT_MS = 240_000;
+// A bound on liveness, not a speed target: every job must end, however slowly a shared machine
+// runs it (about 3.5 minutes with two loaded cores; the JSON line reports the time taken).
+const TIME_LIMIT_MS = 480_000;
 
 let f: WorkerFixture;
 let scheduler: Scheduler;
