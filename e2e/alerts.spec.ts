@@ -144,6 +144,7 @@ test('Gemini fails: the banner appears without a reload and one signed "opened" 
   await expect(admin.getByRole('link', { name: FLASH }).first()).toBeVisible();
   // The value and the threshold, each a line.
   await expect(admin.locator('[data-testid="chart-incident-value"] .recharts-line-curve')).toHaveCount(2);
+  await admin.evaluate(() => window.scrollTo(0, 0));
   await saveScreenshot(admin, 'incident');
 
   await admin.goto('/admin/incidents');
