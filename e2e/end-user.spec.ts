@@ -2,13 +2,15 @@ import type { Page } from '@playwright/test';
 import type pg from 'pg';
 import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { FLASH } from '../supabase/tests/support/fixtures.ts';
+import { signIn } from '../supabase/tests/support/sign-in.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 
 /**
  * The end user's journeys: create a job and watch it live (over the user's private topic, never
  * postgres_changes), the gallery, a "job finished" notice, a failure refunded, a queued job
- * cancelled, switching between jobs, one user's job hidden from another, and the queue position.
+ * cancelled, switching between jobs, one user's job hidden from another, the queue position, and
+ * the notices ending with the session.
  */
 
 // Every Gemini call takes 12 s, so a job is visibly running before it ends even when a busy
@@ -250,4 +252,24 @@ test('a waiting job shows its place in the queue, moving live as other jobs leav
   await saveScreenshot(page, 'job-running-eta');
   await expect(page.getByTestId('job-stage')).toHaveText('Done');
   expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+});
+
+// Last in the file: signing out ends all of bob's sessions, and no later journey signs in as bob
+// through the browser.
+test('signing out ends the notices: none is left on the sign-in page, nor after signing in again', async ({ pageAs, baseURL, tag }) => {
+  const page = await pageAs('bob');
+  const prompt = `${tag}-sign-out: a lantern on a pier`;
+  await createJobInUi(page, prompt);
+  await page.getByRole('link', { name: '← All jobs' }).click();
+  const notice = page.getByRole('status', { name: 'Notifications' });
+  await expect(notice).toContainText(prompt);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL('/sign-in');
+  await expect(page.getByText(prompt)).toHaveCount(0);
+
+  await signIn(page, baseURL!, 'bob', '/jobs');
+  // Back in, the gallery lists the job, but the notice about it did not survive the sign-out.
+  await expect(page.getByRole('heading', { name: 'Your jobs' })).toBeVisible();
+  await expect(notice).not.toContainText(prompt);
 });
