@@ -1,13 +1,13 @@
 'use client';
 
-import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { REASON_MAX_LENGTH } from '@/lib/audit/reason-schema';
-import { DialogFormFooter } from '@/components/audit/dialog-form-footer';
+import { DialogFormFooter, ModalDialog } from '@/components/audit/modal-dialog';
 
 /**
- * A staff form in a native modal <dialog> (as ReasonDialog: focus kept inside, Escape closes),
- * with the reason the audit log needs as its last field. onSubmit receives the form's data;
- * errors (the form's own, or the database's) are shown above the buttons.
+ * A staff form in the console's modal dialog, with the reason the audit log needs as its last
+ * field. onSubmit receives the form's data; errors (the form's own, or the database's) are shown
+ * above the buttons.
  */
 export function FormDialog({
   title,
@@ -30,38 +30,21 @@ export function FormDialog({
   onClose: () => void;
   children: ReactNode;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const id = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-  }, []);
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     onSubmit(new FormData(event.currentTarget));
   };
   return (
-    <dialog ref={ref} className="card dialog" aria-labelledby={`${id}-title`} onClose={onClose}>
-      <h2 id={`${id}-title`}>{title}</h2>
-      {description && <div className="muted">{description}</div>}
-      {done ? (
-        <>
-          {done}
-          <div className="row">
-            <button type="button" onClick={() => ref.current?.close()} autoFocus>
-              Close
-            </button>
-          </div>
-        </>
-      ) : (
+    <ModalDialog title={title} description={description} done={done} onClose={onClose}>
+      {({ id }) => (
         <form onSubmit={submit} className="stack" noValidate>
           {children}
           <label htmlFor={`${id}-reason`}>Reason (required, goes to the audit log)</label>
           <textarea id={`${id}-reason`} name="reason" maxLength={REASON_MAX_LENGTH} rows={2} required />
-          <DialogFormFooter error={error} pending={pending} submitLabel={submitLabel} onCancel={() => ref.current?.close()} />
+          <DialogFormFooter error={error} pending={pending} submitLabel={submitLabel} />
         </form>
       )}
-    </dialog>
+    </ModalDialog>
   );
 }
 
