@@ -792,9 +792,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds: number
           disabled_reason: string | null
+          display_name: string
           enabled: boolean
           id: string
-          label: string
           max_attempts: number
           paused: boolean
           price_usd_per_call: number
@@ -809,9 +809,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds?: number
           disabled_reason?: string | null
+          display_name: string
           enabled?: boolean
           id: string
-          label: string
           max_attempts?: number
           paused?: boolean
           price_usd_per_call?: number
@@ -826,9 +826,9 @@ export type Database = {
           credits_per_job?: number
           deadline_seconds?: number
           disabled_reason?: string | null
+          display_name?: string
           enabled?: boolean
           id?: string
-          label?: string
           max_attempts?: number
           paused?: boolean
           price_usd_per_call?: number
@@ -1142,9 +1142,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds: number
           disabled_reason: string | null
+          display_name: string
           enabled: boolean
           id: string
-          label: string
           max_attempts: number
           paused: boolean
           price_usd_per_call: number
@@ -1258,9 +1258,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds: number
           disabled_reason: string | null
+          display_name: string
           enabled: boolean
           id: string
-          label: string
           max_attempts: number
           paused: boolean
           price_usd_per_call: number
@@ -1333,9 +1333,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds: number
           disabled_reason: string | null
+          display_name: string
           enabled: boolean
           id: string
-          label: string
           max_attempts: number
           paused: boolean
           price_usd_per_call: number
@@ -1359,9 +1359,9 @@ export type Database = {
           credits_per_job: number
           deadline_seconds: number
           disabled_reason: string | null
+          display_name: string
           enabled: boolean
           id: string
-          label: string
           max_attempts: number
           paused: boolean
           price_usd_per_call: number
