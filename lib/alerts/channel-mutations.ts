@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { auditKeys } from '@/lib/audit/keys';
 import { parseReason, reasonSchema } from '@/lib/audit/reason-schema';
 import { createClient } from '@/lib/supabase/client';
-import { SEVERITIES, type AlertChannel } from './alert-schemas';
+import { alertChannelSchema, SEVERITIES, type AlertChannel } from './alert-schemas';
 import { alertKeys } from './keys';
 
 /**
@@ -53,7 +53,7 @@ export async function createAlertChannel(supabase: DatabaseClient, input: Channe
     p_min_severity: form.minSeverity,
   });
   if (error) throw new Error(error.message);
-  return data as AlertChannel;
+  return alertChannelSchema.parse(data);
 }
 
 /** Changes to a channel; a URL or secret given replaces the stored one, unseen. */
@@ -82,7 +82,7 @@ export async function deleteAlertChannel(supabase: DatabaseClient, input: { chan
 export async function sendTestAlert(supabase: DatabaseClient, channelId: string): Promise<number> {
   const { data, error } = await supabase.rpc('send_test_alert', { p_channel_id: channelId });
   if (error) throw new Error(error.message);
-  return Number((data as { id: number }).id);
+  return data.id;
 }
 
 function useChannelMutation<T>(fn: (supabase: DatabaseClient, input: T) => Promise<unknown>) {

@@ -15,9 +15,10 @@ export type CancelOutcome = 'done' | 'skipped' | 'not_found';
 export async function cancelJob(supabase: DatabaseClient, jobId: string): Promise<{ outcome: CancelOutcome; message: string | null }> {
   const { data, error } = await supabase.rpc('cancel_jobs', { ids: [jobId], reason: 'cancelled by the owner' });
   if (error) throw new JobActionError(describeJobError(error));
-  const row = (data as Array<{ job_id: string; outcome: CancelOutcome; message: string | null }>)[0];
+  const row = data[0];
   if (!row) throw new JobActionError({ kind: 'unknown', message: 'The cancel request returned nothing' });
-  return { outcome: row.outcome, message: row.message };
+  // outcome is text in the schema; apply_job_action writes only these three.
+  return { outcome: row.outcome as CancelOutcome, message: row.message };
 }
 
 export function useCancelJobMutation(jobId: string) {

@@ -151,7 +151,7 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
     listModels: async () => {
       const { data, error } = await supabase.from('models').select('id, enabled, paused, price_usd_per_call, verification_state, updated_at');
       if (error) throw new PipelineError('models', error.code, error.message);
-      return (data ?? []) as ModelRow[];
+      return data ?? [];
     },
   };
 }
