@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import type pg from 'pg';
 import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
@@ -15,7 +15,7 @@ import { expect, test } from './support/test.ts';
 test.use({ viewport: { width: 1366, height: 768 } });
 
 /** Enqueues a job through the API, as the app does; resolves with its id. */
-async function createJob(user: SupabaseClient, prompt: string): Promise<string> {
+async function createJob(user: DatabaseClient, prompt: string): Promise<string> {
   const { data, error } = await user.rpc('create_job', { p_model_id: FLASH, p_prompt: prompt });
   expect(error).toBeNull();
   return (data as { id: string }).id;

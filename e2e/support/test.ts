@@ -1,5 +1,5 @@
 import { test as base, expect, type BrowserContext, type Page, type PageScreenshotOptions } from '@playwright/test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import path from 'node:path';
 import pg from 'pg';
 import type { LatencyConfig } from '../../supabase/local/gemini/latency.ts';
@@ -46,7 +46,7 @@ interface TestFixtures {
   supportPage: Page;
   alicePage: Page;
   /** supabase-js signed in as `persona`, as the app's browser client would be. */
-  clientAs: (persona: Persona) => Promise<SupabaseClient>;
+  clientAs: (persona: Persona) => Promise<DatabaseClient>;
   modelQueues: ModelQueues;
   /** Saves `test-results/screenshots/<name>.png` (the README's pictures among them) and attaches it to the report. */
   saveScreenshot: (page: Page, name: string, options?: Pick<PageScreenshotOptions, 'fullPage'>) => Promise<void>;
@@ -122,7 +122,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   alicePage: async ({ pageAs }, use) => use(await pageAs('alice')),
 
   clientAs: async ({ stack }, use) => {
-    const clients: SupabaseClient[] = [];
+    const clients: DatabaseClient[] = [];
     await use(async (persona) => {
       const client = createTestClient(stack, stack.publishableKey);
       clients.push(client);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { fetchAuditPage } from '../audit/audit-log-query.ts';
 import { parseAuditFilters } from '../audit/audit-filters.ts';
@@ -20,13 +20,13 @@ import { fetchExplorerPage } from './jobs-explorer-query.ts';
  * grants, and the audit log's filters.
  */
 let stack: TestStack;
-let admin: SupabaseClient;
-let support: SupabaseClient;
-let alice: SupabaseClient;
+let admin: DatabaseClient;
+let support: DatabaseClient;
+let alice: DatabaseClient;
 const marker = `admindata-${Date.now().toString(36)}`;
 const ids: string[] = [];
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
+async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
   const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);

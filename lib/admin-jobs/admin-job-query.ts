@@ -1,11 +1,11 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { ADMIN_JOB_COLUMNS, adminJobSchema, type AdminJob } from './admin-job-schema';
 import { adminJobKeys } from './keys';
 
 /** One job with everything staff see, or null when it does not exist (or the id is malformed). */
-export async function fetchAdminJob(supabase: SupabaseClient, jobId: string): Promise<AdminJob | null> {
+export async function fetchAdminJob(supabase: DatabaseClient, jobId: string): Promise<AdminJob | null> {
   const { data, error } = await supabase.from('jobs').select(ADMIN_JOB_COLUMNS).eq('id', jobId).maybeSingle();
   if (error) {
     if (error.code === '22P02') return null;
@@ -14,7 +14,7 @@ export async function fetchAdminJob(supabase: SupabaseClient, jobId: string): Pr
   return data ? adminJobSchema.parse(data) : null;
 }
 
-export const adminJobQueryOptions = (supabase: SupabaseClient, jobId: string) =>
+export const adminJobQueryOptions = (supabase: DatabaseClient, jobId: string) =>
   queryOptions({ queryKey: adminJobKeys.detail(jobId), queryFn: () => fetchAdminJob(supabase, jobId) });
 
 export const useAdminJob = (jobId: string) => useQuery(adminJobQueryOptions(createClient(), jobId));

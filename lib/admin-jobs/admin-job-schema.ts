@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 import { jobResultSchema, JOB_STATUSES } from '@/lib/jobs/job-schema';
 
 /** A row of the explorer: what the table shows, nothing more (no prompt beyond a preview). */
@@ -16,7 +17,7 @@ export const adminJobRowSchema = z.object({
   credits_cost: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
-});
+} satisfies ColumnsOf<'jobs'>);
 export type AdminJobRow = z.infer<typeof adminJobRowSchema>;
 export const ADMIN_JOB_ROW_COLUMNS =
   'id,user_id,model_id,prompt,status,attempt,max_attempts,progress,stage,error_class,credits_cost,created_at,updated_at';

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { auditKeys } from '@/lib/audit/keys';
 import { reasonSchema } from '@/lib/audit/reason-schema';
 import { creditKeys } from '@/lib/credits/keys';
@@ -17,7 +17,7 @@ export interface JobActionInput {
  * Runs one bulk action. The whole call fails only for the role, the reason or the id list;
  * otherwise each job gets its own outcome (done, or skipped with why), which the dialog shows.
  */
-export async function runJobAction(supabase: SupabaseClient, input: JobActionInput): Promise<JobActionOutcome[]> {
+export async function runJobAction(supabase: DatabaseClient, input: JobActionInput): Promise<JobActionOutcome[]> {
   const reason = reasonSchema.parse(input.reason);
   const { data, error } = await supabase.rpc(JOB_ACTION_RPC[input.action], { ids: input.ids, reason });
   if (error) throw new Error(error.message);

@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import type { AppRole } from '@/lib/auth/roles';
 import type { JobStatus } from '@/lib/jobs/job-schema';
+import type { Database } from '@/lib/supabase/database';
 
 export const JOB_ACTIONS = ['retry', 'requeue', 'cancel', 'fail_and_refund'] as const;
 export type JobAction = (typeof JOB_ACTIONS)[number];
 
-export const JOB_ACTION_RPC: Record<JobAction, string> = {
+export const JOB_ACTION_RPC = {
   retry: 'retry_jobs',
   requeue: 'requeue_jobs',
   cancel: 'cancel_jobs',
   fail_and_refund: 'fail_and_refund_jobs',
-};
+} as const satisfies Record<JobAction, keyof Database['public']['Functions']>;
 
 export const JOB_ACTION_LABEL: Record<JobAction, string> = {
   retry: 'Retry',

@@ -1,6 +1,7 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 import { AUDIT_COLUMNS, auditEntrySchema, type AuditEntry } from '@/lib/audit/audit-entry-schema';
 import { LEDGER_COLUMNS, ledgerEntrySchema, type LedgerEntry } from '@/lib/credits/ledger-entry-schema';
 import { createClient } from '@/lib/supabase/client';
@@ -15,7 +16,7 @@ export const jobEventSchema = z.object({
   actor_id: z.uuid().nullable(),
   actor_role: z.string(),
   detail: z.record(z.string(), z.unknown()),
-});
+} satisfies ColumnsOf<'job_events'>);
 export type JobEvent = z.infer<typeof jobEventSchema>;
 
 export const providerCallSchema = z.object({
@@ -29,7 +30,7 @@ export const providerCallSchema = z.object({
   outcome: z.string(),
   retry_after_ms: z.number().int().nullable(),
   cost_usd: z.coerce.number(),
-});
+} satisfies ColumnsOf<'provider_calls'>);
 export type ProviderCall = z.infer<typeof providerCallSchema>;
 
 export interface JobRecords {
@@ -44,7 +45,7 @@ export interface JobRecords {
  * keyed by job, the ledger's unique (job_id, charge_seq) indexes, the GIN index on audit job_ids),
  * fetched in parallel. A job has tens of these rows, not thousands; 500 is a safety bound.
  */
-export async function fetchJobRecords(supabase: SupabaseClient, jobId: string): Promise<JobRecords> {
+export async function fetchJobRecords(supabase: DatabaseClient, jobId: string): Promise<JobRecords> {
   const [events, calls, ledger, audit] = await Promise.all([
     supabase.from('job_events').select('id,at,from_status,to_status,attempt,actor_id,actor_role,detail').eq('job_id', jobId).order('id').limit(500),
     supabase
@@ -65,7 +66,7 @@ export async function fetchJobRecords(supabase: SupabaseClient, jobId: string): 
   };
 }
 
-export const jobRecordsQueryOptions = (supabase: SupabaseClient, jobId: string) =>
+export const jobRecordsQueryOptions = (supabase: DatabaseClient, jobId: string) =>
   queryOptions({ queryKey: adminJobKeys.records(jobId), queryFn: () => fetchJobRecords(supabase, jobId) });
 
 export const useJobRecords = (jobId: string) => useQuery(jobRecordsQueryOptions(createClient(), jobId));

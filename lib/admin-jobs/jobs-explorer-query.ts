@@ -1,5 +1,5 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { ADMIN_JOB_ROW_COLUMNS, adminJobRowSchema, type AdminJobRow } from './admin-job-schema';
 import { EXPLORER_PAGE_SIZE, likeLiteral, PROMPT_SEARCH_DEFAULT_DAYS, searchKind, type ExplorerFilters } from './explorer-filters';
@@ -22,7 +22,7 @@ export interface ExplorerPage {
  * the scan follows jobs_created_idx / jobs_status_created_idx / jobs_user_created_idx and stops
  * after the page. One extra row is read to know whether a next page exists without counting.
  */
-export async function fetchExplorerPage(supabase: SupabaseClient, filters: ExplorerFilters, now = new Date()): Promise<ExplorerPage> {
+export async function fetchExplorerPage(supabase: DatabaseClient, filters: ExplorerFilters, now = new Date()): Promise<ExplorerPage> {
   let query = supabase.from('jobs').select(ADMIN_JOB_ROW_COLUMNS, { count: 'planned' });
   if (filters.status.length === 1) query = query.eq('status', filters.status[0]!);
   else if (filters.status.length > 1) query = query.in('status', filters.status);
@@ -67,7 +67,7 @@ export async function fetchExplorerPage(supabase: SupabaseClient, filters: Explo
   };
 }
 
-export const explorerPageQueryOptions = (supabase: SupabaseClient, filters: ExplorerFilters) =>
+export const explorerPageQueryOptions = (supabase: DatabaseClient, filters: ExplorerFilters) =>
   queryOptions({
     queryKey: adminJobKeys.list(filters),
     queryFn: () => fetchExplorerPage(supabase, filters),

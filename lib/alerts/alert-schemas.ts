@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 
 /**
  * The alerting rows as the console reads them (RLS: support and admin only). numeric columns
@@ -27,7 +28,7 @@ export const alertRuleSchema = z.object({
   silenced_until: z.string().nullable(),
   silence_reason: z.string().nullable(),
   updated_at: z.string(),
-});
+} satisfies ColumnsOf<'alert_rules'>);
 export type AlertRule = z.infer<typeof alertRuleSchema>;
 export const ALERT_RULE_COLUMNS =
   'id,name,description,scope,unit,enabled,severity,threshold,window_minutes,min_count,hold_down_minutes,silenced_until,silence_reason,updated_at';
@@ -49,7 +50,7 @@ export const incidentSchema = z.object({
   resolved_at: z.string().nullable(),
   acknowledged_at: z.string().nullable(),
   updated_at: z.string(),
-});
+} satisfies ColumnsOf<'alert_incidents'>);
 export type Incident = z.infer<typeof incidentSchema>;
 export const INCIDENT_COLUMNS =
   'id,rule_id,subject,status,severity,title,summary,unit,threshold,value,notify,opened_at,clear_since,resolved_at,acknowledged_at,updated_at';
@@ -78,7 +79,7 @@ export const incidentEventSchema = z.object({
   value: nullableNumeric,
   actor_role: z.string(),
   note: z.string().nullable(),
-});
+} satisfies ColumnsOf<'alert_incident_events'>);
 export type IncidentEvent = z.infer<typeof incidentEventSchema>;
 
 export const alertChannelSchema = z.object({
@@ -90,7 +91,7 @@ export const alertChannelSchema = z.object({
   url_hint: z.string(),
   secret_hint: z.string().nullable(),
   created_at: z.string(),
-});
+} satisfies ColumnsOf<'alert_channels'>);
 export type AlertChannel = z.infer<typeof alertChannelSchema>;
 export const ALERT_CHANNEL_COLUMNS = 'id,name,kind,enabled,min_severity,url_hint,secret_hint,created_at';
 
@@ -111,7 +112,7 @@ export const alertDeliverySchema = z.object({
   created_at: z.string(),
   alert_channels: z.object({ name: z.string(), kind: z.enum(['slack', 'webhook']) }),
   alert_incidents: z.object({ title: z.string() }).nullable(),
-});
+} satisfies ColumnsOf<'alert_deliveries', 'alert_channels' | 'alert_incidents'>);
 export type AlertDelivery = z.infer<typeof alertDeliverySchema>;
 export const ALERT_DELIVERY_COLUMNS =
   'id,channel_id,incident_id,event,status,attempts,max_attempts,next_attempt_at,last_attempt_at,last_status,last_error,delivered_at,created_at,alert_channels(name,kind),alert_incidents(title)';

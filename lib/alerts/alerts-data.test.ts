@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { addJobMinute, evaluate, markRolledUp } from '../../supabase/tests/support/alerts.ts';
 import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { FLASH } from '../../supabase/tests/support/fixtures.ts';
@@ -22,12 +22,12 @@ import { silenceAlertRule, updateAlertRule } from './rule-mutations.ts';
  * its SQL function, support reads and is refused changes, end users see nothing.
  */
 let stack: TestStack;
-let admin: SupabaseClient;
-let support: SupabaseClient;
-let alice: SupabaseClient;
+let admin: DatabaseClient;
+let support: DatabaseClient;
+let alice: DatabaseClient;
 const SECRET = 'console-data-test-secret-0123456789abcdef';
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
+async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
   const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);

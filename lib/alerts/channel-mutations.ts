@@ -1,10 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { auditKeys } from '@/lib/audit/keys';
 import { parseReason, reasonSchema } from '@/lib/audit/reason-schema';
 import { createClient } from '@/lib/supabase/client';
-import { SEVERITIES, type AlertChannel } from './alert-schemas';
+import { alertChannelSchema, SEVERITIES, type AlertChannel } from './alert-schemas';
 import { alertKeys } from './keys';
 
 /**
@@ -40,7 +40,7 @@ export function generateSigningSecret(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export async function createAlertChannel(supabase: SupabaseClient, input: ChannelForm): Promise<AlertChannel> {
+export async function createAlertChannel(supabase: DatabaseClient, input: ChannelForm): Promise<AlertChannel> {
   const parsed = channelFormSchema.safeParse(input);
   if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'Check the form');
   const form = parsed.data;
@@ -49,43 +49,43 @@ export async function createAlertChannel(supabase: SupabaseClient, input: Channe
     p_kind: form.kind,
     p_url: form.url,
     p_reason: form.reason,
-    p_signing_secret: form.kind === 'webhook' ? form.signingSecret : null,
+    p_signing_secret: form.kind === 'webhook' ? form.signingSecret : undefined,
     p_min_severity: form.minSeverity,
   });
   if (error) throw new Error(error.message);
-  return data as AlertChannel;
+  return alertChannelSchema.parse(data);
 }
 
 /** Changes to a channel; a URL or secret given replaces the stored one, unseen. */
 export async function updateAlertChannel(
-  supabase: SupabaseClient,
+  supabase: DatabaseClient,
   input: { channelId: string; reason: string; name?: string; enabled?: boolean; minSeverity?: string; url?: string; signingSecret?: string },
 ): Promise<void> {
   const { error } = await supabase.rpc('update_alert_channel', {
     p_channel_id: input.channelId,
     p_reason: parseReason(input.reason),
-    p_name: input.name ?? null,
-    p_enabled: input.enabled ?? null,
-    p_min_severity: input.minSeverity ?? null,
-    p_url: input.url || null,
-    p_signing_secret: input.signingSecret || null,
+    p_name: input.name,
+    p_enabled: input.enabled,
+    p_min_severity: input.minSeverity,
+    p_url: input.url || undefined,
+    p_signing_secret: input.signingSecret || undefined,
   });
   if (error) throw new Error(error.message);
 }
 
-export async function deleteAlertChannel(supabase: SupabaseClient, input: { channelId: string; reason: string }): Promise<void> {
+export async function deleteAlertChannel(supabase: DatabaseClient, input: { channelId: string; reason: string }): Promise<void> {
   const { error } = await supabase.rpc('delete_alert_channel', { p_channel_id: input.channelId, p_reason: parseReason(input.reason) });
   if (error) throw new Error(error.message);
 }
 
 /** Queues a test message; the delivery log shows how it went. */
-export async function sendTestAlert(supabase: SupabaseClient, channelId: string): Promise<number> {
+export async function sendTestAlert(supabase: DatabaseClient, channelId: string): Promise<number> {
   const { data, error } = await supabase.rpc('send_test_alert', { p_channel_id: channelId });
   if (error) throw new Error(error.message);
-  return Number((data as { id: number }).id);
+  return data.id;
 }
 
-function useChannelMutation<T>(fn: (supabase: SupabaseClient, input: T) => Promise<unknown>) {
+function useChannelMutation<T>(fn: (supabase: DatabaseClient, input: T) => Promise<unknown>) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (input: T) => fn(createClient(), input),

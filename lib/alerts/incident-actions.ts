@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { auditKeys } from '@/lib/audit/keys';
 import { parseReason } from '@/lib/audit/reason-schema';
 import { createClient } from '@/lib/supabase/client';
@@ -10,21 +10,20 @@ export const INCIDENT_ACTIONS = {
   acknowledge: {
     label: 'Acknowledge',
     effect: 'Marks the incident as being handled. It stays open until its condition clears; nothing more is sent for it either way.',
-    rpc: 'acknowledge_alert_incident',
-    param: 'p_reason',
   },
   note: {
     label: 'Add note',
     effect: 'Adds a note to the incident’s timeline (and the audit log): what was found, what was done.',
-    rpc: 'add_alert_incident_note',
-    param: 'p_note',
   },
 } as const;
 export type IncidentAction = keyof typeof INCIDENT_ACTIONS;
 
-export async function runIncidentAction(supabase: SupabaseClient, input: { action: IncidentAction; incidentId: number; text: string }): Promise<void> {
-  const spec = INCIDENT_ACTIONS[input.action];
-  const { error } = await supabase.rpc(spec.rpc, { p_incident_id: input.incidentId, [spec.param]: parseReason(input.text) });
+export async function runIncidentAction(supabase: DatabaseClient, input: { action: IncidentAction; incidentId: number; text: string }): Promise<void> {
+  const text = parseReason(input.text);
+  const { error } =
+    input.action === 'acknowledge'
+      ? await supabase.rpc('acknowledge_alert_incident', { p_incident_id: input.incidentId, p_reason: text })
+      : await supabase.rpc('add_alert_incident_note', { p_incident_id: input.incidentId, p_note: text });
   if (error) throw new Error(error.message);
 }
 

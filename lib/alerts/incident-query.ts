@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import {
   ALERT_DELIVERY_COLUMNS,
@@ -25,7 +25,7 @@ export interface IncidentStory {
 }
 
 /** One incident with its rule, its timeline and its messages; null when there is no such incident. */
-export async function fetchIncident(supabase: SupabaseClient, id: number): Promise<IncidentStory | null> {
+export async function fetchIncident(supabase: DatabaseClient, id: number): Promise<IncidentStory | null> {
   const { data, error } = await supabase
     .from('alert_incidents')
     .select(`${INCIDENT_COLUMNS},peak_value,detail,acknowledged_by`)
@@ -49,7 +49,7 @@ export async function fetchIncident(supabase: SupabaseClient, id: number): Promi
   };
 }
 
-export const incidentQueryOptions = (supabase: SupabaseClient, id: number) =>
+export const incidentQueryOptions = (supabase: DatabaseClient, id: number) =>
   queryOptions({ queryKey: alertKeys.incident(id), queryFn: () => fetchIncident(supabase, id) });
 
 export const useIncident = (id: number) => useQuery(incidentQueryOptions(createClient(), id));

@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { INCIDENT_COLUMNS, incidentSchema, type Incident } from './alert-schemas';
 import { RECENT_INCIDENTS } from './incidents-patch';
 import { alertKeys } from './keys';
 
 /** The latest incidents, open and resolved, newest first (the Incidents page). */
-export async function fetchRecentIncidents(supabase: SupabaseClient): Promise<Incident[]> {
+export async function fetchRecentIncidents(supabase: DatabaseClient): Promise<Incident[]> {
   const { data, error } = await supabase
     .from('alert_incidents')
     .select(INCIDENT_COLUMNS)
@@ -17,7 +17,7 @@ export async function fetchRecentIncidents(supabase: SupabaseClient): Promise<In
   return incidentSchema.array().parse(data);
 }
 
-export const recentIncidentsQueryOptions = (supabase: SupabaseClient) =>
+export const recentIncidentsQueryOptions = (supabase: DatabaseClient) =>
   queryOptions({ queryKey: alertKeys.recentIncidents(), queryFn: () => fetchRecentIncidents(supabase), staleTime: Infinity });
 
 export const useRecentIncidents = () => useQuery(recentIncidentsQueryOptions(createClient()));

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { auditKeys } from '@/lib/audit/keys';
 import { parseReason, reasonSchema } from '@/lib/audit/reason-schema';
@@ -20,17 +20,17 @@ export const ruleEditSchema = z.object({
 });
 export type RuleEdit = z.infer<typeof ruleEditSchema>;
 
-export async function updateAlertRule(supabase: SupabaseClient, input: RuleEdit): Promise<void> {
+export async function updateAlertRule(supabase: DatabaseClient, input: RuleEdit): Promise<void> {
   const edit = ruleEditSchema.parse(input);
   const { error } = await supabase.rpc('update_alert_rule', {
     p_rule_id: edit.ruleId,
     p_reason: edit.reason,
-    p_enabled: edit.enabled ?? null,
-    p_severity: edit.severity ?? null,
-    p_threshold: edit.threshold ?? null,
-    p_window_minutes: edit.windowMinutes ?? null,
-    p_min_count: edit.minCount ?? null,
-    p_hold_down_minutes: edit.holdDownMinutes ?? null,
+    p_enabled: edit.enabled,
+    p_severity: edit.severity,
+    p_threshold: edit.threshold,
+    p_window_minutes: edit.windowMinutes,
+    p_min_count: edit.minCount,
+    p_hold_down_minutes: edit.holdDownMinutes,
   });
   if (error) throw new Error(error.message);
 }
@@ -43,7 +43,7 @@ export const SILENCE_CHOICES = [
   { minutes: 1440, label: '1 day' },
 ] as const;
 
-export async function silenceAlertRule(supabase: SupabaseClient, input: { ruleId: string; minutes: number; reason: string }): Promise<void> {
+export async function silenceAlertRule(supabase: DatabaseClient, input: { ruleId: string; minutes: number; reason: string }): Promise<void> {
   const { error } = await supabase.rpc('silence_alert_rule', {
     p_rule_id: input.ruleId,
     p_minutes: input.minutes,

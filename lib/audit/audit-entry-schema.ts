@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 
 /** One audit_log row as the console shows it. bigint columns arrive as numbers or strings. */
 export const auditEntrySchema = z.object({
@@ -14,7 +15,7 @@ export const auditEntrySchema = z.object({
   after: z.record(z.string(), z.unknown()).nullable(),
   credits_moved: z.coerce.number(),
   detail: z.record(z.string(), z.unknown()),
-});
+} satisfies ColumnsOf<'audit_log'>);
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 export const AUDIT_COLUMNS = 'id,at,actor_id,actor_role,action,job_ids,target_user_id,reason,before,after,credits_moved,detail';
 

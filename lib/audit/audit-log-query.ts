@@ -1,5 +1,5 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { AUDIT_COLUMNS, auditEntrySchema, type AuditEntry } from './audit-entry-schema';
 import { AUDIT_PAGE_SIZE, type AuditFilters } from './audit-filters';
@@ -11,7 +11,7 @@ export interface AuditPage {
 }
 
 /** A page of the audit log, newest first (audit_log_at_idx); one extra row tells whether there is a next page. */
-export async function fetchAuditPage(supabase: SupabaseClient, filters: AuditFilters): Promise<AuditPage> {
+export async function fetchAuditPage(supabase: DatabaseClient, filters: AuditFilters): Promise<AuditPage> {
   let query = supabase.from('audit_log').select(AUDIT_COLUMNS);
   if (filters.actor) query = query.eq('actor_id', filters.actor);
   if (filters.action) query = query.eq('action', filters.action);
@@ -25,7 +25,7 @@ export async function fetchAuditPage(supabase: SupabaseClient, filters: AuditFil
   return { rows: rows.slice(0, AUDIT_PAGE_SIZE), hasNextPage: rows.length > AUDIT_PAGE_SIZE };
 }
 
-export const auditPageQueryOptions = (supabase: SupabaseClient, filters: AuditFilters) =>
+export const auditPageQueryOptions = (supabase: DatabaseClient, filters: AuditFilters) =>
   queryOptions({ queryKey: auditKeys.list(filters), queryFn: () => fetchAuditPage(supabase, filters) });
 
 export const useAuditPage = (filters: AuditFilters) =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 
 /** One credit_ledger row as staff see it (bigint columns may arrive as strings). */
 export const ledgerEntrySchema = z.object({
@@ -11,6 +12,6 @@ export const ledgerEntrySchema = z.object({
   actor_role: z.string(),
   note: z.string().nullable(),
   created_at: z.string(),
-});
+} satisfies ColumnsOf<'credit_ledger'>);
 export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
 export const LEDGER_COLUMNS = 'id,user_id,delta,reason,job_id,charge_seq,actor_role,note,created_at';

@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { creditKeys } from './keys';
 import { LEDGER_COLUMNS, ledgerEntrySchema, type LedgerEntry } from './ledger-entry-schema';
@@ -7,7 +7,7 @@ import { LEDGER_COLUMNS, ledgerEntrySchema, type LedgerEntry } from './ledger-en
 /** The newest 100 ledger rows of a user (credit_ledger_user_idx), for support's user page. */
 export const USER_LEDGER_LIMIT = 100;
 
-export async function fetchUserLedger(supabase: SupabaseClient, userId: string): Promise<LedgerEntry[]> {
+export async function fetchUserLedger(supabase: DatabaseClient, userId: string): Promise<LedgerEntry[]> {
   const { data, error } = await supabase
     .from('credit_ledger')
     .select(LEDGER_COLUMNS)
@@ -18,7 +18,7 @@ export async function fetchUserLedger(supabase: SupabaseClient, userId: string):
   return ledgerEntrySchema.array().parse(data);
 }
 
-export const userLedgerQueryOptions = (supabase: SupabaseClient, userId: string) =>
+export const userLedgerQueryOptions = (supabase: DatabaseClient, userId: string) =>
   queryOptions({ queryKey: creditKeys.ledger(userId), queryFn: () => fetchUserLedger(supabase, userId) });
 
 export const useUserLedger = (userId: string) => useQuery(userLedgerQueryOptions(createClient(), userId));

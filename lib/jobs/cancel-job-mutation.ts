@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { creditKeys } from '@/lib/credits/keys';
 import { createClient } from '@/lib/supabase/client';
 import { JobActionError } from './create-job-mutation';
@@ -12,12 +12,13 @@ export type CancelOutcome = 'done' | 'skipped' | 'not_found';
  * cancel_jobs lets an end user cancel their own queued jobs; a job that started meanwhile comes
  * back 'skipped' with the reason, which is shown rather than treated as a crash.
  */
-export async function cancelJob(supabase: SupabaseClient, jobId: string): Promise<{ outcome: CancelOutcome; message: string | null }> {
+export async function cancelJob(supabase: DatabaseClient, jobId: string): Promise<{ outcome: CancelOutcome; message: string | null }> {
   const { data, error } = await supabase.rpc('cancel_jobs', { ids: [jobId], reason: 'cancelled by the owner' });
   if (error) throw new JobActionError(describeJobError(error));
-  const row = (data as Array<{ job_id: string; outcome: CancelOutcome; message: string | null }>)[0];
+  const row = data[0];
   if (!row) throw new JobActionError({ kind: 'unknown', message: 'The cancel request returned nothing' });
-  return { outcome: row.outcome, message: row.message };
+  // outcome is text in the schema; apply_job_action writes only these three.
+  return { outcome: row.outcome as CancelOutcome, message: row.message };
 }
 
 export function useCancelJobMutation(jobId: string) {

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { creditKeys } from '@/lib/credits/keys';
 import { createClient } from '@/lib/supabase/client';
 import type { CreateJobInput } from './create-job-schema';
@@ -15,7 +15,7 @@ export class JobActionError extends Error {
 }
 
 /** create_job validates, enqueues and charges in one transaction; this only calls it. */
-export async function createJob(supabase: SupabaseClient, input: CreateJobInput): Promise<Job> {
+export async function createJob(supabase: DatabaseClient, input: CreateJobInput): Promise<Job> {
   const { data, error } = await supabase.rpc('create_job', {
     p_model_id: input.modelId,
     p_prompt: input.prompt,

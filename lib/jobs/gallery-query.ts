@@ -1,5 +1,5 @@
 import { infiniteQueryOptions, useInfiniteQuery, type InfiniteData } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
@@ -31,7 +31,7 @@ const galleryRowSchema = jobSchema.extend({ charge_seq: z.number().int() });
  * id explicitly although RLS already limits end users to their rows: staff read every job, and
  * their own history must still be theirs.
  */
-export async function fetchGalleryPage(supabase: SupabaseClient, userId: string, cursor: GalleryCursor | null): Promise<GalleryPage> {
+export async function fetchGalleryPage(supabase: DatabaseClient, userId: string, cursor: GalleryCursor | null): Promise<GalleryPage> {
   let query = supabase
     .from('jobs')
     .select(`${JOB_COLUMNS},charge_seq`)
@@ -57,7 +57,7 @@ export async function fetchGalleryPage(supabase: SupabaseClient, userId: string,
 }
 
 /** Refunds keyed by job and charge: a retried job's earlier refund is not its current one. */
-async function fetchRefunds(supabase: SupabaseClient, rows: { id: string; status: string }[]): Promise<Map<string, number>> {
+async function fetchRefunds(supabase: DatabaseClient, rows: { id: string; status: string }[]): Promise<Map<string, number>> {
   const ended = rows.filter((r) => r.status === 'failed' || r.status === 'cancelled').map((r) => r.id);
   const refunds = new Map<string, number>();
   if (ended.length === 0) return refunds;
@@ -75,7 +75,7 @@ const imageKey = (image: { bucket: string; path: string }) => `${image.bucket}/$
  * createSignedUrl does, and transformations are a paid hosted feature), which is why the worker
  * stores thumbnails and these are what is signed.
  */
-async function signResults(supabase: SupabaseClient, rows: Job[]): Promise<Map<string, string>> {
+async function signResults(supabase: DatabaseClient, rows: Job[]): Promise<Map<string, string>> {
   const byBucket = new Map<string, string[]>();
   for (const row of rows) {
     if (row.status !== 'succeeded' || !row.result) continue;
@@ -94,7 +94,7 @@ async function signResults(supabase: SupabaseClient, rows: Job[]): Promise<Map<s
   return urls;
 }
 
-export const galleryQueryOptions = (supabase: SupabaseClient, userId: string) =>
+export const galleryQueryOptions = (supabase: DatabaseClient, userId: string) =>
   infiniteQueryOptions({
     queryKey: jobKeys.list(userId),
     queryFn: ({ pageParam }) => fetchGalleryPage(supabase, userId, pageParam),

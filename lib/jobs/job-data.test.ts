@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import jpeg from 'jpeg-js';
 import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
 import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
@@ -28,9 +28,9 @@ import { jobKeys } from './keys.ts';
  * what the pages read and the errors the form shows come from here.
  */
 let stack: TestStack;
-const clients: SupabaseClient[] = [];
+const clients: DatabaseClient[] = [];
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
+async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
   const client = createTestClient(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   assert.equal(error, null);

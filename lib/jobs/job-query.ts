@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
 import { JOB_COLUMNS, jobSchema, type Job } from './job-schema';
@@ -8,7 +8,7 @@ import { JOB_COLUMNS, jobSchema, type Job } from './job-schema';
  * One job, or null when the caller may not see it: RLS hides other users' jobs, so "not yours"
  * and "does not exist" look the same, which is what the 404 page needs (no existence leak).
  */
-export async function fetchJob(supabase: SupabaseClient, jobId: string): Promise<Job | null> {
+export async function fetchJob(supabase: DatabaseClient, jobId: string): Promise<Job | null> {
   const { data, error } = await supabase.from('jobs').select(JOB_COLUMNS).eq('id', jobId).maybeSingle();
   if (error) {
     // A malformed uuid is a request for a job that cannot exist.
@@ -18,7 +18,7 @@ export async function fetchJob(supabase: SupabaseClient, jobId: string): Promise
   return data ? jobSchema.parse(data) : null;
 }
 
-export const jobQueryOptions = (supabase: SupabaseClient, jobId: string) =>
+export const jobQueryOptions = (supabase: DatabaseClient, jobId: string) =>
   queryOptions({
     queryKey: jobKeys.detail(jobId),
     queryFn: () => fetchJob(supabase, jobId),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -45,7 +46,7 @@ export const jobSchema = z.object({
   // row from before the column was selected still parses.
   attempted_at: z.string().nullable().default(null),
   finished_at: z.string().nullable(),
-});
+} satisfies ColumnsOf<'jobs'>);
 
 export type Job = z.infer<typeof jobSchema>;
 

@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
@@ -20,13 +20,13 @@ export const queuePositionSchema = z.object({
 export type QueuePosition = z.infer<typeof queuePositionSchema>;
 
 /** Null when the job is gone or not the caller's (the function answers both the same way). */
-export async function fetchQueuePosition(supabase: SupabaseClient, jobId: string): Promise<QueuePosition | null> {
+export async function fetchQueuePosition(supabase: DatabaseClient, jobId: string): Promise<QueuePosition | null> {
   const { data, error } = await supabase.rpc('job_queue_position', { p_job_id: jobId });
   if (error) throw new Error(error.message);
   return data === null ? null : queuePositionSchema.parse(data);
 }
 
-export const queuePositionQueryOptions = (supabase: SupabaseClient, jobId: string) =>
+export const queuePositionQueryOptions = (supabase: DatabaseClient, jobId: string) =>
   queryOptions({
     queryKey: jobKeys.queuePosition(jobId),
     queryFn: () => fetchQueuePosition(supabase, jobId),

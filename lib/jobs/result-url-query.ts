@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
 
@@ -7,13 +7,13 @@ import { jobKeys } from './keys';
 export const RESULT_URL_SECONDS = 3600;
 
 /** A signed URL for a result image in the private `results` bucket (its read policy decides). */
-export async function fetchResultUrl(supabase: SupabaseClient, bucket: string, path: string): Promise<string> {
+export async function fetchResultUrl(supabase: DatabaseClient, bucket: string, path: string): Promise<string> {
   const { data, error } = await supabase.storage.from(bucket).createSignedUrl(path, RESULT_URL_SECONDS);
   if (error) throw new Error(error.message);
   return data.signedUrl;
 }
 
-export const resultUrlQueryOptions = (supabase: SupabaseClient, jobId: string, bucket: string, path: string) =>
+export const resultUrlQueryOptions = (supabase: DatabaseClient, jobId: string, bucket: string, path: string) =>
   queryOptions({
     queryKey: jobKeys.resultUrl(jobId, path),
     queryFn: () => fetchResultUrl(supabase, bucket, path),

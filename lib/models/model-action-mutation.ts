@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { auditKeys } from '@/lib/audit/keys';
 import { reasonSchema } from '@/lib/audit/reason-schema';
 import { createClient } from '@/lib/supabase/client';
@@ -31,7 +31,7 @@ export interface ModelActionInput {
 }
 
 /** Each action is one audited SQL function (model_admin, model_registry_admin migrations). */
-export async function runModelAction(supabase: SupabaseClient, input: ModelActionInput): Promise<void> {
+export async function runModelAction(supabase: DatabaseClient, input: ModelActionInput): Promise<void> {
   const reason = reasonSchema.parse(input.reason);
   const p = { p_model_id: input.modelId, p_reason: reason };
   const { error } =

@@ -1,6 +1,7 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { modelKeys } from './keys';
 
@@ -19,11 +20,11 @@ export const registryModelSchema = z.object({
   model_health: z
     .object({ circuit_state: z.enum(['closed', 'open', 'half_open']), consecutive_failures: z.number().int() })
     .nullable(),
-});
+} satisfies ColumnsOf<'models', 'model_health'>);
 export type RegistryModel = z.infer<typeof registryModelSchema>;
 
 /** The whole registry with each model's circuit (model_health is staff-only by RLS). */
-export async function fetchModelRegistry(supabase: SupabaseClient): Promise<RegistryModel[]> {
+export async function fetchModelRegistry(supabase: DatabaseClient): Promise<RegistryModel[]> {
   const { data, error } = await supabase
     .from('models')
     .select(
@@ -34,7 +35,7 @@ export async function fetchModelRegistry(supabase: SupabaseClient): Promise<Regi
   return registryModelSchema.array().parse(data);
 }
 
-export const modelRegistryQueryOptions = (supabase: SupabaseClient) =>
+export const modelRegistryQueryOptions = (supabase: DatabaseClient) =>
   queryOptions({ queryKey: modelKeys.registry(), queryFn: () => fetchModelRegistry(supabase) });
 
 export const useModelRegistry = () => useQuery(modelRegistryQueryOptions(createClient()));

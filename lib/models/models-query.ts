@@ -1,7 +1,8 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { z } from 'zod';
+import type { ColumnsOf } from '@/lib/supabase/database';
 import { modelKeys } from './keys';
 
 export const modelOptionSchema = z.object({
@@ -10,14 +11,14 @@ export const modelOptionSchema = z.object({
   credits_per_job: z.number().int(),
   enabled: z.boolean(),
   paused: z.boolean(),
-});
+} satisfies ColumnsOf<'models'>);
 export type ModelOption = z.infer<typeof modelOptionSchema>;
 
 /**
  * The registry as the create form needs it. Disabled models are listed too (marked, not
  * selectable) so a model switched off since yesterday explains itself instead of vanishing.
  */
-export async function fetchModels(supabase: SupabaseClient): Promise<ModelOption[]> {
+export async function fetchModels(supabase: DatabaseClient): Promise<ModelOption[]> {
   const { data, error } = await supabase
     .from('models')
     .select('id,display_name,credits_per_job,enabled,paused')
@@ -27,7 +28,7 @@ export async function fetchModels(supabase: SupabaseClient): Promise<ModelOption
   return modelOptionSchema.array().parse(data);
 }
 
-export const modelsQueryOptions = (supabase: SupabaseClient) =>
+export const modelsQueryOptions = (supabase: DatabaseClient) =>
   queryOptions({ queryKey: modelKeys.available(), queryFn: () => fetchModels(supabase), staleTime: 5 * 60_000 });
 
 export const useModels = () => useQuery(modelsQueryOptions(createClient()));

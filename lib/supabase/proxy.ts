@@ -1,6 +1,7 @@
 import { createServerClient } from '@supabase/ssr';
 import { NextResponse, type NextRequest } from 'next/server';
 import { publicEnv } from '@/lib/env/public';
+import type { Database } from './database';
 
 /**
  * Runs before every page: refreshes an expiring session and writes the new cookies to both
@@ -9,7 +10,7 @@ import { publicEnv } from '@/lib/env/public';
 export async function updateSession(request: NextRequest) {
   let response = NextResponse.next({ request });
   const env = publicEnv();
-  const supabase = createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
+  const supabase = createServerClient<Database>(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
     cookies: {
       getAll: () => request.cookies.getAll(),
       setAll: (toSet) => {

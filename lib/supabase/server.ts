@@ -3,6 +3,7 @@ import { createServerClient } from '@supabase/ssr';
 import { cookies } from 'next/headers';
 import { cache } from 'react';
 import { publicEnv } from '@/lib/env/public';
+import type { Database } from './database';
 
 /**
  * A client per request, acting as the signed-in user (never a shared global: one user's
@@ -13,7 +14,7 @@ import { publicEnv } from '@/lib/env/public';
 export const createClient = cache(async () => {
   const cookieStore = await cookies();
   const env = publicEnv();
-  return createServerClient(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
+  return createServerClient<Database>(env.NEXT_PUBLIC_SUPABASE_URL, env.supabaseKey, {
     cookies: {
       getAll: () => cookieStore.getAll(),
       setAll: (toSet) => {

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { auditKeys } from '@/lib/audit/keys';
 import { reasonSchema } from '@/lib/audit/reason-schema';
@@ -21,7 +21,7 @@ export type GrantCreditsInput = z.infer<typeof grantCreditsSchema>;
 const grantResultSchema = z.object({ user_id: z.uuid(), granted: z.number(), balance: z.coerce.number() });
 export type GrantResult = z.infer<typeof grantResultSchema>;
 
-export async function grantCredits(supabase: SupabaseClient, userId: string, input: GrantCreditsInput): Promise<GrantResult> {
+export async function grantCredits(supabase: DatabaseClient, userId: string, input: GrantCreditsInput): Promise<GrantResult> {
   const { amount, reason } = grantCreditsSchema.parse(input);
   const { data, error } = await supabase.rpc('grant_credits', { p_user_id: userId, p_amount: amount, p_reason: reason });
   if (error) throw new Error(error.message);

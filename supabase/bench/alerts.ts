@@ -153,7 +153,7 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     let refused = 0;
     load = (async () => {
       for (let i = 0; loading; i++) {
-        const { error } = await users[i % 2]!.rpc('create_job', { p_model_id: MODELS[Math.floor(i / 2) % 2], p_prompt: `bench alerts ${i}` });
+        const { error } = await users[i % 2]!.rpc('create_job', { p_model_id: MODELS[Math.floor(i / 2) % 2]!, p_prompt: `bench alerts ${i}` });
         if (error) refused++;
         else created++;
         await delay(1000 / LOAD_PER_SECOND);

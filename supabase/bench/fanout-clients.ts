@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
+import type { RealtimeChannel } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { closeClients, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
 import { createTestClient } from '../tests/support/database.ts';
 import { serveParent } from './child-conversation.ts';
@@ -57,7 +58,7 @@ const JOB_EVENT = 'job_changed';
 const JOIN_CONCURRENCY = 25;
 
 interface Subscriber extends SubscriberSpec {
-  client: SupabaseClient;
+  client: DatabaseClient;
   channel?: RealtimeChannel;
 }
 

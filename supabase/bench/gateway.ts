@@ -4,7 +4,7 @@ import { loadSchemaCache } from '../local/gateway/rest/schema-cache.ts';
 import { applyQueryParams, buildReadTree, tableScope } from '../local/gateway/rest/read-plan.ts';
 import { AliasCounter } from '../local/gateway/rest/sql-fragments.ts';
 import { readStatement, routineSource } from '../local/gateway/rest/statements.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack } from '../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, DEMO_PASSWORD, DEMO_USERS, startTestStack } from '../tests/support/database.ts';
 import { until } from '../tests/support/wait.ts';
 import { summary } from '../tests/support/percentiles.ts';
 
@@ -81,7 +81,7 @@ export default async function gatewayBenchmark() {
   const txPool = new pg.Pool({ connectionString: authenticatorUrl(stack.dbUrl), max: 1 });
   try {
     await stack.db.query(SETUP_SQL);
-    const client = createTestClient(stack, stack.publishableKey);
+    const client = createTestClient<FixtureSchema>(stack, stack.publishableKey);
     const { data: signIn, error } = await client.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
     if (error) throw error;
     const token = signIn.session!.access_token;

@@ -1,4 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import pg from 'pg';
 import { subscribe } from '../local/gateway/realtime/test-fixtures.ts';
 import { createTestClient, startTestStack } from '../tests/support/database.ts';
@@ -108,7 +108,7 @@ function userId(i: number) {
 export default async function benchRealtime() {
   const stack = await startTestStack();
   const writer = new pg.Pool({ connectionString: stack.dbUrl, max: 8, options: '-c synchronous_commit=on' } as pg.PoolConfig);
-  const clients: SupabaseClient[] = [];
+  const clients: DatabaseClient[] = [];
   try {
     await writer.query(`
       create table public.bench_jobs (

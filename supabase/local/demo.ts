@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createClient } from '@supabase/supabase-js';
+import type { Database, DatabaseClient } from '../../lib/supabase/database.ts';
 import WebSocket from 'ws';
 import { stackFile } from './stack.ts';
 
@@ -86,8 +87,8 @@ function parseOptions(argv: string[]) {
   };
 }
 
-async function signIn(info: StackInfo, email: string): Promise<{ client: SupabaseClient; userId: string; email: string }> {
-  const client = createClient(info.apiUrl, info.publishableKey, {
+async function signIn(info: StackInfo, email: string): Promise<{ client: DatabaseClient; userId: string; email: string }> {
+  const client = createClient<Database>(info.apiUrl, info.publishableKey, {
     auth: { persistSession: false },
     // Node 20 has no global WebSocket; the demo does not subscribe, but the client is complete.
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },

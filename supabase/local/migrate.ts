@@ -49,6 +49,36 @@ export interface PrepareResult {
   seeded: boolean;
 }
 
+/** The platform bootstrap in one transaction: what a new hosted project has before any migration. */
+async function applyBootstrap(client: pg.Client): Promise<void> {
+  const bootstrap = fs.readFileSync(bootstrapFile, 'utf8');
+  try {
+    await client.query('begin');
+    await client.query(bootstrap);
+    await client.query(`alter role authenticator password '${AUTHENTICATOR_PASSWORD.replace(/'/g, "''")}'`);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw new MigrationError(`platform bootstrap failed: ${describe(error, bootstrap)}`);
+  }
+}
+
+/**
+ * Only the platform bootstrap, no migration: a database as a new hosted project hands it to
+ * `supabase db push`.
+ */
+export async function bootstrapDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [LOCK_KEY]);
+    await applyBootstrap(client);
+  } finally {
+    await client.query('select pg_advisory_unlock_all()').catch(() => {});
+    await client.end();
+  }
+}
+
 /**
  * Brings a database to the state a hosted project would have: platform bootstrap (local
  * only), then each migration not yet recorded, each in its own transaction and recorded in
@@ -64,23 +94,13 @@ export async function prepareDatabase(
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [LOCK_KEY]);
-    const bootstrap = fs.readFileSync(bootstrapFile, 'utf8');
-    try {
-      await client.query('begin');
-      await client.query(bootstrap);
-      await client.query(`alter role authenticator password '${AUTHENTICATOR_PASSWORD.replace(/'/g, "''")}'`);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback');
-      throw new MigrationError(`platform bootstrap failed: ${describe(error, bootstrap)}`);
-    }
+    await applyBootstrap(client);
 
     await client.query(`
       create schema if not exists supabase_migrations;
       create table if not exists supabase_migrations.schema_migrations (
         version text primary key, statements text[], name text
-      );
-      create table if not exists supabase_migrations.seed_files (path text primary key, hash text not null);`);
+      );`);
     const done = new Set(
       (await client.query<{ version: string }>('select version from supabase_migrations.schema_migrations')).rows.map(
         (r) => r.version,
@@ -109,10 +129,17 @@ export async function prepareDatabase(
 
     // Seeded once per database, recorded as the Supabase CLI records seed files; a database
     // that was seeded keeps its data across restarts.
+    // The CLI makes its seed bookkeeping table only when it seeds (`supabase db push` without
+    // --include-seed does not), and so does this runner: a database built without the seed has the
+    // catalog `supabase db push` leaves (`npm run db:cli-push` compares the two).
     let seeded = false;
-    const seedDone = (await client.query(`select 1 from supabase_migrations.seed_files where path = 'supabase/seed.sql'`))
-      .rowCount;
-    if (!seedDone && options.seed !== false && fs.existsSync(seedFile)) {
+    if (options.seed !== false) {
+      await client.query('create table if not exists supabase_migrations.seed_files (path text primary key, hash text not null)');
+    }
+    const seedDone =
+      options.seed === false ||
+      (await client.query(`select 1 from supabase_migrations.seed_files where path = 'supabase/seed.sql'`)).rowCount;
+    if (!seedDone && fs.existsSync(seedFile)) {
       const sql = fs.readFileSync(seedFile, 'utf8');
       try {
         await client.query('begin');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
 import type { ClaimedJob } from '../functions/job-worker/pipeline.ts';
 import { createResultStore } from '../functions/job-worker/result-store.ts';
@@ -14,7 +14,7 @@ import { balance, jobsInEveryState, query, type JobsInEveryState } from './suppo
 // user-deletion migration: personal data goes, accounting records stay.
 const alice = DEMO_USERS.alice.id;
 let stack: TestStack;
-let service: SupabaseClient;
+let service: DatabaseClient;
 let jobs: JobsInEveryState;
 let imagePaths: string[];
 let ledgerBefore: { reason: string; delta: number }[];

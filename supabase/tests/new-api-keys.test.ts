@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DEFAULT_JWT_SECRET } from '../local/config.ts';
 import { legacyApiKeys, signHs256 } from '../local/jwt.ts';
@@ -15,7 +15,7 @@ import { FLASH, jobRow, startWorkerFixture, type WorkerFixture } from './job-wor
 // official client and the publishable and secret keys: what a new hosted project looks like.
 let f: WorkerFixture;
 let dispatch: Scheduler;
-let alice: SupabaseClient;
+let alice: DatabaseClient;
 let accessToken: string;
 
 before(async () => {

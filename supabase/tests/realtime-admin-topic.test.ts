@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { closeClients, signedInClient, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
 import { DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
 import { FLASH } from './support/fixtures.ts';
@@ -11,7 +11,7 @@ import { FLASH } from './support/fixtures.ts';
  * as a job_changed broadcast. End users are refused the topic.
  */
 let stack: TestStack;
-const clients: SupabaseClient[] = [];
+const clients: DatabaseClient[] = [];
 
 before(async () => {
   stack = await startTestStack();
@@ -21,7 +21,7 @@ after(async () => {
   await stack.stop();
 });
 
-async function signedIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
+async function signedIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
   const { client } = await signedInClient(stack, user);
   clients.push(client);
   return client;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
+import type { RealtimeChannel } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import {
   closeClients,
   Inbox,
@@ -23,9 +24,9 @@ type Payload = Record<string, unknown>;
 
 let stack: TestStack;
 let db: pg.Pool;
-const clients: SupabaseClient[] = [];
-let alice: SupabaseClient;
-let bob: SupabaseClient;
+const clients: DatabaseClient[] = [];
+let alice: DatabaseClient;
+let bob: DatabaseClient;
 let aliceChannel: RealtimeChannel;
 const aliceTopic = `user:${DEMO_USERS.alice.id}:jobs`;
 const bobTopic = `user:${DEMO_USERS.bob.id}:jobs`;
@@ -33,7 +34,7 @@ const bobTopic = `user:${DEMO_USERS.bob.id}:jobs`;
 const aliceInbox = new Inbox<BroadcastEvent<Payload>>();
 const bobInbox = new Inbox<BroadcastEvent<Payload>>();
 
-function userChannel(client: SupabaseClient, topic: string, inbox?: Inbox<BroadcastEvent<Payload>>): RealtimeChannel {
+function userChannel(client: DatabaseClient, topic: string, inbox?: Inbox<BroadcastEvent<Payload>>): RealtimeChannel {
   const channel = client.channel(topic, { config: { private: true, broadcast: { self: true } } });
   if (inbox) channel.on('broadcast', { event: '*' }, (m) => inbox.push(m as BroadcastEvent<Payload>));
   return channel;

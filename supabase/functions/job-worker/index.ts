@@ -8,7 +8,8 @@ import { readWorkerConfig } from './config.ts';
 import { createJobWorker } from './job-worker.ts';
 import { createModelRegistry } from './model-registry.ts';
 import { eraseQueuedObjects } from './object-erasure.ts';
-import { createPipeline } from './pipeline.ts';
+import type { Database } from '../../../lib/supabase/database.types.ts';
+import { createPipeline, type WorkerClient } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
 import { makeThumbnail } from './thumbnail.ts';
 import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
@@ -19,7 +20,7 @@ const env = (name: string) => Deno.env.get(name);
 const config = readWorkerConfig(env);
 const keys = readWorkerKeys(env);
 // The secret key acts as service_role: the worker's SQL functions are granted to it alone.
-const supabase = createClient(env('SUPABASE_URL')!, databaseKey(env), {
+const supabase: WorkerClient = createClient<Database>(env('SUPABASE_URL')!, databaseKey(env), {
   auth: { persistSession: false, autoRefreshToken: false },
 });
 const ai = new GoogleGenAI({

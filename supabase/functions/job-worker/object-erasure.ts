@@ -1,4 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { WorkerClient } from './pipeline.ts';
 
 /**
  * Removes the images of deleted users. Deleting a user queues their Storage objects (see the
@@ -7,12 +7,12 @@ import type { SupabaseClient } from '@supabase/supabase-js';
  * claim a batch, remove it through Storage, mark it done. A batch that fails stays claimed for
  * five minutes and is then claimed again.
  */
-export async function eraseQueuedObjects(supabase: SupabaseClient, log: (line: string) => void, batch = 100): Promise<number> {
+export async function eraseQueuedObjects(supabase: WorkerClient, log: (line: string) => void, batch = 100): Promise<number> {
   let erased = 0;
   for (;;) {
     const { data, error } = await supabase.rpc('claim_object_erasures', { p_limit: batch });
     if (error) throw new Error(`claim_object_erasures: ${error.message}`);
-    const items = (data ?? []) as Array<{ id: number; bucket_id: string; name: string }>;
+    const items = data ?? [];
     if (items.length === 0) return erased;
     const byBucket = new Map<string, string[]>();
     for (const item of items) byBucket.set(item.bucket_id, [...(byBucket.get(item.bucket_id) ?? []), item.name]);

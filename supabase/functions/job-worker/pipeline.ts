@@ -1,4 +1,11 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
+// Type-only: the generated schema types (`npm run db:types`), erased when the function runs.
+import type { Database, Json } from '../../../lib/supabase/database.types.ts';
+
+type Functions = Database['public']['Functions'];
+type FunctionName = keyof Functions;
+/** The worker's client, typed by the schema: function names and arguments are checked. */
+export type WorkerClient = SupabaseClient<Database>;
 
 /**
  * The job pipeline's SQL functions as the worker calls them: supabase-js `.rpc()` with the
@@ -6,18 +13,16 @@ import type { SupabaseClient } from '@supabase/supabase-js';
  * never writes a job's status itself; every transition is one of these calls, fenced by the
  * lease token claim_jobs handed out.
  */
-export interface ClaimedJob {
-  id: string;
-  user_id: string;
-  model_id: string;
-  prompt: string;
+type ClaimedRow = Functions['claim_jobs']['Returns'][number];
+/**
+ * A job as claim_jobs hands it out: the generated row's columns the worker reads, with what the
+ * schema cannot say made precise (a claimed job always holds a lease; the options it reads).
+ */
+export type ClaimedJob = Pick<ClaimedRow, 'id' | 'user_id' | 'model_id' | 'prompt' | 'attempt' | 'max_attempts' | 'deadline_at'> & {
   options: { aspect_ratio?: string; number_of_images?: number } | null;
-  attempt: number;
-  max_attempts: number;
   lease_token: string;
   lease_expires_at: string;
-  deadline_at: string;
-}
+};
 
 export interface HeartbeatReply {
   fenced: boolean;
@@ -60,14 +65,7 @@ export interface BudgetReply {
   wait_seconds?: number;
 }
 
-export interface ModelRow {
-  id: string;
-  enabled: boolean;
-  paused: boolean;
-  price_usd_per_call: number | string;
-  verification_state: string;
-  updated_at: string;
-}
+export type ModelRow = Pick<Database['public']['Tables']['models']['Row'], 'id' | 'enabled' | 'paused' | 'price_usd_per_call' | 'verification_state' | 'updated_at'>;
 
 export class PipelineError extends Error {
   constructor(
@@ -82,7 +80,7 @@ export class PipelineError extends Error {
 export interface Pipeline {
   claimJobs(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]>;
   heartbeatJob(job: ClaimedJob, progress: number | null, stage: string | null, leaseSeconds: number): Promise<HeartbeatReply>;
-  completeJob(job: ClaimedJob, result: Record<string, unknown>): Promise<TransitionReply>;
+  completeJob(job: ClaimedJob, result: Json): Promise<TransitionReply>;
   failJob(job: ClaimedJob, errorClass: string, message: string, retryable: boolean, retryAfterSeconds?: number): Promise<TransitionReply>;
   releaseJobs(jobs: ClaimedJob[], delaySeconds: number, reason: string): Promise<{ released: number; fenced: number }>;
   recordProviderCall(call: ProviderCallRecord): Promise<ModelHealthReply>;
@@ -92,8 +90,12 @@ export interface Pipeline {
   listModels(): Promise<ModelRow[]>;
 }
 
-export function createPipeline(supabase: SupabaseClient): Pipeline {
-  const rpc = async <T>(fn: string, args: Record<string, unknown>): Promise<T> => {
+export function createPipeline(supabase: WorkerClient): Pipeline {
+  /**
+   * One SQL function. Most of the worker's functions return jsonb, whose shape the schema cannot
+   * state: `T` is that shape, as the function's SQL builds it (the replies above).
+   */
+  const rpc = async <T, Fn extends FunctionName = FunctionName>(fn: Fn, args: Functions[Fn]['Args']): Promise<T> => {
     const { data, error } = await supabase.rpc(fn, args);
     if (error) throw new PipelineError(fn, error.code, error.message);
     return data as T;
@@ -105,8 +107,8 @@ export function createPipeline(supabase: SupabaseClient): Pipeline {
       rpc('heartbeat_job', {
         p_job_id: job.id,
         p_lease_token: job.lease_token,
-        p_progress: progress,
-        p_stage: stage,
+        p_progress: progress ?? undefined,
+        p_stage: stage ?? undefined,
         p_lease_seconds: leaseSeconds,
       }),
     completeJob: (job, result) => rpc('complete_job', { p_job_id: job.id, p_lease_token: job.lease_token, p_result: result }),
@@ -117,7 +119,7 @@ export function createPipeline(supabase: SupabaseClient): Pipeline {
         p_error_class: errorClass,
         p_message: message,
         p_retryable: retryable,
-        p_retry_after_seconds: retryAfterSeconds ?? null,
+        p_retry_after_seconds: retryAfterSeconds,
       }),
     releaseJobs: (jobs, delaySeconds, reason) =>
       rpc('release_jobs', {
@@ -132,24 +134,24 @@ export function createPipeline(supabase: SupabaseClient): Pipeline {
         p_started_at: call.startedAt.toISOString(),
         p_duration_ms: call.durationMs,
         p_outcome: call.outcome,
-        p_http_status: call.httpStatus ?? null,
-        p_job_id: call.jobId ?? null,
-        p_attempt: call.attempt ?? null,
-        p_retry_after_seconds: call.retryAfterSeconds ?? null,
-        p_input_tokens: call.inputTokens ?? null,
-        p_output_tokens: call.outputTokens ?? null,
-        p_worker_id: call.workerId ?? null,
-        p_cost_usd: call.costUsd ?? null,
+        p_http_status: call.httpStatus,
+        p_job_id: call.jobId,
+        p_attempt: call.attempt,
+        p_retry_after_seconds: call.retryAfterSeconds,
+        p_input_tokens: call.inputTokens,
+        p_output_tokens: call.outputTokens,
+        p_worker_id: call.workerId,
+        p_cost_usd: call.costUsd,
       }),
     acquireModelBudget: (modelId) => rpc('acquire_model_budget', { p_model_id: modelId, p_n: 1 }),
     disableModel: (modelId, reason) => rpc('disable_model', { p_model_id: modelId, p_reason: reason }),
     setModelVerification: async (modelId, state, detail) => {
-      await rpc('set_model_verification', { p_model_id: modelId, p_state: state, p_detail: detail ?? null });
+      await rpc('set_model_verification', { p_model_id: modelId, p_state: state, p_detail: detail });
     },
     listModels: async () => {
       const { data, error } = await supabase.from('models').select('id, enabled, paused, price_usd_per_call, verification_state, updated_at');
       if (error) throw new PipelineError('models', error.code, error.message);
-      return (data ?? []) as ModelRow[];
+      return data ?? [];
     },
   };
 }

@@ -1,6 +1,5 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
 import type { GeneratedImage } from './gemini-call.ts';
-import type { ClaimedJob } from './pipeline.ts';
+import type { ClaimedJob, WorkerClient } from './pipeline.ts';
 import type { MakeThumbnail } from './thumbnail.ts';
 
 /**
@@ -12,7 +11,7 @@ import type { MakeThumbnail } from './thumbnail.ts';
  * read policy and the same erasure cover it. A thumbnail is a convenience: when it cannot be made
  * or stored the job still succeeds, with thumbnail_path null (the gallery then shows the result).
  */
-export interface StoredImage {
+export type StoredImage = {
   path: string;
   mimeType: string;
   width: number | null;
@@ -20,7 +19,7 @@ export interface StoredImage {
   bytes: number;
 }
 
-export interface JobResult extends Record<string, unknown> {
+export type JobResult = {
   bucket: string;
   path: string;
   mimeType: string;
@@ -60,7 +59,7 @@ export interface ResultStoreDeps {
   log: (line: string) => void;
 }
 
-export function createResultStore(supabase: SupabaseClient, bucket: string, deps: ResultStoreDeps): ResultStore {
+export function createResultStore(supabase: WorkerClient, bucket: string, deps: ResultStoreDeps): ResultStore {
   const storeThumbnail = async (job: ClaimedJob, image: GeneratedImage) => {
     const path = thumbnailPath(job);
     try {

@@ -1,5 +1,5 @@
 import { GoogleGenAI } from '@google/genai';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../../lib/supabase/database.ts';
 import type pg from 'pg';
 import { startGeminiStandIn, type RunningGeminiStandIn } from '../../local/gemini/server.ts';
 import { createFunctionsService, type FunctionsService } from '../../local/gateway/functions/index.ts';
@@ -40,7 +40,7 @@ export interface WorkerFixture {
   stack: TestStack;
   standIn: RunningGeminiStandIn;
   db: pg.Pool;
-  service: SupabaseClient;
+  service: DatabaseClient;
   pipeline: Pipeline;
   config: WorkerConfig;
   deps: AttemptDeps;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { Database } from '../../../lib/supabase/database.ts';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { DEFAULT_JWT_SECRET, legacyKeysEnabled } from '../../local/config.ts';
@@ -180,12 +181,19 @@ export const DEMO_USERS = {
  * asks it again on every (re)connect, where a token handed to `realtime.setAuth()` alone would
  * be replaced by the API key.
  */
-export function createTestClient(
+/**
+ * The schema of suites that test the platform itself on tables of their own (fixture SQL, not the
+ * migrations): not the app's, so their clients are untyped (`createTestClient<FixtureSchema>`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- supabase-js's own default for a schema it does not know
+export type FixtureSchema = any;
+
+export function createTestClient<Schema = Database>(
   stack: Pick<TestStack, 'apiUrl'>,
   key: string,
   options: { accessToken?: () => Promise<string> } = {},
-): SupabaseClient {
-  return createClient(stack.apiUrl, key, {
+): SupabaseClient<Schema> {
+  return createClient<Schema>(stack.apiUrl, key, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { forgedToken } from '../../../tests/support/tokens.ts';
-import { createTestClient, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
 import { rest, signedIn, startRestStack } from './fixture.ts';
 import { until } from '../../../tests/support/wait.ts';
 
@@ -31,7 +31,7 @@ describe('row level security through the API', () => {
   }
 
   test('anon sees nothing (no policy for anon) and cannot insert', async () => {
-    const anon = createTestClient(stack, stack.publishableKey);
+    const anon = createTestClient<FixtureSchema>(stack, stack.publishableKey);
     const { data, error } = await anon.from('notes').select('id');
     assert.equal(error, null);
     assert.deepEqual(data, []);
@@ -53,7 +53,7 @@ describe('row level security through the API', () => {
   });
 
   test('the service role sees every row', async () => {
-    const service = createTestClient(stack, stack.secretKey);
+    const service = createTestClient<FixtureSchema>(stack, stack.secretKey);
     const { data } = await service.from('notes').select('id');
     assert.equal(data?.length, await countNotes());
   });
@@ -83,11 +83,11 @@ describe('row level security through the API', () => {
       timeout: '8s',
       lock_timeout: '8s',
     });
-    const anon = await createTestClient(stack, stack.publishableKey).rpc('claims');
+    const anon = await createTestClient<FixtureSchema>(stack, stack.publishableKey).rpc('claims');
     assert.equal((anon.data as { role: string }).role, 'anon');
     assert.equal((anon.data as { timeout: string }).timeout, '3s');
     // The service role has no timeout of its own: authenticator's 8 s applies, as on hosted.
-    const service = await createTestClient(stack, stack.secretKey).rpc('claims');
+    const service = await createTestClient<FixtureSchema>(stack, stack.secretKey).rpc('claims');
     assert.deepEqual([(service.data as { role: string }).role, (service.data as { timeout: string }).timeout, (service.data as { lock_timeout: string }).lock_timeout], ['service_role', '8s', '8s']);
   });
 

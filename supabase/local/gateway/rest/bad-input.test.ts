@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, type TestStack } from '../../../tests/support/database.ts';
 import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
 
 let stack: TestStack;
@@ -179,7 +179,7 @@ describe('hostile input is refused or treated as plain data', () => {
 
 describe('service keys are not user input', () => {
   test('the anon key grants only anon', async () => {
-    const anon = createTestClient(stack, stack.publishableKey);
+    const anon = createTestClient<FixtureSchema>(stack, stack.publishableKey);
     const { data } = await anon.from('notes').select('id');
     assert.deepEqual(data, []);
   });

@@ -1,5 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
 import { until } from '../../../tests/support/wait.ts';
 
 /**
@@ -117,7 +117,7 @@ export async function startRestStack(): Promise<TestStack> {
 export type DemoUser = keyof typeof DEMO_USERS;
 
 export async function signedIn(stack: TestStack, user: DemoUser): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
+  const client = createTestClient<FixtureSchema>(stack, stack.publishableKey);
   const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
   if (error) throw error;
   return client;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, type TestStack } from '../../../tests/support/database.ts';
 import { accessToken, rest, signedIn, startRestStack, waitForRelation } from './fixture.ts';
 
 let stack: TestStack;
@@ -10,7 +10,7 @@ let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
   alice = await signedIn(stack, 'alice');
-  service = createTestClient(stack, stack.secretKey);
+  service = createTestClient<FixtureSchema>(stack, stack.secretKey);
 });
 after(async () => {
   await stack.stop();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, type FixtureSchema, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
 import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
 
 let stack: TestStack;
@@ -13,8 +13,8 @@ before(async () => {
   stack = await startRestStack();
   alice = await signedIn(stack, 'alice');
   bob = await signedIn(stack, 'bob');
-  anon = createTestClient(stack, stack.publishableKey);
-  service = createTestClient(stack, stack.secretKey);
+  anon = createTestClient<FixtureSchema>(stack, stack.publishableKey);
+  service = createTestClient<FixtureSchema>(stack, stack.secretKey);
 });
 after(async () => {
   await stack.stop();
