@@ -86,7 +86,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       appUrl: next.url,
       apiUrl: stack.info.apiUrl,
       publishableKey: stack.info.publishableKey,
-      secretKey: stack.info.secretKey,
       dbUrl: stack.info.dbUrl,
       geminiBaseUrl: stack.info.geminiBaseUrl!,
     });
