@@ -15,7 +15,10 @@ import { FLASH, startWorkerFixture, unbalancedAccounts, type WorkerFixture } fro
 // bigger one.
 //
 // Timings are scaled down so a killed worker's jobs come back quickly: 5 s leases (heartbeat
-// every 1.5 s), 2 s call timeouts, the reaper every second. 429s announce a 0 s retry delay here:
+// every 1.5 s), the reaper every second. Call timeouts are not: with 32 calls in flight into one
+// stand-in on two busy cores, answers took over 2 s, a 2 s timeout turned them into retries that
+// added load, and 176 of 400 jobs were still open at the liveness bound. A hung call (2%) holds
+// its slot for the whole 10 s instead. 429s announce a 0 s retry delay here:
 // with a shared per-model Retry-After, a 10% 429 rate with any real delay keeps the model paused
 // nearly all the time, which tests patience, not correctness (Retry-After is covered in
 // run-attempt.test.ts).
@@ -35,8 +38,8 @@ before(async () => {
     functions: {
       instances: 4,
       env: {
-        GEMINI_CALL_TIMEOUT_MS: '2000',
-        WORKER_ATTEMPT_BUDGET_MS: '8000',
+        GEMINI_CALL_TIMEOUT_MS: '10000',
+        WORKER_ATTEMPT_BUDGET_MS: '25000',
         WORKER_WALL_CLOCK_MS: '60000',
         WORKER_LEASE_SECONDS: '5',
         WORKER_HEARTBEAT_MS: '1500',
