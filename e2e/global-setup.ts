@@ -80,13 +80,15 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         NEXT_DIST_DIR: '.next-e2e',
       },
       output: verbose ? (chunk) => process.stderr.write(chunk) : undefined,
+      // A bound on liveness only: on two busy cores the first compile of the sign-in page alone
+      // has taken over two minutes, and the node tests run beside the journeys.
+      readyTimeoutMs: 10 * 60_000,
     });
     await warmRoutes(next.url);
     publishStackInfo({
       appUrl: next.url,
       apiUrl: stack.info.apiUrl,
       publishableKey: stack.info.publishableKey,
-      secretKey: stack.info.secretKey,
       dbUrl: stack.info.dbUrl,
       geminiBaseUrl: stack.info.geminiBaseUrl!,
     });

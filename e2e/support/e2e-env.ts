@@ -5,8 +5,8 @@
 export interface E2eStackInfo {
   appUrl: string;
   apiUrl: string;
+  /** The browser's key. No secret key here: the hosted gateway refuses one sent from a browser. */
   publishableKey: string;
-  secretKey: string;
   dbUrl: string;
   geminiBaseUrl: string;
 }

@@ -163,6 +163,19 @@ describe('admin create user', () => {
   });
 });
 
+describe('sign-up', () => {
+  test('is off, as config.toml says: 422 signup_disabled, as hosted answers, and no user is created', async () => {
+    const before = await stack.db.query('select count(*)::int as n from auth.users');
+    const { data, error } = await client().auth.signUp({ email: 'newcomer@example.com', password: 'a-long-password' });
+    assert.equal(error?.status, 422);
+    assert.equal(error?.code, 'signup_disabled');
+    assert.equal(error?.message, 'Signups not allowed for this instance');
+    assert.equal(data.user, null);
+    const afterCount = await stack.db.query('select count(*)::int as n from auth.users');
+    assert.equal(afterCount.rows[0].n, before.rows[0].n);
+  });
+});
+
 describe('API keys', () => {
   test('a request without an API key is refused by the gateway', async () => {
     const res = await fetch(`${stack.apiUrl}/auth/v1/user`);
@@ -172,5 +185,49 @@ describe('API keys', () => {
   test('an unknown API key is refused', async () => {
     const res = await fetch(`${stack.apiUrl}/rest/v1/`, { headers: { apikey: 'x.y.z' } });
     assert.equal(res.status, 401);
+  });
+
+  describe('the secret key from a browser', () => {
+    // What a browser sends (Chromium's User-Agent); the official client's requests carry it as a
+    // browser's would.
+    const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/147.0.0.0 Safari/537.36';
+    const fromBrowser = (key: string) =>
+      createTestClient(stack, key, { headers: { 'user-agent': BROWSER } });
+
+    test('is refused with 401 on every API, as hosted refuses it', async () => {
+      const secret = fromBrowser(stack.secretKey);
+      const rest = await secret.from('models').select('id');
+      assert.equal(rest.status, 401);
+      assert.equal(rest.error?.message, 'Forbidden use of secret API key in browser');
+      const users = await secret.auth.admin.listUsers();
+      assert.equal(users.error?.status, 401);
+      const download = await secret.storage.from('results').list();
+      assert.ok(download.error, 'Storage refuses it too');
+      const invoke = await fetch(`${stack.apiUrl}/functions/v1/job-worker`, {
+        method: 'POST',
+        headers: { 'user-agent': BROWSER, apikey: stack.secretKey, authorization: `Bearer ${stack.secretKey}` },
+      });
+      assert.equal(invoke.status, 401);
+      assert.deepEqual(await invoke.json(), { message: 'Forbidden use of secret API key in browser' });
+    });
+
+    test('is refused when it comes only as the bearer token', async () => {
+      const res = await fetch(`${stack.apiUrl}/rest/v1/models?select=id`, {
+        headers: { 'user-agent': BROWSER, apikey: stack.publishableKey, authorization: `Bearer ${stack.secretKey}` },
+      });
+      assert.equal(res.status, 401);
+    });
+
+    test('the same key from a server works, and the publishable key works from a browser', async () => {
+      const server = await client(stack.secretKey).from('models').select('id');
+      assert.equal(server.error, null);
+      assert.ok(server.data!.length > 0);
+      const browser = fromBrowser(stack.publishableKey);
+      const signIn = await browser.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
+      assert.equal(signIn.error, null);
+      const models = await browser.from('models').select('id');
+      assert.equal(models.error, null);
+      assert.ok(models.data!.length > 0);
+    });
   });
 });

@@ -388,6 +388,10 @@ export function createAuthService(ctx: GatewayContext, options: AuthOptions = {}
             mailer_autoconfirm: true,
             phone_autoconfirm: false,
           });
+        case 'POST /signup':
+          // config.toml has enable_signup = false (accounts are made by staff or the seed): GoTrue's
+          // answer when sign-up is off, which supabase-js surfaces as AuthApiError signup_disabled.
+          throw authError(req, 422, 'signup_disabled', 'Signups not allowed for this instance');
         case 'POST /token': {
           const grant = url.searchParams.get('grant_type');
           if (grant === 'password') return reply(200, await passwordGrant(req));

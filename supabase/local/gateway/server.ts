@@ -6,7 +6,7 @@ import { AUTHENTICATOR_PASSWORD } from '../config.ts';
 import { isOpaqueKey, roleOfKey, type ProjectKeys } from '../project-keys.ts';
 import { createAuthService, type AuthOptions } from './auth.ts';
 import { createFunctionsService, type FunctionsOptions } from './functions/index.ts';
-import { apiKey, HttpError, sendJson, type GatewayContext, type GatewayService } from './http.ts';
+import { apiKey, bearerToken, HttpError, sendJson, type GatewayContext, type GatewayService } from './http.ts';
 import { createRealtimeService } from './realtime/index.ts';
 import { createRestService } from './rest/index.ts';
 import { createStorageService, type StorageOptions } from './storage/index.ts';
@@ -65,6 +65,20 @@ const OPEN_PATHS = [
 ];
 
 /**
+ * Hosted Supabase refuses a secret key that arrives from a browser, which it recognises by the
+ * User-Agent (every browser's starts with "Mozilla/"; Node's, Deno's and curl's do not), so a
+ * secret key leaked into client code fails at once instead of working until someone notices.
+ * The legacy service_role JWT never had that check.
+ */
+const BROWSER_USER_AGENT = /^Mozilla\//;
+
+function refuseSecretKeyFromBrowser(req: IncomingMessage, url: URL, keys: ProjectKeys) {
+  if (!BROWSER_USER_AGENT.test(req.headers['user-agent'] ?? '')) return;
+  if (apiKey(req, url) !== keys.secretKey && bearerToken(req) !== keys.secretKey) return;
+  throw new HttpError(401, { message: 'Forbidden use of secret API key in browser' });
+}
+
+/**
  * One HTTP + WebSocket port serving the APIs supabase-js talks to. The prefixes and the API
  * key check mirror Supabase's API gateway; each service behind it mirrors the real server
  * (PostgREST, GoTrue, Realtime, Storage, the edge runtime) closely enough that the official
@@ -108,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const checkApiKey = (req: IncomingMessage, url: URL) => {
+    refuseSecretKeyFromBrowser(req, url, keys);
     if (OPEN_PATHS.some((p) => p.test(url.pathname))) return;
     const key = apiKey(req, url);
     if (!key) throw new HttpError(401, { message: 'No API key found in request' });

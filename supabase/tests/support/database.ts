@@ -191,11 +191,12 @@ export type FixtureSchema = any;
 export function createTestClient<Schema = Database>(
   stack: Pick<TestStack, 'apiUrl'>,
   key: string,
-  options: { accessToken?: () => Promise<string> } = {},
+  options: { accessToken?: () => Promise<string>; headers?: Record<string, string> } = {},
 ): SupabaseClient<Schema> {
   return createClient<Schema>(stack.apiUrl, key, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),
+    ...(options.headers ? { global: { headers: options.headers } } : {}),
   });
 }

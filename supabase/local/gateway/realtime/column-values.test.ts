@@ -30,6 +30,11 @@ describe('pgoutput text to JSON, as to_jsonb gives it', () => {
     assert.deepEqual(columnToJson(types[1007]!, '{{1,2},{3,4}}', lookup), [[1, 2], [3, 4]]);
     assert.deepEqual(columnToJson(types[1007]!, '{}', lookup), []);
     assert.deepEqual(parseArrayLiteral('[0:1]={7,8}', ',', Number), [7, 8]);
+    // Malformed literals come back as their text, at once (an unterminated one never reaches
+    // past the end of the text).
     assert.equal(parseArrayLiteral('{"unterminated', ',', String), '{"unterminated');
+    assert.equal(parseArrayLiteral('{"ends in an escape\\', ',', String), '{"ends in an escape\\');
+    assert.equal(parseArrayLiteral('{unterminated', ',', String), '{unterminated');
+    assert.equal(parseArrayLiteral('{a,{b}', ',', String), '{a,{b}');
   });
 });

@@ -75,15 +75,18 @@ export function parseArrayLiteral(text: string, delimiter: string, convert: (ite
       } else if (text[i] === '"') {
         i++;
         let s = '';
-        while (text[i] !== '"') {
+        // Bounded by the text: an unterminated quote once ran past the end, appending
+        // "undefined" until the string outgrew V8's limit, about 90 s of CPU for one value.
+        while (i < text.length && text[i] !== '"') {
           if (text[i] === '\\') i++;
           s += text[i++];
         }
+        if (i >= text.length) throw new Error('unterminated quoted element');
         i++;
         out.push(convert(s));
       } else {
         const start = i;
-        while (text[i] !== delimiter && text[i] !== '}') i++;
+        while (i < text.length && text[i] !== delimiter && text[i] !== '}') i++;
         const raw = text.slice(start, i).trim();
         out.push(raw === 'NULL' ? null : convert(raw));
       }
