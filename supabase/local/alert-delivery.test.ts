@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { checkDeliveryTarget, deliverDueAlerts, startAlertDelivery } from './alert-delivery.ts';
 import {
@@ -220,6 +221,27 @@ describe('each channel on its own', () => {
     }
     // Stopping waits for the open calls and records them.
     assert.deepEqual((await deliveries(t.db)).filter((d) => d.channel_id !== channel.id).map((d) => d.status), ['delivered', 'delivered']);
+  });
+  test('at most maxInFlight calls are open; a call that ends makes room and the waiting message leaves at once', async () => {
+    const release = holdCalls(receiver);
+    const sender = await startAlertDelivery({ dbUrl: t.database.url, evaluateEveryMs: 3_600_000, sweepMs: 3_600_000, maxInFlight: 1 });
+    try {
+      const first = await testMessage();
+      await until(() => receiver.received.length === 1, { label: 'the first call' });
+      const woken = once(sender, 'invoked');
+      const second = await testMessage();
+      // Woken for the second (NOTIFY), the sender had no room: it stays queued.
+      await woken;
+      assert.equal(await status(second), 'pending');
+      receiver.answer = (res) => res.end('ok');
+      release();
+      // No sweep for an hour: the first call's end took the second.
+      await until(async () => (await status(second)) === 'delivered', { label: 'the second message' });
+      assert.equal(await status(first), 'delivered');
+    } finally {
+      release();
+      await sender.stop();
+    }
   });
 });
 

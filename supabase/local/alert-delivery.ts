@@ -144,18 +144,19 @@ export async function startAlertDelivery(options: AlertDeliveryOptions): Promise
   const timeoutMs = options.timeoutMs ?? ALERT_TIMEOUT_MS;
   const maxInFlight = options.maxInFlight ?? 50;
   const inFlight = new Set<Promise<void>>();
-  let scheduler: Scheduler | undefined;
+  // Set once the scheduler has started; a call that ends before then has nobody to wake.
+  const running: { scheduler?: Scheduler } = {};
   const start = (delivery: DueDelivery) => {
     const call: Promise<void> = sendAndRecord(db, delivery, timeoutMs)
       .catch((error: Error) => options.log?.(`alert delivery ${delivery.id}: ${error.message}`))
       .finally(() => {
         const wasFull = inFlight.size >= maxInFlight;
         inFlight.delete(call);
-        if (wasFull) scheduler?.poke();
+        if (wasFull) running.scheduler?.poke();
       });
     inFlight.add(call);
   };
-  scheduler = await startScheduler({
+  const scheduler = await startScheduler({
     dbUrl: options.dbUrl,
     channel: ALERT_DELIVERY_CHANNEL,
     sweepMs: options.sweepMs ?? 5_000,
@@ -170,6 +171,7 @@ export async function startAlertDelivery(options: AlertDeliveryOptions): Promise
     tasks: [{ name: 'evaluate_alerts', sql: 'select public.evaluate_alerts()', everyMs: options.evaluateEveryMs ?? 60_000 }],
     log: options.log,
   });
+  running.scheduler = scheduler;
   const stop = scheduler.stop.bind(scheduler);
   scheduler.stop = async () => {
     await stop();
