@@ -128,7 +128,7 @@ describe('incidents', () => {
     });
     // Past the form's check, the database says the same in its words.
     const { error } = await admin.rpc('add_alert_incident_note', { p_incident_id: open!.id, p_note: 'x'.repeat(601) });
-    assert.deepEqual([error?.code, error?.message], ['22023', 'the note is too long: 601 characters, the limit is 500']);
+    assert.deepEqual([error?.code, error?.message], ['22023', 'note is too long: 601 characters, the limit is 500']);
 
     const story = (await fetchIncident(support, open!.id))!;
     assert.equal(story.rule.id, 'model_failure_rate');

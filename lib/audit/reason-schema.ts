@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The limit private.check_reason and private.check_note enforce; the form says so before the database has to. */
+/** The limit private.check_staff_text enforces on reasons and notes; the form says so before the database has to. */
 export const REASON_MAX_LENGTH = 500;
 
 /** What the text a staff member types for the audit log is called: a reason, or an incident's note. */

@@ -1,6 +1,7 @@
 -- Clear errors for the alerting inputs that still answered with the database's own words.
 -- Redefines (create or replace) three functions of the released migrations
--- 20261206100200_alert_incidents and 20261206100300_alert_channels, which are read from here now:
+-- 20261206100200_alert_incidents and 20261206100300_alert_channels, and check_reason of
+-- 20261123000100_app_roles, which are read from here now:
 --
 --   * create_alert_channel and update_alert_channel: a name another channel has (names are
 --     unique regardless of case, alert_channels_name_idx) answered 'duplicate key value violates
@@ -9,28 +10,34 @@
 --     update's own unique violation is what is caught, so two admins saving the same name at
 --     once get the same message, and nothing is written.
 --   * add_alert_incident_note: a note went through the reasons' check and was refused as
---     "reason is too long". Notes get their own words (private.check_note), same limit of 500.
+--     "reason is too long". The check now names what it checks (private.check_staff_text):
+--     "note is too long: 601 characters, the limit is 500", "a note is required".
 --
 -- The other alerting inputs (rules, silences, acknowledgements, URLs, secrets, severities,
 -- names' length) already answered in words; the tests hold every one of them.
 
--- check_note(p_note text) returns text: the note trimmed; 22023 when empty or over 500
--- characters (the audit log's limit for the text staff type).
-create function private.check_note(p_note text) returns text
+-- check_staff_text(p_text text, p_what text) returns text: the text staff typed for the audit
+-- log (a reason, a note), trimmed; 22023 when empty or over 500 characters, naming p_what.
+-- check_reason is this for reasons (redefined here to say so once).
+create function private.check_staff_text(p_text text, p_what text) returns text
 language plpgsql immutable
 as $$
 declare
-  v text := btrim(coalesce(p_note, ''));
+  v text := btrim(coalesce(p_text, ''));
 begin
   if v = '' then
-    raise exception 'a note is required' using errcode = '22023';
+    raise exception 'a % is required', p_what using errcode = '22023';
   end if;
   if length(v) > 500 then
-    raise exception 'the note is too long: % characters, the limit is 500', length(v) using errcode = '22023';
+    raise exception '% is too long: % characters, the limit is 500', p_what, length(v) using errcode = '22023';
   end if;
   return v;
 end;
 $$;
+
+create or replace function private.check_reason(p_reason text) returns text
+language sql immutable
+as $$ select private.check_staff_text(p_reason, 'reason') $$;
 
 -- raise_alert_channel_name_taken(p_name text): the one message for a channel name in use.
 create function private.raise_alert_channel_name_taken(p_name text) returns void
@@ -162,7 +169,7 @@ $$;
 -- add_alert_incident_note(p_incident_id bigint, p_note text) returns public.alert_incidents
 --   (admin)
 -- Adds a note (1-500 characters) to the incident's timeline, open or resolved, and to the
--- audit log. Errors: 42501 not admin; 22023 'a note is required' or 'the note is too long: 601
+-- audit log. Errors: 42501 not admin; 22023 'a note is required' or 'note is too long: 601
 -- characters, the limit is 500'; PT404 no such incident.
 create or replace function public.add_alert_incident_note(p_incident_id bigint, p_note text)
 returns public.alert_incidents
@@ -172,7 +179,7 @@ set search_path = ''
 as $$
 declare
   v_role text := private.require_role(array['admin'], 'add_alert_incident_note');
-  v_note text := private.check_note(p_note);
+  v_note text := private.check_staff_text(p_note, 'note');
   v_incident public.alert_incidents;
 begin
   -- Touching updated_at broadcasts the incident, so an open Incidents page shows the note.
