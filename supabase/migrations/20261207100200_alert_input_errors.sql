@@ -14,7 +14,7 @@
 --     "note is too long: 601 characters, the limit is 500", "a note is required".
 --
 -- The other alerting inputs (rules, silences, acknowledgements, URLs, secrets, severities,
--- names' length) already answered in words; the tests hold every one of them.
+-- names' length) already answered in words; the channel ones are held by alert-channels.test.ts.
 
 -- check_staff_text(p_text text, p_what text) returns text: the text staff typed for the audit
 -- log (a reason, a note), trimmed; 22023 when empty or over 500 characters, naming p_what.
