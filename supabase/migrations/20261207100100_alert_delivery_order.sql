@@ -23,6 +23,10 @@
 --     after the evaluation. The local sender (supabase/local/alert-delivery.ts) makes each call
 --     on its own and waits for none of the others.
 
+-- Only functions are replaced here (and, on hosted, a pg_cron job): nothing should wait for a
+-- lock, and if something holds one, the deploy fails after 5 s rather than stall.
+set local lock_timeout = '5s';
+
 -- take_alert_deliveries(p_via text, p_limit integer default 20)
 --   returns table (id bigint, attempt integer, url text, headers jsonb, body text)
 --   (the senders; no API role)

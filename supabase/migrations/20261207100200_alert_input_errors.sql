@@ -16,6 +16,10 @@
 -- The other alerting inputs (rules, silences, acknowledgements, URLs, secrets, severities,
 -- names' length) already answered in words; the channel ones are held by alert-channels.test.ts.
 
+-- Only functions are replaced here (and, on hosted, a pg_cron job): nothing should wait for a
+-- lock, and if something holds one, the deploy fails after 5 s rather than stall.
+set local lock_timeout = '5s';
+
 -- check_staff_text(p_text text, p_what text) returns text: the text staff typed for the audit
 -- log (a reason, a note), trimmed; 22023 when empty or over 500 characters, naming p_what.
 -- check_reason is this for reasons (redefined here to say so once).
