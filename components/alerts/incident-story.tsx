@@ -52,6 +52,7 @@ export function IncidentStory({ incidentId, role }: { incidentId: number; role: 
           title={`${INCIDENT_ACTIONS[pending].label}: ${incident.title}`}
           description={INCIDENT_ACTIONS[pending].effect}
           confirmLabel={INCIDENT_ACTIONS[pending].label}
+          text={INCIDENT_ACTIONS[pending].text}
           pending={action.isPending}
           error={action.error?.message ?? null}
           result={action.isSuccess ? <p className="notice notice-ok" role="status">Done.</p> : undefined}

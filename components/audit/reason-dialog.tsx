@@ -1,12 +1,13 @@
 'use client';
 
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import { REASON_MAX_LENGTH, reasonSchema } from '@/lib/audit/reason-schema';
+import { auditTextSchema, REASON_MAX_LENGTH, type AuditText } from '@/lib/audit/reason-schema';
 import { DialogFormFooter, ModalDialog } from './modal-dialog';
 
 /**
- * Confirmation for a staff action, with the reason the audit log needs, checked before it is
- * sent. After the action ran, `result` replaces the form.
+ * Confirmation for a staff action, with the reason the audit log needs (or, for an incident's
+ * note, the note itself), checked before it is sent. After the action ran, `result` replaces
+ * the form.
  */
 export function ReasonDialog({
   title,
@@ -15,6 +16,7 @@ export function ReasonDialog({
   pending,
   error,
   result,
+  text = 'reason',
   onConfirm,
   onClose,
 }: {
@@ -24,6 +26,8 @@ export function ReasonDialog({
   pending: boolean;
   error: string | null;
   result?: ReactNode;
+  /** What the field holds: a reason (the default) or a note. */
+  text?: AuditText;
   onConfirm: (reason: string) => void;
   onClose: () => void;
 }) {
@@ -34,9 +38,9 @@ export function ReasonDialog({
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const parsed = reasonSchema.safeParse(reason);
+    const parsed = auditTextSchema(text).safeParse(reason);
     if (!parsed.success) {
-      setInvalid(parsed.error.issues[0]?.message ?? 'A reason is required');
+      setInvalid(parsed.error.issues[0]?.message ?? `A ${text} is required`);
       return;
     }
     setInvalid(null);
@@ -47,7 +51,7 @@ export function ReasonDialog({
     <ModalDialog title={title} description={description} done={result} onClose={onClose}>
       {() => (
         <form onSubmit={submit} className="stack" noValidate>
-          <label htmlFor={reasonId}>Reason (required, goes to the audit log)</label>
+          <label htmlFor={reasonId}>{text === 'note' ? 'Note' : 'Reason'} (required, goes to the audit log)</label>
           <textarea
             id={reasonId}
             value={reason}

@@ -88,6 +88,11 @@ describe('channels', () => {
     await assert.rejects(createAlertChannel(admin, { ...form, url: 'http://hooks.example.com/x' }), /must use https/);
     await assert.rejects(createAlertChannel(admin, { ...form, url: 'https://192.168.0.10/x' }), /private, link-local or reserved/);
     await assert.rejects(createAlertChannel(admin, { ...form, url: 'https://hooks.example.com/x', signingSecret: 'short' }), /at least 32 characters/);
+    // The name of the channel the first test added, in another case.
+    await assert.rejects(
+      createAlertChannel(admin, { ...form, name: 'on-call', url: 'https://hooks.example.com/x' }),
+      { message: 'a channel named "on-call" already exists; choose another name' },
+    );
   });
 
   test('a test message shows in the delivery log with its channel; edits and deletion go through', async () => {
@@ -118,6 +123,12 @@ describe('incidents', () => {
     await runIncidentAction(admin, { action: 'acknowledge', incidentId: open!.id, text: 'on it' });
     await runIncidentAction(admin, { action: 'note', incidentId: open!.id, text: 'a bad prompt filter deploy' });
     await assert.rejects(runIncidentAction(support, { action: 'note', incidentId: open!.id, text: 'x' }), /requires the admin role/);
+    await assert.rejects(runIncidentAction(admin, { action: 'note', incidentId: open!.id, text: 'x'.repeat(601) }), {
+      message: 'Keep the note under 500 characters',
+    });
+    // Past the form's check, the database says the same in its words.
+    const { error } = await admin.rpc('add_alert_incident_note', { p_incident_id: open!.id, p_note: 'x'.repeat(601) });
+    assert.deepEqual([error?.code, error?.message], ['22023', 'note is too long: 601 characters, the limit is 500']);
 
     const story = (await fetchIncident(support, open!.id))!;
     assert.equal(story.rule.id, 'model_failure_rate');

@@ -10,16 +10,18 @@ export const INCIDENT_ACTIONS = {
   acknowledge: {
     label: 'Acknowledge',
     effect: 'Marks the incident as being handled. It stays open until its condition clears; nothing more is sent for it either way.',
+    text: 'reason',
   },
   note: {
     label: 'Add note',
     effect: 'Adds a note to the incident’s timeline (and the audit log): what was found, what was done.',
+    text: 'note',
   },
 } as const;
 export type IncidentAction = keyof typeof INCIDENT_ACTIONS;
 
 export async function runIncidentAction(supabase: DatabaseClient, input: { action: IncidentAction; incidentId: number; text: string }): Promise<void> {
-  const text = parseReason(input.text);
+  const text = parseReason(input.text, INCIDENT_ACTIONS[input.action].text);
   const { error } =
     input.action === 'acknowledge'
       ? await supabase.rpc('acknowledge_alert_incident', { p_incident_id: input.incidentId, p_reason: text })

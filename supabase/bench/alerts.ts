@@ -9,6 +9,7 @@ import { signIn } from '../tests/support/sign-in.ts';
 import { startNextApp, type RunningNextApp } from '../local/next-app.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
+import { allowLoopbackAlertTargets, startAlertDelivery } from '../local/alert-delivery.ts';
 import { launchChromium } from '../tests/support/chromium.ts';
 import { createTestClient, createTestDatabase, DEMO_PASSWORD, DEMO_USERS, type TestDatabase } from '../tests/support/database.ts';
 import { as, FLASH, PRO } from '../tests/support/fixtures.ts';
@@ -39,7 +40,14 @@ import { generateHealthHistory } from './health-history.ts';
  * 2. Evaluation cost: evaluate_alerts() over a day of history of HISTORY_JOBS jobs and as many
  *    provider calls (supabase/bench/health-history.ts), EVALUATIONS calls after WARMUP, timed at
  *    the client (what the scheduler's call costs) and by the function itself.
- * Targets: time to webhook p95 ≤ 120 s; no duplicate notifications; evaluation p95 ≤ 50 ms.
+ * 3. A dead receiver's cost to the others: the local sender running (as the stack runs it), a
+ *    channel whose receiver never answers and a healthy one. Each sample first has a call to the
+ *    dead receiver in flight (its test message reached it and is left unanswered until the 5 s
+ *    timeout), then sends a test message to the healthy channel and times it from
+ *    send_test_alert to its arrival; the peer, in the same run, is the same message with no dead
+ *    call in flight. DEAD_RECEIVER_SAMPLES of each.
+ * Targets: time to webhook p95 ≤ 120 s; no duplicate notifications; evaluation p95 ≤ 50 ms;
+ * a healthy channel's message with a dead receiver in flight at most 1,000 ms (the worst sample).
  */
 const HISTORY_JOBS = Number(process.env.BENCH_ALERTS_JOBS ?? 1_000_000);
 const WARMUP = 5;
@@ -49,6 +57,8 @@ const LOAD_PER_SECOND = 2;
 const WEBHOOK_P95_TARGET_MS = 120_000;
 const EVALUATE_P95_TARGET_MS = 50;
 const SECRET = 'bench-alerts-signing-secret-0123456789abcdef';
+const DEAD_RECEIVER_SAMPLES = 10;
+const HEALTHY_DELAY_TARGET_MS = 1_000;
 const MODELS = [FLASH, PRO] as const;
 
 async function evaluationCost(): Promise<Record<string, unknown>> {
@@ -78,6 +88,49 @@ async function evaluationCost(): Promise<Record<string, unknown>> {
   }
 }
 
+/** Time from send_test_alert to arrival at a healthy receiver, with and without a dead call in flight. */
+export async function deadReceiverDelay(): Promise<{ with_dead: number[]; without_dead: number[] }> {
+  const database = await createTestDatabase();
+  const healthy = await new WebhookReceiver().start();
+  const dead = await new WebhookReceiver().start();
+  // Never answers: the call ends only by the sender's timeout.
+  dead.answer = () => {};
+  const db = new pg.Client({ connectionString: database.url });
+  let sender: Awaited<ReturnType<typeof startAlertDelivery>> | undefined;
+  try {
+    await db.connect();
+    await allowLoopbackAlertTargets(database.url, true);
+    const channel = async (name: string, url: string) =>
+      (await as(db, 'admin', (c) => c.query<{ id: string }>(`select id from public.create_alert_channel($1, 'webhook', $2, 'benchmark', $3)`, [name, url, SECRET]))).rows[0]!.id;
+    const healthyId = await channel('healthy', healthy.url);
+    const deadId = await channel('dead', dead.url);
+    sender = await startAlertDelivery({ dbUrl: database.url, evaluateEveryMs: 3_600_000 });
+    const timeTest = async () => {
+      const before = healthy.received.length;
+      const started = Date.now();
+      await as(db, 'admin', (c) => c.query('select public.send_test_alert($1)', [healthyId]));
+      await until(() => healthy.received.length > before, { label: 'the healthy channel\'s test message', timeoutMs: 60_000, intervalMs: 5 });
+      return healthy.received[before]!.at - started;
+    };
+    const without_dead: number[] = [];
+    const with_dead: number[] = [];
+    for (let i = 0; i < DEAD_RECEIVER_SAMPLES; i++) {
+      without_dead.push(await timeTest());
+      const before = dead.received.length;
+      await as(db, 'admin', (c) => c.query('select public.send_test_alert($1)', [deadId]));
+      await until(() => dead.received.length > before, { label: 'the call to the dead receiver', timeoutMs: 60_000, intervalMs: 5 });
+      with_dead.push(await timeTest());
+    }
+    return { with_dead, without_dead };
+  } finally {
+    await sender?.stop();
+    await db.end().catch(() => {});
+    await healthy.stop();
+    await dead.stop();
+    await database.drop();
+  }
+}
+
 /** Stamps, in the page, when each incident id first shows in the banner. */
 const BANNER_PROBE = `(() => {
   const seen = {};
@@ -99,6 +152,7 @@ interface Measured {
 }
 
 export default async function alertsBenchmark(): Promise<Record<string, unknown>> {
+  const deadReceiver = await deadReceiverDelay();
   const cost = await evaluationCost();
 
   const database = await createTestDatabase();
@@ -235,8 +289,20 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
       messages: { opened: receiver.messages('incident.opened').length, resolved: receiver.messages('incident.resolved').length },
       duplicate_notifications: duplicates,
       ...cost,
-      targets: { time_to_webhook_p95_ms: WEBHOOK_P95_TARGET_MS, evaluate_p95_ms: EVALUATE_P95_TARGET_MS, duplicate_notifications: 0 },
-      pass: { time_to_webhook: webhookP95 <= WEBHOOK_P95_TARGET_MS, evaluate: evaluateP95 <= EVALUATE_P95_TARGET_MS, duplicates: duplicates === 0 },
+      healthy_channel_delay_with_dead_receiver_ms: { ...summary(deadReceiver.with_dead, 0), max: Math.max(...deadReceiver.with_dead) },
+      healthy_channel_delay_without_dead_receiver_ms: { ...summary(deadReceiver.without_dead, 0), max: Math.max(...deadReceiver.without_dead) },
+      targets: {
+        time_to_webhook_p95_ms: WEBHOOK_P95_TARGET_MS,
+        evaluate_p95_ms: EVALUATE_P95_TARGET_MS,
+        duplicate_notifications: 0,
+        healthy_channel_delay_with_dead_receiver_max_ms: HEALTHY_DELAY_TARGET_MS,
+      },
+      pass: {
+        time_to_webhook: webhookP95 <= WEBHOOK_P95_TARGET_MS,
+        evaluate: evaluateP95 <= EVALUATE_P95_TARGET_MS,
+        duplicates: duplicates === 0,
+        healthy_channel_delay_with_dead_receiver: Math.max(...deadReceiver.with_dead) <= HEALTHY_DELAY_TARGET_MS,
+      },
     };
   } finally {
     loading = false;

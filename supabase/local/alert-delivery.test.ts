@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { checkDeliveryTarget, deliverDueAlerts, startAlertDelivery } from './alert-delivery.ts';
 import {
   addJobMinute,
   allowLoopbackTargets,
+  clearRollups,
   createChannel,
   deliveries,
   evaluate,
   markRolledUp,
+  setRule,
   SIGNING_SECRET,
   type Channel,
 } from '../tests/support/alerts.ts';
@@ -17,8 +20,9 @@ import { verifyJobHealthSignature as verify, WebhookReceiver as Receiver, type R
 
 /**
  * The local sender against a real HTTP receiver: what arrives, how a receiver verifies the
- * signature, retries, leases and the fence, and that a receiver that never answers holds up
- * neither the evaluation nor the pipeline.
+ * signature, retries, leases and the fence, that a receiver that never answers holds up
+ * neither the evaluation, the pipeline nor another channel, and that a channel hears of an
+ * incident's end only after its start.
  */
 let t: TestDb;
 let receiver: Receiver;
@@ -36,6 +40,30 @@ afterEach(async () => {
 
 const testMessage = async (channelId = channel.id) =>
   (await query<{ id: string }>(t.db, 'admin', 'select * from public.send_test_alert($1)', [channelId]))[0]!.id;
+
+/** An incident of failure_rate opens (its 'opened' messages queued); hold-down 0, so it resolves as soon as it clears. */
+const openIncident = async () => {
+  await markRolledUp(t.db);
+  await t.db.query(`update public.alert_rules set enabled = (id = 'failure_rate') where true`);
+  await setRule(t.db, 'failure_rate', { hold_down_minutes: 0 });
+  await addJobMinute(t.db, { minutesAgo: 1, model: FLASH, succeeded: 10, failed: 30 });
+  assert.equal((await evaluate(t.db)).opened, 1);
+};
+/** The failures stop: the incident resolves, its 'resolved' messages queued. */
+const resolveIncident = async () => {
+  await clearRollups(t.db);
+  assert.equal((await evaluate(t.db)).resolved, 1);
+};
+const status = async (id: string) => (await t.db.query('select status from public.alert_deliveries where id = $1', [id])).rows[0].status as string;
+const deliveryOf = async (event: string, channelId = channel.id) =>
+  (await deliveries(t.db)).find((d) => d.event === event && d.channel_id === channelId)!;
+/** A receiver's calls are held open until `release` is called. */
+const holdCalls = (r: Receiver) => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  r.answer = (res) => void released.then(() => res.end('late'));
+  return release;
+};
 
 describe('what a receiver gets', () => {
   test('a signed test message the receiver verifies; a changed body or an old timestamp does not verify', async () => {
@@ -159,6 +187,135 @@ describe('when the receiver fails', () => {
     }
     const [delivery] = await deliveries(t.db);
     assert.deepEqual([delivery!.status, delivery!.last_status, delivery!.last_error], ['failed', null, 'the receiver did not answer within 0.2 s']);
+  });
+});
+
+describe('each channel on its own', () => {
+  test('a receiver that never answers holds up no other channel: the running sender delivers the others while its call is open', async () => {
+    const dead = await new Receiver().start();
+    const releaseDead = holdCalls(dead);
+    const deadChannel = await createChannel(t.db, { name: 'dead', kind: 'webhook', url: dead.url });
+    // A timeout far beyond the test: the dead call stays open for as long as the test looks.
+    const sender = await startAlertDelivery({ dbUrl: t.database.url, evaluateEveryMs: 3_600_000, sweepMs: 3_600_000, timeoutMs: 600_000 });
+    try {
+      const deadTest = await testMessage(deadChannel.id);
+      await until(() => dead.received.length === 1, { label: 'the call to the dead receiver' });
+
+      // The same pass of the sender, while that call is open: another channel's test message...
+      const healthyTest = await testMessage();
+      await until(async () => (await status(healthyTest)) === 'delivered', { label: 'the healthy channel\'s test message' });
+      assert.equal(receiver.received.length, 1);
+      assert.equal(await status(deadTest), 'sending', 'the dead receiver\'s call is still open');
+
+      // ...and an incident: every channel's 'opened' is taken at once; the healthy one arrives.
+      await openIncident();
+      await until(async () => (await deliveryOf('opened')).status === 'delivered', { label: 'the healthy channel\'s opened message' });
+      await until(() => dead.received.length === 2, { label: 'the opened message to reach the dead receiver too' });
+      assert.equal((await deliveryOf('opened', deadChannel.id)).status, 'sending');
+      assert.equal(await status(deadTest), 'sending', 'still open: nothing waited for it');
+      assert.deepEqual(receiver.received.map((r) => r.headers['x-jobhealth-event']), ['test', 'incident.opened']);
+    } finally {
+      releaseDead();
+      await sender.stop();
+      await dead.stop();
+    }
+    // Stopping waits for the open calls and records them.
+    assert.deepEqual((await deliveries(t.db)).filter((d) => d.channel_id !== channel.id).map((d) => d.status), ['delivered', 'delivered']);
+  });
+  test('at most maxInFlight calls are open; a call that ends makes room and the waiting message leaves at once', async () => {
+    const release = holdCalls(receiver);
+    const sender = await startAlertDelivery({ dbUrl: t.database.url, evaluateEveryMs: 3_600_000, sweepMs: 3_600_000, maxInFlight: 1 });
+    try {
+      const first = await testMessage();
+      await until(() => receiver.received.length === 1, { label: 'the first call' });
+      const woken = once(sender, 'invoked');
+      const second = await testMessage();
+      // Woken for the second (NOTIFY), the sender had no room: it stays queued.
+      await woken;
+      assert.equal(await status(second), 'pending');
+      receiver.answer = (res) => res.end('ok');
+      release();
+      // No sweep for an hour: the first call's end took the second.
+      await until(async () => (await status(second)) === 'delivered', { label: 'the second message' });
+      assert.equal(await status(first), 'delivered');
+    } finally {
+      release();
+      await sender.stop();
+    }
+  });
+});
+
+describe('an incident\'s messages in order', () => {
+  test('"resolved" waits while "opened" is retrying, and follows once it is delivered', async () => {
+    receiver.answer = (res) => {
+      res.statusCode = 503;
+      res.end();
+    };
+    await openIncident();
+    assert.equal(await deliverDueAlerts(t.db), 1);
+    assert.deepEqual([(await deliveryOf('opened')).status, (await deliveryOf('opened')).attempts], ['pending', 1]);
+
+    await resolveIncident();
+    const resolved = await deliveryOf('resolved');
+    assert.equal(resolved.status, 'pending');
+    assert.ok(resolved.next_attempt_at.getTime() <= Date.now(), 'due by its own clock');
+    assert.equal(await deliverDueAlerts(t.db), 0, '"resolved" is held back while "opened" waits for its retry');
+
+    // The retry comes due while the receiver is still down: only "opened" is sent again.
+    await t.db.query(`update public.alert_deliveries set next_attempt_at = now() where event = 'opened'`);
+    assert.equal(await deliverDueAlerts(t.db), 1);
+    assert.deepEqual(receiver.received.map((r) => r.headers['x-jobhealth-event']), ['incident.opened', 'incident.opened']);
+
+    receiver.answer = (res) => res.end('ok');
+    await t.db.query(`update public.alert_deliveries set next_attempt_at = now() where event = 'opened'`);
+    assert.equal(await deliverDueAlerts(t.db), 1, 'the retry of "opened" alone');
+    assert.equal(await deliverDueAlerts(t.db), 1, 'then "resolved"');
+    assert.deepEqual(receiver.received.map((r) => r.headers['x-jobhealth-event']), ['incident.opened', 'incident.opened', 'incident.opened', 'incident.resolved']);
+    assert.deepEqual((await deliveries(t.db)).map((d) => [d.event, d.status]), [['opened', 'delivered'], ['resolved', 'delivered']]);
+  });
+
+  test('"resolved" is sent once "opened" has given up: the receiver hears the whole incident in it', async () => {
+    receiver.answer = (res) => {
+      res.statusCode = 500;
+      res.end();
+    };
+    await openIncident();
+    await t.db.query(`update public.alert_deliveries set max_attempts = 2 where event = 'opened'`);
+    await deliverDueAlerts(t.db);
+    await resolveIncident();
+    await t.db.query(`update public.alert_deliveries set next_attempt_at = now() where event = 'opened'`);
+    assert.equal(await deliverDueAlerts(t.db), 1, 'the last attempt of "opened" alone');
+    assert.equal((await deliveryOf('opened')).status, 'failed');
+
+    receiver.answer = (res) => res.end('ok');
+    assert.equal(await deliverDueAlerts(t.db), 1);
+    const message = JSON.parse(receiver.received.at(-1)!.body);
+    assert.equal(message.type, 'incident.resolved');
+    assert.equal(message.incident.status, 'resolved');
+    assert.ok(message.incident.opened_at && message.incident.resolved_at);
+  });
+
+  test('the running sender sends "resolved" the moment the "opened" call it waited for ends', async () => {
+    const release = holdCalls(receiver);
+    const sender = await startAlertDelivery({ dbUrl: t.database.url, evaluateEveryMs: 3_600_000, sweepMs: 3_600_000 });
+    try {
+      await openIncident();
+      await until(() => receiver.received.length === 1, { label: 'the opened message to reach the receiver' });
+      await resolveIncident();
+      // Queued and due, and the sender was woken for it (NOTIFY), but its "opened" is in flight.
+      await until(async () => (await t.db.query('select count(*)::int as n from public.alert_deliveries')).rows[0].n === 2);
+      assert.equal((await deliveryOf('opened')).status, 'sending');
+      assert.equal((await deliveryOf('resolved')).status, 'pending');
+
+      receiver.answer = (res) => res.end('ok');
+      release();
+      // No sweep for an hour: only finishing "opened" can have woken the sender.
+      await until(async () => (await deliveryOf('resolved')).status === 'delivered', { label: 'the resolved message' });
+      assert.deepEqual(receiver.received.map((r) => r.headers['x-jobhealth-event']), ['incident.opened', 'incident.resolved']);
+    } finally {
+      release();
+      await sender.stop();
+    }
   });
 });
 

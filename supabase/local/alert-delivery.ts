@@ -10,10 +10,17 @@ import { startScheduler, type Scheduler } from './scheduler.ts';
  * when to retry, is decided in SQL (take_alert_deliveries, finish_alert_delivery); this only
  * makes the HTTP calls and reports how each ended.
  *
- * It runs beside the worker's dispatch with its own connections, and each call has a timeout:
- * a slow or dead receiver costs this sender its timeout, never the pipeline or the evaluation.
+ * It runs beside the worker's dispatch with its own connections, and each call has a timeout
+ * and runs on its own: a slow or dead receiver costs its own messages their time, never another
+ * channel's, the pipeline or the evaluation.
  */
 export const ALERT_DELIVERY_CHANNEL = 'alert_delivery';
+
+/**
+ * How long a receiver has to answer, as on a hosted project (send_alert_deliveries_via_pg_net):
+ * 5 s, so that each of pg_net's batches there ends before the next 10-second tick.
+ */
+export const ALERT_TIMEOUT_MS = 5_000;
 
 export interface AlertDeliveryOptions {
   dbUrl: string;
@@ -21,8 +28,10 @@ export interface AlertDeliveryOptions {
   evaluateEveryMs?: number;
   /** Default 5 s: how late a retry that came due may be picked up. */
   sweepMs?: number;
-  /** Default 10 s, as the hosted sender's pg_net timeout. */
+  /** Default 5 s, as the hosted sender's pg_net timeout. */
   timeoutMs?: number;
+  /** Default 50: calls open at once. */
+  maxInFlight?: number;
   log?: (line: string) => void;
 }
 
@@ -97,45 +106,77 @@ async function send(delivery: DueDelivery, timeoutMs: number): Promise<{ status:
   }
 }
 
+/** Makes one delivery's call and records how it ended. */
+async function sendAndRecord(db: pg.Pool, delivery: DueDelivery, timeoutMs: number): Promise<void> {
+  const { status, error } = await send(delivery, timeoutMs);
+  await db.query('select private.finish_alert_delivery($1, $2, $3, $4)', [delivery.id, delivery.attempt, status, error]);
+}
+
+const takeDue = async (db: pg.Pool, limit: number) =>
+  (await db.query<DueDelivery>(`select * from private.take_alert_deliveries('local', $1)`, [limit])).rows;
+
 /**
- * Takes what is due (at most `limit`), sends each in parallel, and records each answer.
- * Returns how many were taken.
+ * Takes what is due (at most `limit`), sends each in parallel, and resolves once every answer
+ * is recorded. Returns how many were taken. One pass, for tests and scripts; the running sender
+ * (startAlertDelivery) waits for no call before taking the next delivery.
  */
-export async function deliverDueAlerts(db: pg.Pool, { timeoutMs = 10_000, limit = 20 } = {}): Promise<number> {
-  const { rows } = await db.query<DueDelivery>(`select * from private.take_alert_deliveries('local', $1)`, [limit]);
-  await Promise.all(
-    rows.map(async (delivery) => {
-      const { status, error } = await send(delivery, timeoutMs);
-      await db.query('select private.finish_alert_delivery($1, $2, $3, $4)', [delivery.id, delivery.attempt, status, error]);
-    }),
-  );
+export async function deliverDueAlerts(db: pg.Pool, { timeoutMs = ALERT_TIMEOUT_MS, limit = 20 } = {}): Promise<number> {
+  const rows = await takeDue(db, limit);
+  await Promise.all(rows.map((delivery) => sendAndRecord(db, delivery, timeoutMs)));
   return rows.length;
 }
 
 /**
  * Starts the evaluation schedule and the sender: NOTIFY `alert_delivery` (sent when a delivery
- * is queued) sends at once; a sweep picks up retries as they come due.
+ * is queued, and when an "opened" message ends while its "resolved" one waits) sends at once;
+ * a sweep picks up retries as they come due.
+ *
+ * Each call runs on its own: the sender takes what is due, starts every call and returns to
+ * listening, so a receiver that never answers holds only its own delivery, for its timeout,
+ * while every other message, of that channel or another, goes out as it is queued. At most
+ * `maxInFlight` calls are open at once (a burst of incidents times many channels); a call
+ * that ends makes room and takes what waited.
  */
 export async function startAlertDelivery(options: AlertDeliveryOptions): Promise<Scheduler> {
+  // Each open call needs no connection; only taking and recording do, briefly.
   const db = new pg.Pool({ connectionString: options.dbUrl, max: 4 });
   db.on('error', (error) => options.log?.(`alert delivery pool: ${error.message}`));
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? ALERT_TIMEOUT_MS;
+  const maxInFlight = options.maxInFlight ?? 50;
+  const inFlight = new Set<Promise<void>>();
+  // Set once the scheduler has started; a call that ends before then has nobody to wake.
+  const running: { scheduler?: Scheduler } = {};
+  const start = (delivery: DueDelivery) => {
+    const call: Promise<void> = sendAndRecord(db, delivery, timeoutMs)
+      .catch((error: Error) => options.log?.(`alert delivery ${delivery.id}: ${error.message}`))
+      .finally(() => {
+        const wasFull = inFlight.size >= maxInFlight;
+        inFlight.delete(call);
+        if (wasFull) running.scheduler?.poke();
+      });
+    inFlight.add(call);
+  };
   const scheduler = await startScheduler({
     dbUrl: options.dbUrl,
     channel: ALERT_DELIVERY_CHANNEL,
     sweepMs: options.sweepMs ?? 5_000,
     invoke: async () => {
       // Drain: a burst of incidents queues more than one batch.
-      while ((await deliverDueAlerts(db, { timeoutMs })) > 0) {
-        /* next batch */
+      for (let room = maxInFlight - inFlight.size; room > 0; room = maxInFlight - inFlight.size) {
+        const due = await takeDue(db, Math.min(room, 20));
+        if (due.length === 0) break;
+        due.forEach(start);
       }
     },
     tasks: [{ name: 'evaluate_alerts', sql: 'select public.evaluate_alerts()', everyMs: options.evaluateEveryMs ?? 60_000 }],
     log: options.log,
   });
+  running.scheduler = scheduler;
   const stop = scheduler.stop.bind(scheduler);
   scheduler.stop = async () => {
     await stop();
+    // Calls already made are answered or time out, and recorded, before the pool closes.
+    await Promise.allSettled([...inFlight]);
     await db.end().catch(() => {});
   };
   return scheduler;

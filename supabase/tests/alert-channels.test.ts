@@ -141,9 +141,36 @@ describe('secrets are never read back', () => {
     }
   });
 
-  test('two live channels cannot share a name', async () => {
-    await createChannel(t.db, { name: 'Ops', kind: 'slack', url: SLACK_URL });
-    await rejects(createChannel(t.db, { name: 'ops', kind: 'slack', url: SLACK_URL }), '23505', /alert_channels_name_idx/);
+  test('two live channels cannot share a name, in any case: a clear error on create and on rename, and nothing written', async () => {
+    const ops = await createChannel(t.db, { name: 'Ops', kind: 'slack', url: SLACK_URL });
+    const pager = await createChannel(t.db, { name: 'Pager', kind: 'slack', url: SLACK_URL });
+    const before = await t.db.query('select count(*)::int as channels, (select count(*)::int from public.audit_log) as audits from public.alert_channels');
+    await rejects(createChannel(t.db, { name: ' ops ', kind: 'slack', url: SLACK_URL }), '23505',
+      'a channel named "ops" already exists; choose another name');
+    await rejects(query(t.db, 'admin', `select public.update_alert_channel($1, 'r', p_name => 'OPS')`, [pager.id]), '23505',
+      'a channel named "OPS" already exists; choose another name');
+    assert.deepEqual((await t.db.query('select count(*)::int as channels, (select count(*)::int from public.audit_log) as audits from public.alert_channels')).rows, before.rows);
+    assert.equal((await t.db.query('select name from public.alert_channels where id = $1', [pager.id])).rows[0].name, 'Pager');
+    // Its own name, in another case, is not taken; a deleted channel's name is free again.
+    await query(t.db, 'admin', `select public.update_alert_channel($1, 'r', p_name => 'OPS')`, [ops.id]);
+    await query(t.db, 'admin', `select public.delete_alert_channel($1, 'r')`, [ops.id]);
+    await createChannel(t.db, { name: 'ops', kind: 'slack', url: SLACK_URL });
+  });
+
+  test('every other bad input names what is wrong', async () => {
+    const [channel] = await create('https://hooks.example.com/inputs');
+    for (const [call, args, message] of [
+      [`select public.create_alert_channel($1, 'slack', $2, 'r')`, ['x'.repeat(101), SLACK_URL], 'a name of 1 to 100 characters is required'],
+      [`select public.create_alert_channel($1, 'slack', $2, 'r')`, ['  ', SLACK_URL], 'a name of 1 to 100 characters is required'],
+      [`select public.create_alert_channel('n', 'email', $1, 'r')`, [SLACK_URL], 'kind must be slack or webhook'],
+      [`select public.create_alert_channel('n', 'slack', $1, 'r', p_min_severity => 'info')`, [SLACK_URL], 'minimum severity must be warning or critical'],
+      [`select public.create_alert_channel('n', 'slack', $1, $2)`, [SLACK_URL, 'x'.repeat(501)], 'reason is too long: 501 characters, the limit is 500'],
+      [`select public.create_alert_channel('n', 'webhook', $1, 'r', $2)`, ['https://hooks.example.com/x', 'x'.repeat(201)], 'a signing secret is 32 to 200 characters without spaces'],
+      [`select public.create_alert_channel('n', 'slack', $1, 'r')`, [`https://hooks.example.com/${'x'.repeat(2000)}`], 'the URL is too long: the limit is 2000 characters'],
+      [`select public.update_alert_channel($1, 'r', p_name => $2)`, [channel!.id, 'x'.repeat(101)], 'a name of 1 to 100 characters is required'],
+    ] as const) {
+      await rejects(query(t.db, 'admin', call, [...args]), '22023', message);
+    }
   });
 });
 

@@ -229,7 +229,12 @@ describe('staff actions on incidents', () => {
     // A note is still welcome after the fact.
     await query(t.db, 'admin', `select public.add_alert_incident_note($1, 'root cause: a bad deploy')`, [incident!.id]);
     assert.equal((await incidentEvents(t.db, incident!.id)).at(-1)!.note, 'root cause: a bad deploy');
-    await rejects(query(t.db, 'admin', `select public.add_alert_incident_note($1, '  ')`, [incident!.id]), '22023', /required/);
+    await rejects(query(t.db, 'admin', `select public.add_alert_incident_note($1, '  ')`, [incident!.id]), '22023', 'a note is required');
+    await rejects(query(t.db, 'admin', 'select public.add_alert_incident_note($1, $2)', [incident!.id, 'x'.repeat(601)]), '22023',
+      'note is too long: 601 characters, the limit is 500');
+    // Acknowledging takes a reason, and says so.
+    await rejects(query(t.db, 'admin', 'select public.acknowledge_alert_incident($1, $2)', [incident!.id, 'x'.repeat(501)]), '22023',
+      'reason is too long: 501 characters, the limit is 500');
     await rejects(query(t.db, 'admin', `select public.add_alert_incident_note(0, 'x')`), 'PT404', 'incident not found');
   });
 });
