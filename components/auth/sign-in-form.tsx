@@ -63,7 +63,7 @@ export function SignInForm({ next, demoAccounts, demoPassword }: { next: string;
 
   return (
     <>
-      <form className="sign-in-form" onSubmit={onSubmit} noValidate aria-describedby={error ? 'sign-in-error' : undefined}>
+      <form className="sign-in-form" aria-label="Sign in" onSubmit={onSubmit} noValidate aria-describedby={error ? 'sign-in-error' : undefined}>
         <label htmlFor="email">Email</label>
         <input ref={email} id="email" name="email" type="email" autoComplete="username" required />
         <label htmlFor="password">Password</label>
