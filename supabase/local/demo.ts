@@ -116,13 +116,13 @@ const clock = () => new Date().toISOString().slice(11, 19);
  * forced fault's failed calls are not billed). A rate asked for that spends more is kept, and
  * the demo says the warning it will open is its own.
  */
-async function pace(admin: SupabaseClient, asked: number | null): Promise<{ rate: number; note: string }> {
+async function pace(admin: DatabaseClient, asked: number | null): Promise<{ rate: number; note: string }> {
   const [models, rule] = await Promise.all([
     admin.from('models').select('id, price_usd_per_call'),
     admin.from('alert_rules').select('enabled, threshold, window_minutes').eq('id', 'spend_per_hour').maybeSingle(),
   ]);
   if (models.error) throw new DemoError(`could not read the models' prices: ${models.error.message}`);
-  const price = new Map((models.data ?? []).map((m) => [m.id as string, Number(m.price_usd_per_call)]));
+  const price = new Map((models.data ?? []).map((m) => [m.id, Number(m.price_usd_per_call)]));
   const usdPerJob = MODELS.reduce((sum, m) => sum + m.weight * (price.get(m.id) ?? 0), 0);
   // The rule sums the cost of its window (an hour by default); per hour, its threshold is this.
   const limit = rule.data?.enabled ? (Number(rule.data.threshold) * 60) / Number(rule.data.window_minutes ?? 60) : null;
