@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
 import { FLASH } from '../supabase/tests/support/fixtures.ts';
-import { createTestClient, DEMO_USERS } from '../supabase/tests/support/database.ts';
+import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { expect, test } from './support/test.ts';
 
 /**
@@ -138,7 +138,7 @@ test("every console page keeps its actions in view at a laptop's width and a pho
   }
 });
 
-test('the sign-in page: the product, the demo accounts on this local stack, and clear errors', async ({ page, db, stack, tag, saveScreenshot }) => {
+test('the sign-in page: the product, the demo accounts on this local stack, and clear errors', async ({ page, db, tag, saveScreenshot }) => {
   await page.goto('/sign-in');
   await expect(page.getByRole('heading', { name: 'Sign in', level: 1 })).toBeVisible();
   await expect(page.getByText('Job Health', { exact: true })).toBeVisible();
@@ -167,17 +167,23 @@ test('the sign-in page: the product, the demo accounts on this local stack, and 
 
   // A suspended account: Auth refuses it, and the form says why.
   const email = `${tag}-suspended@example.com`;
-  const service = createTestClient(stack, stack.secretKey);
-  const { data: created, error: createError } = await service.auth.admin.createUser({ email, password: 'suspended-password', email_confirm: true });
-  expect(createError).toBeNull();
+  // Made as the seed makes its accounts, then suspended as an admin of the project would.
+  const {
+    rows: [suspended],
+  } = await db.query(
+    `insert into auth.users (id, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, banned_until)
+     values (gen_random_uuid(), $1, extensions.crypt($2, extensions.gen_salt('bf', 4)), now(),
+             '{"provider": "email", "providers": ["email"]}', '{}', now() + interval '1 day')
+     returning id`,
+    [email, 'suspended-password'],
+  );
   try {
-    await db.query(`update auth.users set banned_until = now() + interval '1 day' where id = $1`, [created.user!.id]);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('suspended-password');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(formError).toHaveText('This account has no access: it has been suspended. Ask an admin to restore it.');
   } finally {
-    await db.query('delete from auth.users where id = $1', [created.user!.id]);
+    await db.query('delete from auth.users where id = $1', [suspended.id]);
   }
 
   // A demo account fills the form in; the picture is of that, then the admin lands on the console.
