@@ -28,6 +28,9 @@ export default defineConfig({
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
     browserName: 'chromium',
+    // A laptop (the commonest console screen is 1280 to 1366 px wide): every journey, and every
+    // picture the README and the docs show, at this size. console-layout.spec.ts adds a phone.
+    viewport: { width: 1280, height: 800 },
     // Chromium from the @sparticuz/chromium npm package: nothing downloads a browser.
     launchOptions: await chromiumLaunchOptions(),
     actionTimeout: 45_000,

@@ -11,9 +11,6 @@ import { expect, test } from './support/test.ts';
  * explorer, pausing and verifying a model, and an end user kept out of /admin.
  */
 
-// A laptop screen: the console must be usable at this size.
-test.use({ viewport: { width: 1366, height: 768 } });
-
 /** Enqueues a job through the API, as the app does; resolves with its id. */
 async function createJob(user: DatabaseClient, prompt: string): Promise<string> {
   const { data, error } = await user.rpc('create_job', { p_model_id: FLASH, p_prompt: prompt });

@@ -20,7 +20,7 @@ import { expect, test } from './support/test.ts';
  */
 test.describe.configure({ mode: 'serial' });
 // Every call takes 200 ms: failures arrive at a steady pace, not all in one evaluation.
-test.use({ viewport: { width: 1440, height: 900 }, geminiLatency: { p50: 200, p99: 200 } });
+test.use({ geminiLatency: { p50: 200, p99: 200 } });
 
 const RULE_ID = 'model_failure_rate';
 const RULE = 'Job failure rate of a model';

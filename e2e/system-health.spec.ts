@@ -12,7 +12,7 @@ import { expect, test } from './support/test.ts';
 
 // Every Gemini call takes 12 s, so the job is visibly running on the admin's screen even when a
 // busy machine takes seconds to render a page.
-test.use({ viewport: { width: 1440, height: 900 }, geminiLatency: { p50: 12_000, p99: 12_000 } });
+test.use({ geminiLatency: { p50: 12_000, p99: 12_000 } });
 
 const kpi = (page: Page, id: string) => page.getByTestId(`kpi-${id}-value`);
 const kpiNumber = async (page: Page, id: string) => Number((await kpi(page, id).textContent())!.replace(/,/g, ''));

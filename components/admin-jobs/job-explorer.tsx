@@ -6,6 +6,7 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { explorerSearchParams, parseExplorerFilters, type ExplorerFilters } from '@/lib/admin-jobs/explorer-filters';
 import { JOB_ACTIONS, JOB_ACTION_LABEL, roleMayRun, type JobAction } from '@/lib/admin-jobs/job-actions';
 import { useExplorerPage } from '@/lib/admin-jobs/jobs-explorer-query';
@@ -85,72 +86,74 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
           </p>
         </div>
       ) : (
-        <div className="card table-scroll">
+        <div className="card">
           {query.data.searchedSince && (
             <p className="muted">Prompt search covers jobs created since <Timestamp iso={query.data.searchedSince} />; set a start time to search further back.</p>
           )}
-          <table className="data-table" aria-label="Jobs">
-            <thead>
-              <tr>
-                <th scope="col">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all jobs on this page"
-                    checked={allSelected}
-                    onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.id)))}
-                  />
-                </th>
-                <th scope="col">Job</th>
-                <th scope="col">Status</th>
-                <th scope="col">Model</th>
-                <th scope="col">User</th>
-                <th scope="col">Prompt</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Stage</th>
-                <th scope="col">Error</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((job) => {
-                const leftFilter = filters.status.length > 0 && !filters.status.includes(job.status);
-                return (
-                  <tr key={job.id} data-job-id={job.id}>
-                    <td>
-                      <input type="checkbox" aria-label={`Select job ${job.id}`} checked={selected.has(job.id)} onChange={() => toggle(job.id)} />
-                    </td>
-                    <td className="mono">
-                      <Link href={`/admin/jobs/${job.id}`} aria-label={`Job ${job.id}`}>
-                        {job.id.slice(0, 8)}
-                      </Link>
-                    </td>
-                    <td>
-                      <JobStatusBadge status={job.status} />
-                      {leftFilter && <span className="changed-marker">changed</span>}
-                    </td>
-                    <td>{job.model_id}</td>
-                    <td className="mono">
-                      <Link href={`/admin/users/${job.user_id}`} title={job.user_id}>
-                        {job.user_id.slice(0, 8)}
-                      </Link>
-                    </td>
-                    <td className="truncate" title={job.prompt}>
-                      {job.prompt}
-                    </td>
-                    <td>
-                      {job.attempt}/{job.max_attempts}
-                    </td>
-                    <td>
-                      {job.stage ?? '—'}
-                      {job.status === 'running' ? ` ${job.progress}%` : ''}
-                    </td>
-                    <td>{job.error_class ?? '—'}</td>
-                    <td><Timestamp iso={job.created_at} /></td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <TableScroll label="Jobs">
+            <table className="data-table" aria-label="Jobs">
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all jobs on this page"
+                      checked={allSelected}
+                      onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.id)))}
+                    />
+                  </th>
+                  <th scope="col">Job</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">User</th>
+                  <th scope="col">Prompt</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((job) => {
+                  const leftFilter = filters.status.length > 0 && !filters.status.includes(job.status);
+                  return (
+                    <tr key={job.id} data-job-id={job.id}>
+                      <td>
+                        <input type="checkbox" aria-label={`Select job ${job.id}`} checked={selected.has(job.id)} onChange={() => toggle(job.id)} />
+                      </td>
+                      <td className="mono">
+                        <Link href={`/admin/jobs/${job.id}`} aria-label={`Job ${job.id}`}>
+                          {job.id.slice(0, 8)}
+                        </Link>
+                      </td>
+                      <td>
+                        <JobStatusBadge status={job.status} />
+                        {leftFilter && <span className="changed-marker">changed</span>}
+                        {/* Stage and error under the status, not in columns of their own: the table fits a laptop. */}
+                        {job.status === 'running' && (
+                          <div className="muted">
+                            {job.stage ?? 'running'} {job.progress}%
+                          </div>
+                        )}
+                        {job.error_class && <div className="muted">{job.error_class}</div>}
+                      </td>
+                      <td className="nowrap">{job.model_id}</td>
+                      <td className="mono">
+                        <Link href={`/admin/users/${job.user_id}`} title={job.user_id}>
+                          {job.user_id.slice(0, 8)}
+                        </Link>
+                      </td>
+                      <td className="truncate" title={job.prompt}>
+                        {job.prompt}
+                      </td>
+                      <td>
+                        {job.attempt}/{job.max_attempts}
+                      </td>
+                      <td><Timestamp iso={job.created_at} /></td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </TableScroll>
           <Pager
             page={filters.page}
             hasNextPage={query.data.hasNextPage}

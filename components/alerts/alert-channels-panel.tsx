@@ -3,6 +3,8 @@
 import { useState } from 'react';
 import { ReasonDialog } from '@/components/audit/reason-dialog';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { RowActions, RowActionsHeader } from '@/components/tables/row-actions';
+import { TableScroll } from '@/components/tables/table-scroll';
 import type { AlertChannel } from '@/lib/alerts/alert-schemas';
 import { useAlertChannels } from '@/lib/alerts/alert-channels-query';
 import {
@@ -34,7 +36,7 @@ export function AlertChannelsPanel({ role }: { role: AppRole }) {
       {channels.data.length === 0 ? (
         <p className="muted">No channel yet: incidents show in the console only.</p>
       ) : (
-        <div className="table-scroll">
+        <TableScroll label="Alert channels">
           <table className="data-table" aria-label="Alert channels">
             <thead>
               <tr>
@@ -43,7 +45,7 @@ export function AlertChannelsPanel({ role }: { role: AppRole }) {
                 <th scope="col">URL</th>
                 <th scope="col">Signing secret</th>
                 <th scope="col">Receives</th>
-                {canEdit && <th scope="col">Actions</th>}
+                {canEdit && <RowActionsHeader />}
               </tr>
             </thead>
             <tbody>
@@ -58,25 +60,23 @@ export function AlertChannelsPanel({ role }: { role: AppRole }) {
                   <td className="mono">{c.secret_hint ?? '—'}</td>
                   <td>{c.min_severity === 'critical' ? 'critical only' : 'critical and warning'}</td>
                   {canEdit && (
-                    <td>
-                      <div className="row">
-                        <button type="button" aria-label={`Send test message: ${c.name}`} disabled={test.isPending} onClick={() => test.mutate(c.id)}>
-                          Send test message
-                        </button>
-                        <button type="button" aria-label={`Edit: ${c.name}`} onClick={() => setDialog({ kind: 'edit', channel: c })}>
-                          Edit
-                        </button>
-                        <button type="button" aria-label={`Delete: ${c.name}`} onClick={() => setDialog({ kind: 'delete', channel: c })}>
-                          Delete
-                        </button>
-                      </div>
-                    </td>
+                    <RowActions>
+                      <button type="button" aria-label={`Send test message: ${c.name}`} disabled={test.isPending} onClick={() => test.mutate(c.id)}>
+                        Send test message
+                      </button>
+                      <button type="button" aria-label={`Edit: ${c.name}`} onClick={() => setDialog({ kind: 'edit', channel: c })}>
+                        Edit
+                      </button>
+                      <button type="button" aria-label={`Delete: ${c.name}`} onClick={() => setDialog({ kind: 'delete', channel: c })}>
+                        Delete
+                      </button>
+                    </RowActions>
                   )}
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       {test.isSuccess && (
         <p className="notice notice-ok" role="status">

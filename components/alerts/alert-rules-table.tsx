@@ -3,6 +3,8 @@
 import { useState } from 'react';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { RowActions, RowActionsHeader } from '@/components/tables/row-actions';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { formatAlertValue, UNIT_LABEL, wordingFor } from '@/lib/alerts/alert-rule-catalog';
 import type { AlertRule } from '@/lib/alerts/alert-schemas';
 import { useAlertRules } from '@/lib/alerts/alert-rules-query';
@@ -55,60 +57,60 @@ export function AlertRulesTableView({
   onSilence: (rule: AlertRule) => void;
 }) {
   return (
-    <div className="card table-scroll">
-      <table className="data-table" aria-label="Alert rules">
-        <thead>
-          <tr>
-            <th scope="col">Rule</th>
-            <th scope="col">Fires when</th>
-            <th scope="col">Severity</th>
-            <th scope="col">State</th>
-            {canEdit && <th scope="col">Actions</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {rules.map((rule) => {
-            const silenced = isSilenced(rule, asOf);
-            return (
-              <tr key={rule.id} data-rule-id={rule.id}>
-                <th scope="row">
-                  {rule.name}
-                  <div className="muted rule-description">{rule.description}</div>
-                </th>
-                <td>
-                  {wordingFor(rule).threshold} <strong>{formatAlertValue(rule.unit, rule.threshold)}</strong>
-                  <div className="muted">{conditions(rule)}</div>
-                </td>
-                <td>
-                  <SeverityBadge severity={rule.severity} />
-                </td>
-                <td>
-                  {!rule.enabled ? 'disabled' : silenced ? (
-                    <>
-                      silenced until <Timestamp iso={rule.silenced_until} format="clock" />
-                      {rule.silence_reason && <div className="muted">{rule.silence_reason}</div>}
-                    </>
-                  ) : (
-                    'on'
-                  )}
-                </td>
-                {canEdit && (
+    <div className="card">
+      <TableScroll label="Alert rules">
+        <table className="data-table" aria-label="Alert rules">
+          <thead>
+            <tr>
+              <th scope="col">Rule</th>
+              <th scope="col">Fires when</th>
+              <th scope="col">Severity</th>
+              <th scope="col">State</th>
+              {canEdit && <RowActionsHeader />}
+            </tr>
+          </thead>
+          <tbody>
+            {rules.map((rule) => {
+              const silenced = isSilenced(rule, asOf);
+              return (
+                <tr key={rule.id} data-rule-id={rule.id}>
+                  <th scope="row">
+                    {rule.name}
+                    <div className="muted rule-description">{rule.description}</div>
+                  </th>
                   <td>
-                    <div className="row">
+                    {wordingFor(rule).threshold} <strong>{formatAlertValue(rule.unit, rule.threshold)}</strong>
+                    <div className="muted">{conditions(rule)}</div>
+                  </td>
+                  <td>
+                    <SeverityBadge severity={rule.severity} />
+                  </td>
+                  <td>
+                    {!rule.enabled ? 'disabled' : silenced ? (
+                      <>
+                        silenced until <Timestamp iso={rule.silenced_until} format="clock" />
+                        {rule.silence_reason && <div className="muted">{rule.silence_reason}</div>}
+                      </>
+                    ) : (
+                      'on'
+                    )}
+                  </td>
+                  {canEdit && (
+                    <RowActions>
                       <button type="button" aria-label={`Edit: ${rule.name}`} onClick={() => onEdit(rule)}>
                         Edit
                       </button>
                       <button type="button" aria-label={`${silenced ? 'Unsilence' : 'Silence'}: ${rule.name}`} onClick={() => onSilence(rule)}>
                         {silenced ? 'Unsilence' : 'Silence'}
                       </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+                    </RowActions>
+                  )}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </TableScroll>
     </div>
   );
 }

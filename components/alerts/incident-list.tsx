@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
 import type { Incident } from '@/lib/alerts/alert-schemas';
 import { useRecentIncidents } from '@/lib/alerts/recent-incidents-query';
@@ -51,41 +52,43 @@ export function IncidentListView({ incidents }: { incidents: Incident[] }) {
           </ul>
         )}
       </section>
-      <section aria-labelledby="recent-incidents" className="card table-scroll">
+      <section aria-labelledby="recent-incidents" className="card">
         <h2 id="recent-incidents">Resolved</h2>
         {resolved.length === 0 ? (
           <p className="muted">No incident has resolved yet.</p>
         ) : (
-          <table className="data-table" aria-label="Resolved incidents">
-            <thead>
-              <tr>
-                <th scope="col">Incident</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Opened</th>
-                <th scope="col">Resolved</th>
-                <th scope="col">Last value</th>
-              </tr>
-            </thead>
-            <tbody>
-              {resolved.map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <Link href={`/admin/incidents/${i.id}`}>{i.title}</Link>
-                  </td>
-                  <td>
-                    <SeverityBadge severity={i.severity} />
-                  </td>
-                  <td>
-                    <Timestamp iso={i.opened_at} />
-                  </td>
-                  <td>
-                    <Timestamp iso={i.resolved_at} />
-                  </td>
-                  <td>{formatAlertValue(i.unit, i.value)}</td>
+          <TableScroll label="Resolved incidents">
+            <table className="data-table" aria-label="Resolved incidents">
+              <thead>
+                <tr>
+                  <th scope="col">Incident</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Opened</th>
+                  <th scope="col">Resolved</th>
+                  <th scope="col">Last value</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {resolved.map((i) => (
+                  <tr key={i.id}>
+                    <td>
+                      <Link href={`/admin/incidents/${i.id}`}>{i.title}</Link>
+                    </td>
+                    <td>
+                      <SeverityBadge severity={i.severity} />
+                    </td>
+                    <td>
+                      <Timestamp iso={i.opened_at} />
+                    </td>
+                    <td>
+                      <Timestamp iso={i.resolved_at} />
+                    </td>
+                    <td>{formatAlertValue(i.unit, i.value)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
         )}
       </section>
     </div>

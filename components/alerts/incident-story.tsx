@@ -6,6 +6,7 @@ import { ReasonDialog } from '@/components/audit/reason-dialog';
 import { IncidentValueChart } from '@/components/charts/incident-value-chart';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
 import type { IncidentEvent } from '@/lib/alerts/alert-schemas';
 import { INCIDENT_ACTIONS, useIncidentAction, type IncidentAction } from '@/lib/alerts/incident-actions';
@@ -173,12 +174,14 @@ export function IncidentStoryView({ story }: { story: Story }) {
             ))}
         </ol>
       </section>
-      <section className="card table-scroll" aria-labelledby="incident-messages">
+      <section className="card" aria-labelledby="incident-messages">
         <h2 id="incident-messages">Messages</h2>
         {deliveries.length === 0 ? (
           <p className="muted">No channel was sent anything for this incident.</p>
         ) : (
-          <DeliveryTable deliveries={deliveries} label="Messages for this incident" showIncident={false} />
+          <TableScroll label="Messages for this incident">
+            <DeliveryTable deliveries={deliveries} label="Messages for this incident" showIncident={false} />
+          </TableScroll>
         )}
       </section>
     </div>

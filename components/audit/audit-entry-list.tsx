@@ -1,5 +1,6 @@
 import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
+import { TableScroll } from '@/components/tables/table-scroll';
 import type { AuditEntry } from '@/lib/audit/audit-entry-schema';
 import '@/components/admin-jobs/admin-tables.css';
 
@@ -8,7 +9,7 @@ import '@/components/admin-jobs/admin-tables.css';
 export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; emptyText: string }) {
   if (entries.length === 0) return <p className="muted">{emptyText}</p>;
   return (
-    <div className="table-scroll">
+    <TableScroll label="Audit entries">
       <table className="data-table" aria-label="Audit entries">
         <thead>
           <tr>
@@ -64,6 +65,6 @@ export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; 
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useState } from 'react';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import { TableScroll } from '@/components/tables/table-scroll';
 import { useFindUsers } from '@/lib/users/find-users-query';
 import { userSearchSchema } from '@/lib/users/user-profile-schema';
 import '@/components/admin-jobs/admin-tables.css';
@@ -56,29 +57,31 @@ export function UserSearch() {
           <p className="muted">No email starts with “{email}”.</p>
         </div>
       ) : (
-        <div className="card table-scroll">
-          <table className="data-table" aria-label="Users found">
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Balance</th>
-                <th scope="col">Last sign-in</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.data.map((u) => (
-                <tr key={u.id}>
-                  <td>
-                    <Link href={`/admin/users/${u.id}`}>{u.email}</Link>
-                  </td>
-                  <td>{u.role}</td>
-                  <td>{u.balance}</td>
-                  <td><Timestamp iso={u.last_sign_in_at} /></td>
+        <div className="card">
+          <TableScroll label="Users found">
+            <table className="data-table" aria-label="Users found">
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Balance</th>
+                  <th scope="col">Last sign-in</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {results.data.map((u) => (
+                  <tr key={u.id}>
+                    <td>
+                      <Link href={`/admin/users/${u.id}`}>{u.email}</Link>
+                    </td>
+                    <td>{u.role}</td>
+                    <td>{u.balance}</td>
+                    <td><Timestamp iso={u.last_sign_in_at} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
         </div>
       )}
     </section>

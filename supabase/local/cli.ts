@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from '../../lib/auth/demo-accounts.ts';
 import { defaultPorts, localDir } from './config.ts';
 import { MigrationError } from './migrate.ts';
 import { addHistoryOnce } from './history.ts';
@@ -8,8 +9,6 @@ import { PostgresStartError, startPostgres } from './postgres.ts';
 import { prepareDatabase } from './migrate.ts';
 import { removeStackFile, startStack, writeStackFile, type RunningStack } from './stack.ts';
 
-const DEMO_ACCOUNTS = ['admin@example.com', 'support@example.com', 'alice@example.com', 'bob@example.com'];
-const DEMO_PASSWORD = 'jobhealth-demo';
 const verbose = process.env.JOBHEALTH_VERBOSE === '1';
 const dataDir = path.join(localDir, 'db');
 
@@ -50,7 +49,7 @@ function printBanner(stack: RunningStack, appUrl?: string) {
     '',
     ...rows.map(([label, value]) => `${label.padStart(width)}: ${value}`),
     '',
-    `Demo accounts (password "${DEMO_PASSWORD}"): ${DEMO_ACCOUNTS.join(', ')}`,
+    `Demo accounts (password "${DEMO_PASSWORD}"): ${DEMO_ACCOUNTS.map((account) => account.email).join(', ')}`,
     'Stack details are in .local/stack.json. Press Ctrl-C to stop.',
     '',
   ];

@@ -62,6 +62,8 @@ describe('npm run demo', () => {
     demo.child.kill('SIGINT');
     assert.equal(await demo.exit, 0, demo.output());
     assert.match(demo.output(), /stopped: \d+ jobs created/);
+    // Five jobs a second is asked for, so kept; the demo says the spend warning will be its own.
+    assert.match(demo.output(), /5 job\/s .*about \$1044\.\d\d an hour on Gemini, over the spend rule's \$50\.00: its "Gemini spend per hour" warning will open/);
 
     const { rows } = await db.query(
       `select id, status, model_id, user_id from public.jobs where prompt like 'demo: %' and user_id = any($1)`,
@@ -94,6 +96,32 @@ describe('npm run demo', () => {
         where a.balance <> (select sum(delta) from public.credit_ledger l where l.user_id = a.user_id)`,
     );
     assert.equal(balances.rows[0].drift, 0);
+  });
+
+  test('without --rate it paces itself under the spend rule, and follows the rule as an admin changed it', async () => {
+    const paced = async () => {
+      const demo = runDemo(['--jobs', '1', '--faults', '0']);
+      assert.equal(await demo.exit, 0, demo.output());
+      const line = /demo load on .*: ([\d.]+) job\/s .*; about \$([\d.]+) an hour on Gemini, under the spend rule's \$([\d.]+)\./.exec(demo.output());
+      assert.ok(line, demo.output());
+      return { rate: Number(line[1]), usdPerHour: Number(line[2]), limit: Number(line[3]) };
+    };
+    const prices = await db.query<{ usd: number }>(
+      `select sum(case id when 'gemini-2.5-flash-image' then 0.8 else 0.2 end * price_usd_per_call)::float as usd from public.models`,
+    );
+    const defaults = await paced();
+    assert.equal(defaults.limit, 50);
+    assert.ok(defaults.usdPerHour <= 0.8 * 50 && defaults.usdPerHour > 0.7 * 50, `$${defaults.usdPerHour} an hour`);
+    assert.ok(Math.abs(defaults.rate * 3600 * prices.rows[0]!.usd - defaults.usdPerHour) < 0.01, 'the spend printed is the rate kept');
+
+    await db.query(`update public.alert_rules set threshold = 20, window_minutes = 30 where id = 'spend_per_hour'`);
+    try {
+      const tighter = await paced();
+      assert.equal(tighter.limit, 40, '$20 a half hour is $40 an hour');
+      assert.ok(tighter.usdPerHour <= 0.8 * 40 && tighter.rate < defaults.rate, `${tighter.rate} job/s, $${tighter.usdPerHour} an hour`);
+    } finally {
+      await db.query(`update public.alert_rules set threshold = 50, window_minutes = 60 where id = 'spend_per_hour'`);
+    }
   });
 
   test('without a running stack it says so in one line and exits 1', async () => {

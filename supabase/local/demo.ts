@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
 import type { Database, DatabaseClient } from '../../lib/supabase/database.ts';
 import WebSocket from 'ws';
+import { DEMO_PASSWORD as PASSWORD } from '../../lib/auth/demo-accounts.ts';
 import { stackFile } from './stack.ts';
 
 /**
@@ -19,15 +20,21 @@ import { stackFile } from './stack.ts';
  * safety block or a call that never answers, so retries, timeouts, failures and refunds show.
  * With GEMINI_API_KEY set there is no stand-in and every job is a real call.
  *
- *   npm run demo                    about one job every 2 s until Ctrl-C
- *   npm run demo -- --rate 2        two jobs a second
+ *   npm run demo                    a job every 2 s, or slower if that would trip the spend rule, until Ctrl-C
+ *   npm run demo -- --rate 2        two jobs a second (past the spend rule: it says so, and its warning opens)
  *   npm run demo -- --jobs 20       stop after 20 jobs
  *   --faults 0.1                    share of jobs made to go wrong (default 0.1, 0 for none)
  *   --top-up-below 10               grant 200 credits to a customer whose balance falls below this
  */
 const CUSTOMERS = ['alice@example.com', 'bob@example.com'];
 const ADMIN = 'admin@example.com';
-const PASSWORD = 'jobhealth-demo';
+/** Jobs a second when no --rate is given and the spend rule allows it. */
+const DEFAULT_RATE = 0.5;
+/**
+ * The share of the spend rule's threshold the default rate may spend: far enough below it that
+ * an hour with more pro jobs than average does not open the warning.
+ */
+const SPEND_HEADROOM = 0.8;
 const TOP_UP = 200;
 const MODELS = [
   { id: 'gemini-2.5-flash-image', short: 'flash', weight: 0.8 },
@@ -68,7 +75,7 @@ function parseOptions(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      rate: { type: 'string', default: '0.5' },
+      rate: { type: 'string' },
       jobs: { type: 'string' },
       faults: { type: 'string', default: '0.1' },
       'top-up-below': { type: 'string', default: '10' },
@@ -80,7 +87,7 @@ function parseOptions(argv: string[]) {
     return value;
   };
   return {
-    rate: number('rate', values.rate!, 0.01, 50),
+    rate: values.rate === undefined ? null : number('rate', values.rate, 0.01, 50),
     jobs: values.jobs === undefined ? Infinity : number('jobs', values.jobs, 1, 1_000_000),
     faults: number('faults', values.faults!, 0, 1),
     topUpBelow: number('top-up-below', values['top-up-below']!, 0, 100_000),
@@ -102,15 +109,48 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 const pickModel = () => (Math.random() < MODELS[0]!.weight ? MODELS[0]! : MODELS[1]!);
 const clock = () => new Date().toISOString().slice(11, 19);
 
+/**
+ * The demo and the alert rules agree: the load it adds by default stays under the spend rule
+ * (`spend_per_hour`, read as the admin reads it), so a newcomer's console shows no incident that
+ * is only the demo's doing. What a job costs is the models' own prices in the demo's mix (a
+ * forced fault's failed calls are not billed). A rate asked for that spends more is kept, and
+ * the demo says the warning it will open is its own.
+ */
+async function pace(admin: DatabaseClient, asked: number | null): Promise<{ rate: number; note: string }> {
+  const [models, rule] = await Promise.all([
+    admin.from('models').select('id, price_usd_per_call'),
+    admin.from('alert_rules').select('enabled, threshold, window_minutes').eq('id', 'spend_per_hour').maybeSingle(),
+  ]);
+  if (models.error) throw new DemoError(`could not read the models' prices: ${models.error.message}`);
+  const price = new Map((models.data ?? []).map((m) => [m.id, Number(m.price_usd_per_call)]));
+  const usdPerJob = MODELS.reduce((sum, m) => sum + m.weight * (price.get(m.id) ?? 0), 0);
+  // The rule sums the cost of its window (an hour by default); per hour, its threshold is this.
+  const limit = rule.data?.enabled ? (Number(rule.data.threshold) * 60) / Number(rule.data.window_minutes ?? 60) : null;
+  const within = limit === null || usdPerJob === 0 ? DEFAULT_RATE : Math.min(DEFAULT_RATE, (SPEND_HEADROOM * limit) / (3600 * usdPerJob));
+  // Two decimals, rounded down, so the printed rate is the one kept.
+  const rate = asked ?? Math.max(0.01, Math.floor(within * 100) / 100);
+  const usdPerHour = rate * 3600 * usdPerJob;
+  const spend = `about $${usdPerHour.toFixed(2)} an hour on Gemini`;
+  const note =
+    limit === null
+      ? `${spend} (the spend rule is off)`
+      : usdPerHour > limit
+        ? `${spend}, over the spend rule's $${limit.toFixed(2)}: its "Gemini spend per hour" warning will open, and that incident is the demo's doing`
+        : `${spend}, under the spend rule's $${limit.toFixed(2)}`;
+  return { rate, note };
+}
+
 export async function runDemo(argv: string[], out: (line: string) => void = console.log): Promise<void> {
-  const options = parseOptions(argv);
+  const parsed = parseOptions(argv);
   const info = readStack();
   const customers = await Promise.all(CUSTOMERS.map((email) => signIn(info, email)));
   const admin = await signIn(info, ADMIN);
+  const { rate, note } = await pace(admin.client, parsed.rate);
+  const options = { ...parsed, rate };
   out(
     `demo load on ${info.apiUrl}: ${options.rate} job/s from ${CUSTOMERS.join(', ')}` +
       (info.geminiBaseUrl ? `, ${Math.round(options.faults * 100)}% made to go wrong` : ' (Gemini itself: no faults injected)') +
-      '. Ctrl-C stops.',
+      `; ${note}. Ctrl-C stops.`,
   );
 
   const created: string[] = [];

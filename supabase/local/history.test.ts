@@ -133,4 +133,21 @@ describe('the demo history', () => {
     assert.ok(depth.queued > 0, 'jobs were seen waiting');
     assert.ok(depth.lowest >= 0, 'the depth derived from the events never goes negative');
   });
+
+  test('agrees with the default alert rules: a fresh start opens no incident, and no hour of the day spends past the spend rule', async () => {
+    const evaluated = await one<{ r: { opened: number } }>('select public.evaluate_alerts() as r');
+    const open = await db.query(`select rule_id, summary from public.alert_incidents where status = 'open'`);
+    assert.deepEqual(open.rows, [], 'no open incident');
+    assert.equal(evaluated.r.opened, 0);
+    // Whatever the hour the database is created at: the busiest hour of the day, as the rule sums it.
+    const spend = await one<{ threshold: number; busiest: number }>(
+      `select r.threshold::float as threshold,
+              (select max(w.usd) from (
+                 select (select coalesce(sum(c.cost_usd), 0) from public.provider_calls c
+                          where c.recorded_at > m - make_interval(mins => r.window_minutes) and c.recorded_at <= m)::float as usd
+                   from generate_series(now() - interval '24 hours', now(), interval '5 minutes') m) w) as busiest
+         from public.alert_rules r where r.id = 'spend_per_hour'`,
+    );
+    assert.ok(spend.busiest > 0 && spend.busiest < spend.threshold * 0.5, `busiest hour $${spend.busiest}, threshold $${spend.threshold}`);
+  });
 });

@@ -166,7 +166,7 @@ export async function startTestStack(
   };
 }
 
-export const DEMO_PASSWORD = 'jobhealth-demo';
+export { DEMO_PASSWORD } from '../../../lib/auth/demo-accounts.ts';
 export const DEMO_USERS = {
   admin: { id: '00000000-0000-4000-8000-00000000a001', email: 'admin@example.com' },
   support: { id: '00000000-0000-4000-8000-00000000a002', email: 'support@example.com' },
