@@ -63,7 +63,8 @@ export function SignInForm({ next, demoAccounts, demoPassword }: { next: string;
 
   return (
     <>
-      <form className="sign-in-form" aria-label="Sign in" onSubmit={onSubmit} noValidate aria-describedby={error ? 'sign-in-error' : undefined}>
+      {/* method="post": a submit before the scripts have loaded must not put the password in the URL. */}
+      <form className="sign-in-form" aria-label="Sign in" method="post" onSubmit={onSubmit} noValidate aria-describedby={error ? 'sign-in-error' : undefined}>
         <label htmlFor="email">Email</label>
         <input ref={email} id="email" name="email" type="email" autoComplete="username" required />
         <label htmlFor="password">Password</label>
