@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createJobWorker } from '../functions/job-worker/job-worker.ts';
 import type { Pipeline } from '../functions/job-worker/pipeline.ts';
 import type { ResultStore } from '../functions/job-worker/result-store.ts';
-import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
+import { denoWorkerEnv, FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
 import { DEFAULT_WORKER_SLOTS, measureWorkerBurst } from '../tests/job-worker/worker-memory.ts';
 import { DEMO_USERS } from '../tests/support/database.ts';
 import { CpuMeter, processCpuMs, type CpuSample } from './cpu.ts';
@@ -160,14 +160,7 @@ async function measureDenoWorker() {
   const f = await startWorkerFixture({
     functions: {
       instances: 1,
-      env: {
-        WORKER_CONCURRENCY: String(INFLIGHT_JOBS),
-        GEMINI_CALL_TIMEOUT_MS: '30000',
-        WORKER_ATTEMPT_BUDGET_MS: '60000',
-        WORKER_WALL_CLOCK_MS: '140000',
-        WORKER_LEASE_SECONDS: '60',
-        WORKER_HEARTBEAT_MS: '20000',
-      },
+      env: denoWorkerEnv(INFLIGHT_JOBS),
     },
   });
   const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });

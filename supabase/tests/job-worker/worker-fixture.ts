@@ -38,6 +38,21 @@ export const FAST_WORKER_ENV: Record<string, string> = {
   WORKER_CONCURRENCY: '8',
 };
 
+/**
+ * The real Deno worker for benchmarks and the memory check: `slots` jobs at once, production's
+ * wall clock, and timeouts long enough that a busy machine never turns a held call into a retry.
+ */
+export function denoWorkerEnv(slots: number): Record<string, string> {
+  return {
+    WORKER_CONCURRENCY: String(slots),
+    GEMINI_CALL_TIMEOUT_MS: '30000',
+    WORKER_ATTEMPT_BUDGET_MS: '60000',
+    WORKER_WALL_CLOCK_MS: '140000',
+    WORKER_LEASE_SECONDS: '60',
+    WORKER_HEARTBEAT_MS: '20000',
+  };
+}
+
 export interface WorkerFixture {
   stack: TestStack;
   standIn: RunningGeminiStandIn;

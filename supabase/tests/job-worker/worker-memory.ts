@@ -8,7 +8,7 @@ import { readWorkerConfig } from '../../functions/job-worker/config.ts';
 import { startWorkerDispatch } from '../../local/worker-dispatch.ts';
 import { DEMO_USERS } from '../support/database.ts';
 import { until } from '../support/wait.ts';
-import { startWorkerFixture } from './worker-fixture.ts';
+import { denoWorkerEnv, startWorkerFixture } from './worker-fixture.ts';
 
 /**
  * The worker's memory with a burst of real-size images in flight: the deployed function in real
@@ -54,7 +54,7 @@ function measureSdkAlone(standInUrl: string, model: string, count: number) {
   const functionDir = path.join(repoRoot, 'supabase', 'functions', 'job-worker');
   const deno = spawnSync(
     path.join(repoRoot, 'node_modules', 'deno', 'deno'),
-    ['run', '--frozen', '--config', path.join(functionDir, 'deno.json'), '--allow-net=127.0.0.1', '--allow-read=/proc/self/status', fileURLToPath(new URL('./sdk-answers-memory.ts', import.meta.url)), standInUrl, model, String(count)],
+    ['run', '--frozen', '--config', path.join(functionDir, 'deno.json'), '--allow-net=127.0.0.1', '--allow-read=/proc/self/status', '--allow-env', fileURLToPath(new URL('./sdk-answers-memory.ts', import.meta.url)), standInUrl, model, String(count)],
     { encoding: 'utf8', env: { ...process.env, DENO_DIR: path.join(os.tmpdir(), 'jobhealth-deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
   );
   if (deno.status !== 0) throw new Error(`the SDK-alone peer failed: ${deno.stderr}`);
@@ -83,14 +83,7 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
   const f = await startWorkerFixture({
     functions: {
       instances: 1,
-      env: {
-        WORKER_CONCURRENCY: String(slots),
-        GEMINI_CALL_TIMEOUT_MS: '30000',
-        WORKER_ATTEMPT_BUDGET_MS: '60000',
-        WORKER_WALL_CLOCK_MS: '140000',
-        WORKER_LEASE_SECONDS: '60',
-        WORKER_HEARTBEAT_MS: '20000',
-      },
+      env: denoWorkerEnv(slots),
     },
   });
   const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
