@@ -68,7 +68,7 @@ export default async function thumbnailBenchmark() {
       const wholeImage = inDeno(file, iterations, 'whole_image', dir);
       const node = await measureWorkerThumbnail(new Uint8Array(png), iterations);
       results[`image_${size}`] = {
-        image: `${width}x${height} PNG from the Gemini stand-in (8-bit RGB, a filter per row as libpng picks)`,
+        image: `${width}x${height} PNG from the Gemini stand-in (8-bit RGB, Paeth-filtered rows)`,
         png_bytes: png.length,
         deno: worker,
         deno_cpu_share_of_edge_limit_percent: share(worker.cpu_ms_p50),

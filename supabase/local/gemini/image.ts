@@ -83,11 +83,11 @@ export function imageDimensions(model: string, aspectRatio = '1:1', imageSize = 
 }
 
 /**
- * How many different pictures the stand-in draws per pixel size. Drawing and encoding a 1K
- * image takes about 150 ms of CPU and a 4K one about 2 s, far more than a test can pay per call
- * (the chaos run makes 2,000 images), so each prompt is mapped to one of these looks, drawn
- * once per size and kept: the same prompt still gets the same bytes, prompts still get visibly
- * different pictures, and an answer costs the stand-in a cache lookup.
+ * How many different pictures the stand-in draws per pixel size. Drawing and encoding one takes
+ * about 0.1 s of CPU at 1K and 1 s at 4K, far more than a test can pay per call (the chaos run
+ * makes 2,000 images), so each prompt is mapped to one of these looks, drawn once per size and
+ * kept: the same prompt still gets the same bytes, prompts still get visibly different
+ * pictures, and an answer costs the stand-in a cache lookup.
  */
 export const IMAGE_LOOKS = 16;
 /** What the kept pictures may take, as base64 (a 1K look is about 1 MB, a 4K one about 7 MB). */
