@@ -236,7 +236,7 @@ async function measureWorkerCpu(f: WorkerFixture, pid: number) {
   // Polled every 50 ms with an index-only question: its cost in Postgres is a few µs per job.
   await until(
     async () => !(await f.db.query<{ open: boolean }>(`select exists (select 1 from public.jobs where status in ('queued', 'running')) as open`)).rows[0]!.open,
-    { timeoutMs: 120_000, intervalMs: 50, label: 'every job to finish' },
+    { timeoutMs: 600_000, intervalMs: 50, label: 'every job to finish' },
   );
   const seconds = (performance.now() - started) / 1000;
   const workerAfter = processCpuMs(pid);

@@ -19,7 +19,8 @@ export const THUMBNAIL_QUALITY = 80;
 export const THUMBNAIL_MIME_TYPE = 'image/jpeg';
 /**
  * Largest PNG thumbnailed, in pixels. Memory does not grow with it (rows are streamed); CPU does,
- * at roughly 10 ms per megapixel. Gemini's largest image, 4K 21:9, is 17 MP.
+ * at about 20-25 ms per megapixel on the shared 2-core machine (docs/benchmarks.md, Thumbnails).
+ * Gemini's largest image, 4K 21:9, is 17 MP.
  */
 export const MAX_PNG_PIXELS = 40_000_000;
 /**
