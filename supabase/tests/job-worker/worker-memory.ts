@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,16 +49,24 @@ export interface WorkerBurst {
   sdk_alone?: { rss_before_mb: number; peak_rss_mb: number };
 }
 
-/** The SDK-alone peer in a fresh Deno process, against the burst's stand-in (still holding each call). */
-function measureSdkAlone(standInUrl: string, model: string, count: number) {
+/**
+ * The SDK-alone peer in a fresh Deno process, against the burst's stand-in (still holding each
+ * call). Spawned without blocking: the stand-in answers from this very process.
+ */
+async function measureSdkAlone(standInUrl: string, model: string, count: number) {
   const functionDir = path.join(repoRoot, 'supabase', 'functions', 'job-worker');
-  const deno = spawnSync(
+  const child = spawn(
     path.join(repoRoot, 'node_modules', 'deno', 'deno'),
     ['run', '--frozen', '--config', path.join(functionDir, 'deno.json'), '--allow-net=127.0.0.1', '--allow-read=/proc/self/status', '--allow-env', fileURLToPath(new URL('./sdk-answers-memory.ts', import.meta.url)), standInUrl, model, String(count)],
-    { encoding: 'utf8', env: { ...process.env, DENO_DIR: path.join(os.tmpdir(), 'jobhealth-deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+    { env: { ...process.env, DENO_DIR: path.join(os.tmpdir(), 'jobhealth-deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  if (deno.status !== 0) throw new Error(`the SDK-alone peer failed: ${deno.stderr}`);
-  const result = JSON.parse(deno.stdout.trim().split('\n').pop()!) as { rss_before_mb: number; peak_rss_mb: number };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`the SDK-alone peer failed: ${stderr}`);
+  const result = JSON.parse(stdout.trim().split('\n').pop()!) as { rss_before_mb: number; peak_rss_mb: number };
   return { rss_before_mb: round1(result.rss_before_mb), peak_rss_mb: round1(result.peak_rss_mb) };
 }
 
@@ -139,7 +147,7 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
     );
     const stats = f.standIn.stats();
     const served = stats.byOutcome.ok ?? 0;
-    const sdkAlone = options.sdkPeer ? measureSdkAlone(f.standIn.url, options.model, slots) : undefined;
+    const sdkAlone = options.sdkPeer ? await measureSdkAlone(f.standIn.url, options.model, slots) : undefined;
     return {
       model: options.model,
       image: `${rows[0]!.width}x${rows[0]!.height} PNG`,
