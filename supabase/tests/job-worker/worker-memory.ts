@@ -57,7 +57,8 @@ async function measureSdkAlone(standInUrl: string, model: string, count: number)
   const functionDir = path.join(repoRoot, 'supabase', 'functions', 'job-worker');
   const child = spawn(
     path.join(repoRoot, 'node_modules', 'deno', 'deno'),
-    ['run', '--frozen', '--config', path.join(functionDir, 'deno.json'), '--allow-net=127.0.0.1', '--allow-read=/proc/self/status', '--allow-env', fileURLToPath(new URL('./sdk-answers-memory.ts', import.meta.url)), standInUrl, model, String(count)],
+    // All permissions: Deno grants /proc/self only with all of them; the script reaches only the stand-in.
+    ['run', '--frozen', '--config', path.join(functionDir, 'deno.json'), '--allow-all', fileURLToPath(new URL('./sdk-answers-memory.ts', import.meta.url)), standInUrl, model, String(count)],
     { env: { ...process.env, DENO_DIR: path.join(os.tmpdir(), 'jobhealth-deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
