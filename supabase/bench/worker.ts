@@ -2,11 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { createJobWorker } from '../functions/job-worker/job-worker.ts';
 import type { Pipeline } from '../functions/job-worker/pipeline.ts';
 import type { ResultStore } from '../functions/job-worker/result-store.ts';
-import { denoWorkerEnv, FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
-import { DEFAULT_WORKER_SLOTS, measureWorkerBurst } from '../tests/job-worker/worker-memory.ts';
+import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
+import { DEFAULT_WORKER_SLOTS, measureWorkerBurst, startDenoWorker } from '../tests/job-worker/worker-memory.ts';
 import { DEMO_USERS } from '../tests/support/database.ts';
 import { CpuMeter, processCpuMs, type CpuSample } from './cpu.ts';
-import { startWorkerDispatch } from '../local/worker-dispatch.ts';
 import { until } from '../tests/support/wait.ts';
 import { percentile, round } from '../tests/support/percentiles.ts';
 
@@ -157,13 +156,7 @@ async function measureRpcRoundTrips() {
 }
 
 async function measureDenoWorker() {
-  const f = await startWorkerFixture({
-    functions: {
-      instances: 1,
-      env: denoWorkerEnv(INFLIGHT_JOBS),
-    },
-  });
-  const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
+  const { f, dispatch } = await startDenoWorker(INFLIGHT_JOBS);
   try {
     await grantCredits(f, 1000);
     const finished = (id: string) => async () =>

@@ -86,16 +86,17 @@ const round1 = (mb: number) => Math.round(mb * 10) / 10;
 /** The worker's own default WORKER_CONCURRENCY, read from its config as deployed. */
 export const DEFAULT_WORKER_SLOTS = readWorkerConfig((name) => (name === 'GEMINI_API_KEY' ? 'unused' : undefined)).concurrency;
 
+/** The deployed worker in one Deno process with `slots` slots, invoked the way production invokes it. */
+export async function startDenoWorker(slots: number) {
+  const f = await startWorkerFixture({ functions: { instances: 1, env: denoWorkerEnv(slots) } });
+  const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
+  return { f, dispatch };
+}
+
 export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<WorkerBurst> {
   const holdMs = options.holdMs ?? 4000;
   const slots = options.slots ?? DEFAULT_WORKER_SLOTS;
-  const f = await startWorkerFixture({
-    functions: {
-      instances: 1,
-      env: denoWorkerEnv(slots),
-    },
-  });
-  const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
+  const { f, dispatch } = await startDenoWorker(slots);
   try {
     await f.db.query(
       `insert into public.credit_ledger (user_id, delta, reason, actor_role, note)
