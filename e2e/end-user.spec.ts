@@ -101,7 +101,7 @@ test('a user creates a job and watches progress move and the image appear withou
 
 test('the gallery shows a finished job\'s thumbnail without a reload, and a running one with its progress', async ({ alicePage: page, tag, saveScreenshot }) => {
   const prompt = `${tag}-gallery: a paper boat on a pond`;
-  // 16:9: the stand-in's image is 336x192, so its thumbnail (256x146) is told apart by its size.
+  // 16:9: the stand-in's image is 1344x768, so its thumbnail (256x146) is told apart by its size.
   const jobId = await createJobInUi(page, prompt, '16:9');
   await page.getByRole('link', { name: '← All jobs' }).click();
   await expect(page).toHaveURL('/jobs');
@@ -125,7 +125,7 @@ test('the gallery shows a finished job\'s thumbnail without a reload, and a runn
   // The job page keeps the full image.
   await card.getByRole('link').click();
   const full = page.getByRole('img', { name: `Generated image: ${prompt}` });
-  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(336);
+  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(1344);
 });
 
 test('a job that finishes while the user is elsewhere raises a notice with a link, and never moves them', async ({ alicePage: page, tag, saveScreenshot }) => {

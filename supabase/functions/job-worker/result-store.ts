@@ -63,7 +63,7 @@ export function createResultStore(supabase: WorkerClient, bucket: string, deps: 
   const storeThumbnail = async (job: ClaimedJob, image: GeneratedImage) => {
     const path = thumbnailPath(job);
     try {
-      const thumbnail = deps.makeThumbnail(image.data, image.mimeType);
+      const thumbnail = await deps.makeThumbnail(image.data, image.mimeType);
       const { error } = await supabase.storage
         .from(bucket)
         .upload(path, thumbnail.data, { contentType: thumbnail.mimeType, upsert: true, cacheControl: '3600' });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Outcome } from './faults.ts';
 import type { GenerateRequest } from './generate-request.ts';
-import { drawPromptImage, imageDimensions } from './image.ts';
+import { imageDimensions, promptImage } from './image.ts';
 import type { ModelEntry } from './models.ts';
 
 /**
@@ -37,7 +37,12 @@ export interface BuiltResponse {
   imageBytes?: number;
 }
 
-export function buildGenerateResponse(outcome: SuccessOutcome, model: ModelEntry, request: GenerateRequest): BuiltResponse {
+/**
+ * `imageSize` stands in for a request that names none: the stand-in's test control for
+ * benchmarks and the memory check, which need 2K and 4K answers from a worker that asks for
+ * the model's default size.
+ */
+export function buildGenerateResponse(outcome: SuccessOutcome, model: ModelEntry, request: GenerateRequest, imageSize?: string): BuiltResponse {
   const responseId = newResponseId();
   const modelVersion = model.resource.baseModelId;
   const promptTokenCount = request.promptTokens;
@@ -68,11 +73,12 @@ export function buildGenerateResponse(outcome: SuccessOutcome, model: ModelEntry
         candidatesTokenCount += Math.ceil(text.length / 4);
       }
       if (wantsImage) {
-        const size = imageDimensions(request.aspectRatio, request.imageSize)!;
-        const png = drawPromptImage(request.prompt, size.width, size.height);
-        imageBytes = png.length;
-        parts.push({ inlineData: { mimeType: 'image/png', data: png.toString('base64') } });
-        candidatesTokenCount += request.imageSize === '4K' ? model.imageTokens * 2 : model.imageTokens;
+        const requestedSize = request.imageSize ?? imageSize;
+        const size = imageDimensions(model.resource.baseModelId, request.aspectRatio, requestedSize)!;
+        const image = promptImage(request.prompt, size.width, size.height);
+        imageBytes = image.bytes;
+        parts.push({ inlineData: { mimeType: 'image/png', data: image.base64 } });
+        candidatesTokenCount += requestedSize === '4K' ? model.imageTokens * 2 : model.imageTokens;
       }
       return json(
         {

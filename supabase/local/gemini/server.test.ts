@@ -92,7 +92,7 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError & { body: G
 }
 
 describe('generating images through the real SDK', () => {
-  test('an image model answers with a text part and a valid 256x256 PNG, usage and ids', async () => {
+  test('an image model answers with a text part and a valid 1024x1024 PNG, usage and ids', async () => {
     const response = await generateImage('a lighthouse at dusk');
     const candidate = response.candidates?.[0];
     assert.equal(candidate?.finishReason, 'STOP');
@@ -101,7 +101,7 @@ describe('generating images through the real SDK', () => {
     const image = imagePart(response);
     assert.equal(image?.mimeType, 'image/png');
     const png = inspectPng(Buffer.from(image!.data!, 'base64'));
-    assert.deepEqual([png.width, png.height], [256, 256]);
+    assert.deepEqual([png.width, png.height], [1024, 1024]);
     assert.equal(response.modelVersion, IMAGE_MODEL);
     assert.match(response.responseId ?? '', /^[A-Za-z0-9_-]{16,}$/);
     const usage = response.usageMetadata!;
@@ -111,13 +111,28 @@ describe('generating images through the real SDK', () => {
     assert.deepEqual(standIn.stats().byModel[IMAGE_MODEL], { ok: 1 });
   });
 
-  test('aspect ratio and image size set the pixel size', async () => {
-    const wide = await generateImage('a wide valley', { imageConfig: { aspectRatio: '16:9' } });
-    const widePng = inspectPng(Buffer.from(imagePart(wide)!.data!, 'base64'));
-    assert.deepEqual([widePng.width, widePng.height], [336, 192]);
-    const tall = await generateImage('a tall tower', { imageConfig: { aspectRatio: '9:16', imageSize: '2K' } }, PRO_IMAGE_MODEL);
-    const tallPng = inspectPng(Buffer.from(imagePart(tall)!.data!, 'base64'));
-    assert.deepEqual([tallPng.width, tallPng.height], [384, 672]);
+  test('aspect ratio, image size and model set the pixel size, as on the real models', async () => {
+    const size = async (prompt: string, imageConfig: Record<string, string>, model = IMAGE_MODEL) => {
+      const png = inspectPng(Buffer.from(imagePart(await generateImage(prompt, { imageConfig }, model))!.data!, 'base64'));
+      return [png.width, png.height];
+    };
+    assert.deepEqual(await size('a wide valley', { aspectRatio: '16:9' }), [1344, 768]);
+    assert.deepEqual(await size('a wide valley', { aspectRatio: '16:9' }, PRO_IMAGE_MODEL), [1376, 768], 'the pro model has its own 1K sizes');
+    assert.deepEqual(await size('a tall tower', { aspectRatio: '9:16', imageSize: '2K' }, PRO_IMAGE_MODEL), [1536, 2752]);
+    assert.deepEqual(await size('a tall tower', { aspectRatio: '9:16', imageSize: '2K' }), [768, 1344], 'the flash model makes 1K only');
+  });
+
+  test('setImageSize answers requests that name no size with that size, on the models that take one', async () => {
+    standIn.setImageSize('2K');
+    try {
+      const pro = inspectPng(Buffer.from(imagePart(await generateImage('a big one', {}, PRO_IMAGE_MODEL))!.data!, 'base64'));
+      assert.deepEqual([pro.width, pro.height], [2048, 2048]);
+      const flash = inspectPng(Buffer.from(imagePart(await generateImage('a big one'))!.data!, 'base64'));
+      assert.deepEqual([flash.width, flash.height], [1024, 1024]);
+    } finally {
+      standIn.setImageSize(undefined);
+    }
+    assert.throws(() => standIn.setImageSize('8K'), RangeError);
   });
 
   test('the same prompt gives the same image, another prompt a different one', async () => {

@@ -24,6 +24,7 @@ import {
   unavailable,
 } from './google-errors.ts';
 import { LatencySampler, latencyFromEnv, parseLatency, type LatencyConfig } from './latency.ts';
+import { IMAGE_SIZES } from './image.ts';
 import { findModel, MODELS } from './models.ts';
 
 /**
@@ -83,6 +84,12 @@ export interface RunningGeminiStandIn {
   /** The next `count` calls (to `model`, or any) get `outcome`, ahead of any rate. */
   force(forced: ForcedOutcome): void;
   setLatency(latency: LatencyConfig | undefined): void;
+  /**
+   * The image size answered when a request names none (undefined: the model's default, 1K),
+   * for models that take one. A test control: the worker asks for the default size, and the
+   * benchmarks and the memory check need it to receive 2K and 4K images.
+   */
+  setImageSize(imageSize: string | undefined): void;
   stats(): GeminiStandInStats;
   resetStats(): void;
   /** Stops listening and releases every open socket, hung calls included. */
@@ -140,6 +147,7 @@ export async function startGeminiStandIn(options: GeminiStandInOptions): Promise
   const plan = new FaultPlan(initialFaults);
   const latency = new LatencySampler(options.latency ?? latencyFromEnv(process.env), initialFaults.seed ?? 0);
   let stats = emptyStats();
+  let imageSize: string | undefined;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const hanging = new Set<ServerResponse>();
@@ -292,7 +300,7 @@ export async function startGeminiStandIn(options: GeminiStandInOptions): Promise
     }
     if (outcome === 'error500') throw internalError();
     if (outcome === 'error503') throw unavailable();
-    const built = buildGenerateResponse(outcome as SuccessOutcome, model, request);
+    const built = buildGenerateResponse(outcome as SuccessOutcome, model, request, imageSize);
     stats.imageBytes += built.imageBytes ?? 0;
     if (method === 'streamGenerateContent') {
       // One server-sent event carrying the whole answer: Gemini image models stream the image
@@ -376,6 +384,10 @@ export async function startGeminiStandIn(options: GeminiStandInOptions): Promise
     setFaults: (config) => plan.set(parseFaultConfig(config)),
     force: (forced) => plan.force(parseForcedOutcome(forced)),
     setLatency: (value) => latency.set(parseLatency(value)),
+    setImageSize: (value) => {
+      if (value !== undefined && !IMAGE_SIZES.includes(value)) throw new RangeError(`image size must be one of ${IMAGE_SIZES.join(', ')}`);
+      imageSize = value;
+    },
     stats: snapshot,
     resetStats: () => {
       stats = emptyStats();

@@ -5,6 +5,7 @@ import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { WorkerConfig } from '../../functions/job-worker/config.ts';
 import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
+import { createThumbnailMaker } from '../../functions/job-worker/thumbnail.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
 import { until } from '../support/wait.ts';
 
@@ -50,7 +51,7 @@ describe('a successful call', () => {
     assert.equal(row.stage, 'done');
     const alice = DEMO_USERS.alice.id;
     assert.deepEqual(row.result, {
-      bucket: 'results', path: `${alice}/${id}.png`, mimeType: 'image/png', width: 336, height: 192, bytes: row.result!.bytes,
+      bucket: 'results', path: `${alice}/${id}.png`, mimeType: 'image/png', width: 1344, height: 768, bytes: row.result!.bytes,
       thumbnail_path: `${alice}/${id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 146,
     });
     assert.ok((row.result!.bytes as number) > 100);
@@ -114,6 +115,18 @@ describe('thumbnails', () => {
       assert.ok(Math.abs(decoded.width / decoded.height - result.width / result.height) < 0.01, 'the aspect ratio is kept');
     });
   }
+
+  test('an image over the thumbnail budget: the job still succeeds, without a thumbnail, the reason logged', async () => {
+    // A budget below the 1344x768 image the stand-in answers for 16:9.
+    const results = createResultStore(f.service, f.config.resultsBucket, { makeThumbnail: createThumbnailMaker({ maxPngPixels: 1_000_000 }), log: f.deps.log });
+    const { id } = await f.enqueue('alice', FLASH, { aspect_ratio: '16:9' });
+    const report = await runAttempt({ ...f.deps, results }, await f.claim(id), { stop: new AbortController().signal });
+    assert.equal(report.outcome, 'succeeded');
+    const row = await jobRow(f.db, id);
+    assert.equal(row.status, 'succeeded');
+    assert.deepEqual([row.result!.width, row.result!.height, row.result!.thumbnail_path], [1344, 768, null]);
+    assert.ok(f.logs.some((l) => l.includes(id) && l.includes('over the thumbnail budget of 1000000 pixels')));
+  });
 
   test('a thumbnail that cannot be made: the job still succeeds, thumbnail_path null, the reason logged', async () => {
     const results = createResultStore(f.service, f.config.resultsBucket, {
