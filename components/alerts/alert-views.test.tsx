@@ -90,6 +90,9 @@ describe('rules table', () => {
     hold_down_minutes: 5,
     silenced_until: '2026-12-06T11:00:00Z',
     silence_reason: 'deploying',
+    threshold_wording: 'failed share of finished jobs above',
+    window_wording: 'over the last (minutes)',
+    min_count_wording: 'finished jobs at least',
     updated_at: '2026-12-06T10:00:00Z',
   };
   const render = (canEdit: boolean, asOf: number) =>

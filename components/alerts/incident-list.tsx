@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
-import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
+import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { Incident } from '@/lib/alerts/alert-schemas';
 import { useOpenIncidents } from '@/lib/alerts/open-incidents-query';
 import { useResolvedIncidents } from '@/lib/alerts/resolved-incidents-query';

@@ -6,7 +6,7 @@ import { ReasonDialog } from '@/components/audit/reason-dialog';
 import { IncidentValueChart } from '@/components/charts/incident-value-chart';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
-import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
+import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { IncidentEvent } from '@/lib/alerts/alert-schemas';
 import { INCIDENT_ACTIONS, useIncidentAction, type IncidentAction } from '@/lib/alerts/incident-actions';
 import { useIncident, type IncidentStory as Story } from '@/lib/alerts/incident-query';
