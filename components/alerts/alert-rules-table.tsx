@@ -69,7 +69,7 @@ export function AlertRulesTableView({
           {rules.map((rule) => {
             const silenced = isSilenced(rule, asOf);
             return (
-              <tr key={rule.id} data-rule-id={rule.id}>
+              <tr key={rule.id}>
                 <th scope="row">
                   {rule.name}
                   <div className="muted rule-description">{rule.description}</div>

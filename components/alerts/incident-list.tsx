@@ -32,7 +32,7 @@ export function IncidentListView({ open, resolved }: { open: Incident[]; resolve
       <section aria-labelledby="open-incidents" className="stack">
         <h2 id="open-incidents">Open</h2>
         {open.length === 0 ? (
-          <p className="card muted" data-testid="no-open-incidents">
+          <p className="card muted">
             Nothing is open. Every rule is within its threshold.
           </p>
         ) : (

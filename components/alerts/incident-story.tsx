@@ -102,7 +102,7 @@ export function IncidentStoryView({ story }: { story: Story }) {
           </span>
         </span>
       </div>
-      <p data-testid="incident-summary">{incident.summary}</p>
+      <p>{incident.summary}</p>
       <div className="section-grid">
         <section className="card" aria-label="Incident facts">
           <dl className="facts">

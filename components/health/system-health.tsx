@@ -30,11 +30,7 @@ const AGGREGATE_REFRESH_MS = 10_000;
 /** The first refresh after a quiet spell waits a moment, so it sees the claim that follows an enqueue. */
 const AGGREGATE_REFRESH_DELAY_MS = 1_000;
 
-/**
- * `coalesce={false}` delivers every change as its own batch: the peer `npm run bench ui`
- * measures the coalesced page against. Only a benchmark build ever passes it (see the page).
- */
-export function SystemHealth({ initialWindow, coalesce = true }: { initialWindow: HealthWindow; coalesce?: boolean }) {
+export function SystemHealth({ initialWindow }: { initialWindow: HealthWindow }) {
   const [selected, setSelected] = useState<HealthWindow>(initialWindow);
   const [activity, setActivity] = useState<AdminJobChange[]>([]);
   const queryClient = useQueryClient();
@@ -59,7 +55,7 @@ export function SystemHealth({ initialWindow, coalesce = true }: { initialWindow
       },
       [queryClient],
     ),
-    { onResync: () => void queryClient.invalidateQueries({ queryKey: metricsKeys.health() }), batchIntervalMs: coalesce ? undefined : 0 },
+    { onResync: () => void queryClient.invalidateQueries({ queryKey: metricsKeys.health() }) },
   );
 
   const chooseWindow = (next: HealthWindow) => {

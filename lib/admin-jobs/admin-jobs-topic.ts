@@ -13,9 +13,9 @@ import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChange, type AdminJobC
  */
 export function useAdminJobChanges(
   onBatch: (changes: AdminJobChange[]) => void,
-  options?: { onResync?: () => void; /** Only for measuring what coalescing saves (0: a batch per event). */ batchIntervalMs?: number },
+  options?: { onResync?: () => void },
 ): { status: TopicStatus } {
-  const batcher = useChangeBatcher<AdminJobChange>(onBatch, options?.batchIntervalMs ?? 250);
+  const batcher = useChangeBatcher<AdminJobChange>(onBatch);
   return usePrivateTopic(ADMIN_JOBS_TOPIC, {
     onMessage(event, payload) {
       if (event !== ADMIN_JOBS_EVENT) return;

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef } from 'react';
+import { useBatchInterval } from './batch-interval';
 import { createThrottle, realTimers, type Timers } from './throttle';
 
 /** What coalescing needs of a job change; both the admin and the end-user topics carry it. */
@@ -69,9 +70,11 @@ export function createChangeBatcher<T extends JobChangeLike>(
 
 /**
  * A batcher that lives as long as the calling component: what is pending when it unmounts is
- * dropped. `onBatch` may change on every render; `intervalMs` is read when it mounts.
+ * dropped. `onBatch` may change on every render; the interval (BatchInterval) is read when it
+ * mounts.
  */
-export function useChangeBatcher<T extends JobChangeLike>(onBatch: (changes: T[]) => void, intervalMs = 250): ChangeBatcher<T> {
+export function useChangeBatcher<T extends JobChangeLike>(onBatch: (changes: T[]) => void): ChangeBatcher<T> {
+  const intervalMs = useBatchInterval();
   const latest = useRef(onBatch);
   const batcher = useRef<ChangeBatcher<T> | null>(null);
   useEffect(() => {
