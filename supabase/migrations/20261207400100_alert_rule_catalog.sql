@@ -322,6 +322,16 @@ begin
 end;
 $$;
 
+-- A model's Gemini calls over the rule's window, every model listed (none: zero calls).
+create function private.alert_model_calls(r public.alert_rules, p_mark timestamptz, p_calls jsonb, p_with_latency boolean)
+returns table (model_id text, calls bigint, rate_limited bigint, latency_hist bigint[])
+language sql stable
+as $$
+  select m.id, coalesce(cc.calls, 0), coalesce(cc.rate_limited, 0), cc.latency_hist
+    from public.models m
+    left join private.alert_call_counts(private.alert_window_start(r), p_mark, p_calls, p_with_latency) cc on cc.model_id = m.id
+$$;
+
 create function private.alert_measure_rate_limited_share(r public.alert_rules, p_mark timestamptz, p_jobs jsonb, p_calls jsonb)
 returns table (subject text, value numeric, firing boolean, summary text, detail jsonb)
 language plpgsql stable
@@ -329,21 +339,17 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   return query
-  with c as (
-    select m.id, coalesce(cc.calls, 0) as calls, coalesce(cc.rate_limited, 0) as rate_limited,
-           round(100.0 * cc.rate_limited / nullif(cc.calls, 0), 2) as v
-      from public.models m
-      left join private.alert_call_counts(private.alert_window_start(r), p_mark, p_calls, false) cc on cc.model_id = m.id
-  )
-  select c.id, c.v, c.calls >= r.min_count and c.v > r.threshold,
+  select c.model_id, v.share, c.calls >= r.min_count and v.share > r.threshold,
          case when c.calls = 0 then format('no Gemini calls in the last %s min', r.window_minutes)
-              else format('%s of %s calls answered 429 in the last %s min %s', private.alert_format_value('percent', c.v), c.calls,
+              else format('%s of %s calls answered 429 in the last %s min %s', private.alert_format_value('percent', v.share), c.calls,
                           r.window_minutes, private.alert_threshold_words(r)) end,
-         jsonb_build_object('model_id', c.id, 'calls', c.calls, 'rate_limited', c.rate_limited)
-    from c;
+         jsonb_build_object('model_id', c.model_id, 'calls', c.calls, 'rate_limited', c.rate_limited)
+    from private.alert_model_calls(r, p_mark, p_calls, false) c
+    cross join lateral (select round(100.0 * c.rate_limited / nullif(c.calls, 0), 2) as share) v;
 end;
 $$;
 
+-- The 95th percentile from the rollups' latency histograms (within a bin's width, about 12%).
 create function private.alert_measure_latency_p95(r public.alert_rules, p_mark timestamptz, p_jobs jsonb, p_calls jsonb)
 returns table (subject text, value numeric, firing boolean, summary text, detail jsonb)
 language plpgsql stable
@@ -351,18 +357,13 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   return query
-  with c as (
-    select m.id, coalesce(cc.calls, 0) as calls, coalesce(cc.rate_limited, 0) as rate_limited,
-           private.histogram_percentile(cc.latency_hist, 0.95)::numeric as v
-      from public.models m
-      left join private.alert_call_counts(private.alert_window_start(r), p_mark, p_calls, true) cc on cc.model_id = m.id
-  )
-  select c.id, c.v, c.calls >= r.min_count and c.v > r.threshold,
+  select c.model_id, v.p95, c.calls >= r.min_count and v.p95 > r.threshold,
          case when c.calls = 0 then format('no Gemini calls in the last %s min', r.window_minutes)
-              else format('p95 %s over %s calls in the last %s min %s', private.alert_format_value('ms', c.v), c.calls,
+              else format('p95 %s over %s calls in the last %s min %s', private.alert_format_value('ms', v.p95), c.calls,
                           r.window_minutes, private.alert_threshold_words(r)) end,
-         jsonb_build_object('model_id', c.id, 'calls', c.calls, 'rate_limited', c.rate_limited)
-    from c;
+         jsonb_build_object('model_id', c.model_id, 'calls', c.calls, 'rate_limited', c.rate_limited)
+    from private.alert_model_calls(r, p_mark, p_calls, true) c
+    cross join lateral (select private.histogram_percentile(c.latency_hist, 0.95)::numeric as p95) v;
 end;
 $$;
 
