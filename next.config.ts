@@ -13,10 +13,6 @@ const nextConfig: NextConfig = {
   // A second Next.js in the same folder (the e2e specs while `npm run dev` runs) needs its own
   // build directory: Next.js locks the one it uses.
   distDir: process.env.NEXT_DIST_DIR || '.next',
-  // Inlined at build time. `npm run bench ui` sets it for its own build, whose System Health
-  // then also serves the uncoalesced peer it measures against (`/admin?coalesce=off`); any
-  // other build compiles that switch away, whatever the environment says at run time.
-  env: { JOBHEALTH_BENCH_PEER: process.env.JOBHEALTH_BENCH_PEER === '1' ? '1' : '0' },
   // The local platform, Deno worker and benchmarks live under supabase/; the app never imports them.
   outputFileTracingExcludes: { '*': ['supabase/**', '.local/**'] },
 };

@@ -4,7 +4,7 @@ import { SignOutButton } from '@/components/auth/sign-out-button';
 import { CreditBalance } from '@/components/credits/credit-balance';
 import { JobNotices } from '@/components/jobs/job-notices';
 import { requireUser } from '@/lib/auth/current-user';
-import { UserJobChangesProvider } from '@/lib/realtime/user-job-changes';
+import { UserJobChangesProvider } from '@/lib/jobs/user-jobs-topic';
 
 /**
  * The signed-in user's frame: who they are, their balance, sign-out, and the tab's one live

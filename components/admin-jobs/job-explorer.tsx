@@ -115,7 +115,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
                 {rows.map((job) => {
                   const leftFilter = filters.status.length > 0 && !filters.status.includes(job.status);
                   return (
-                    <tr key={job.id} data-job-id={job.id}>
+                    <tr key={job.id}>
                       <td>
                         <input type="checkbox" aria-label={`Select job ${job.id}`} checked={selected.has(job.id)} onChange={() => toggle(job.id)} />
                       </td>

@@ -50,7 +50,7 @@ export function AlertChannelsPanel({ role }: { role: AppRole }) {
             </thead>
             <tbody>
               {channels.data.map((c) => (
-                <tr key={c.id} data-channel={c.name}>
+                <tr key={c.id}>
                   <th scope="row">
                     {c.name}
                     {!c.enabled && <div className="muted">disabled</div>}

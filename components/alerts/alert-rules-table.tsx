@@ -5,7 +5,7 @@ import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { RowActions, RowActionsHeader } from '@/components/tables/row-actions';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue, UNIT_LABEL, wordingFor } from '@/lib/alerts/alert-rule-catalog';
+import { formatAlertValue, UNIT_LABEL } from '@/lib/alerts/alert-value-format';
 import type { AlertRule } from '@/lib/alerts/alert-schemas';
 import { useAlertRules } from '@/lib/alerts/alert-rules-query';
 import { ruleEditSchema, SILENCE_CHOICES, useSilenceAlertRule, useUpdateAlertRule } from '@/lib/alerts/rule-mutations';
@@ -35,10 +35,9 @@ export const isSilenced = (rule: AlertRule, asOf: number) => rule.silenced_until
 
 /** "over 5 min, at least 20 finished jobs, resolves 5 min after clearing" */
 function conditions(rule: AlertRule): string {
-  const wording = wordingFor(rule);
   const parts: string[] = [];
-  if (rule.window_minutes !== null) parts.push(`${wording.window?.replace(' (minutes)', '') ?? 'window'} ${rule.window_minutes} min`);
-  if (rule.min_count !== null) parts.push(`${wording.minCount ?? 'at least'} ${rule.min_count}`);
+  if (rule.window_minutes !== null) parts.push(`${rule.window_wording?.replace(' (minutes)', '') ?? 'window'} ${rule.window_minutes} min`);
+  if (rule.min_count !== null) parts.push(`${rule.min_count_wording ?? 'at least'} ${rule.min_count}`);
   parts.push(`resolves ${rule.hold_down_minutes} min after clearing`);
   return parts.join('; ');
 }
@@ -73,13 +72,13 @@ export function AlertRulesTableView({
             {rules.map((rule) => {
               const silenced = isSilenced(rule, asOf);
               return (
-                <tr key={rule.id} data-rule-id={rule.id}>
+                <tr key={rule.id}>
                   <th scope="row">
                     {rule.name}
                     <div className="muted rule-description">{rule.description}</div>
                   </th>
                   <td>
-                    {wordingFor(rule).threshold} <strong>{formatAlertValue(rule.unit, rule.threshold)}</strong>
+                    {rule.threshold_wording} <strong>{formatAlertValue(rule.unit, rule.threshold)}</strong>
                     <div className="muted">{conditions(rule)}</div>
                   </td>
                   <td>
@@ -118,7 +117,6 @@ export function AlertRulesTableView({
 function RuleEditDialog({ rule, onClose }: { rule: AlertRule; onClose: () => void }) {
   const mutation = useUpdateAlertRule();
   const [invalid, setInvalid] = useState<string | null>(null);
-  const wording = wordingFor(rule);
   const submit = (data: FormData) => {
     const parsed = ruleEditSchema.safeParse({
       ruleId: rule.id,
@@ -157,18 +155,18 @@ function RuleEditDialog({ rule, onClose }: { rule: AlertRule; onClose: () => voi
         <option value="warning">Warning</option>
       </select>
       <label htmlFor="rule-threshold">
-        Fires when {wording.threshold} ({UNIT_LABEL[rule.unit]})
+        Fires when {rule.threshold_wording} ({UNIT_LABEL[rule.unit]})
       </label>
       <input id="rule-threshold" name="threshold" type="number" step="any" min={0} defaultValue={rule.threshold} required />
       {rule.window_minutes !== null && (
         <>
-          <label htmlFor="rule-window">{wording.window ?? 'Window (minutes)'}</label>
+          <label htmlFor="rule-window">{rule.window_wording ?? 'Window (minutes)'}</label>
           <input id="rule-window" name="window" type="number" min={1} max={1440} defaultValue={rule.window_minutes} required />
         </>
       )}
       {rule.min_count !== null && (
         <>
-          <label htmlFor="rule-min-count">Only with {wording.minCount ?? 'at least'}</label>
+          <label htmlFor="rule-min-count">Only with {rule.min_count_wording ?? 'at least'}</label>
           <input id="rule-min-count" name="minCount" type="number" min={0} defaultValue={rule.min_count} required />
         </>
       )}

@@ -62,16 +62,16 @@ describe('incident banner', () => {
 describe('incident list', () => {
   test('open incidents as cards, resolved ones in the table, with the rule silenced said in words', () => {
     const html = renderToStaticMarkup(
-      <IncidentListView incidents={[incident(9, { notify: false }), incident(8, { status: 'resolved', resolved_at: '2026-12-06T10:10:00Z', value: 2 })]} />,
+      <IncidentListView open={[incident(9, { notify: false })]} resolved={[incident(8, { status: 'resolved', resolved_at: '2026-12-06T10:10:00Z', value: 2 })]} />,
     );
-    assert.match(html, /data-testid="incident-9"/);
+    assert.match(html, /aria-label="Open incidents".*href="\/admin\/incidents\/9"/);
     assert.match(text(html), /rule silenced: nothing sent/);
     assert.match(html, /aria-label="Resolved incidents"/);
     assert.match(text(html), /Job failure rate of a model: gemini-2\.5-flash-image.*Critical.*2%/);
   });
 
   test('nothing open says so', () => {
-    assert.match(renderToStaticMarkup(<IncidentListView incidents={[]} />), /Nothing is open/);
+    assert.match(renderToStaticMarkup(<IncidentListView open={[]} resolved={[]} />), /Nothing is open/);
   });
 });
 
@@ -90,6 +90,9 @@ describe('rules table', () => {
     hold_down_minutes: 5,
     silenced_until: '2026-12-06T11:00:00Z',
     silence_reason: 'deploying',
+    threshold_wording: 'failed share of finished jobs above',
+    window_wording: 'over the last (minutes)',
+    min_count_wording: 'finished jobs at least',
     updated_at: '2026-12-06T10:00:00Z',
   };
   const render = (canEdit: boolean, asOf: number) =>

@@ -8,7 +8,7 @@ export function EvaluationStatus() {
   const state = useEvaluationState();
   const last = state.data?.last_finished_at;
   return (
-    <span className="muted" data-testid="evaluation-status">
+    <span className="muted">
       {last ? (
         <>
           Evaluated every minute; last at <Timestamp iso={last} format="clock" />

@@ -24,7 +24,7 @@ export function IncidentBannerView({ incidents }: { incidents: Incident[] }) {
   return (
     // A polite live region: the sentence is refreshed every evaluation, and an assertive one
     // would interrupt a screen reader each minute.
-    <div role="status" className={`incident-banner incident-banner-${top.severity}`} data-testid="incident-banner" data-incidents={incidents.map((i) => i.id).join(' ')}>
+    <div role="status" className={`incident-banner incident-banner-${top.severity}`} aria-label="Open incidents">
       <strong>
         {incidents.length === 1 ? '1 open incident' : `${incidents.length} open incidents`}
         {acknowledged ? ' (acknowledged)' : ''}

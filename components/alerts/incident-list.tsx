@@ -4,36 +4,42 @@ import Link from 'next/link';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
+import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { Incident } from '@/lib/alerts/alert-schemas';
-import { useRecentIncidents } from '@/lib/alerts/recent-incidents-query';
+import { useOpenIncidents } from '@/lib/alerts/open-incidents-query';
+import { useResolvedIncidents } from '@/lib/alerts/resolved-incidents-query';
 import { useAlertsLive } from '@/lib/alerts/use-alerts-live';
 import { SeverityBadge } from './severity-badge';
 
-/** The Incidents page: what is open now, then the latest ones, live. */
+/**
+ * The Incidents page, live: every open incident (the banner's list, so the two always agree),
+ * then the latest resolved ones.
+ */
 export function IncidentList() {
-  const recent = useRecentIncidents();
-  useAlertsLive({ recent: true });
-  if (recent.isPending) return <div className="skeleton" style={{ height: '12rem' }} aria-busy="true" aria-label="Loading incidents" />;
-  if (recent.isError) return <ErrorPanel title="Incidents could not be loaded" error={recent.error} onRetry={() => void recent.refetch()} />;
-  return <IncidentListView incidents={recent.data} />;
+  const open = useOpenIncidents();
+  const resolved = useResolvedIncidents();
+  useAlertsLive({ open: true, resolved: true });
+  const failed = open.error ?? resolved.error;
+  if (failed) {
+    return <ErrorPanel title="Incidents could not be loaded" error={failed} onRetry={() => void Promise.all([open.refetch(), resolved.refetch()])} />;
+  }
+  if (!open.data || !resolved.data) return <div className="skeleton" style={{ height: '12rem' }} aria-busy="true" aria-label="Loading incidents" />;
+  return <IncidentListView open={open.data} resolved={resolved.data} />;
 }
 
-export function IncidentListView({ incidents }: { incidents: Incident[] }) {
-  const open = incidents.filter((i) => i.status === 'open');
-  const resolved = incidents.filter((i) => i.status === 'resolved');
+export function IncidentListView({ open, resolved }: { open: Incident[]; resolved: Incident[] }) {
   return (
     <div className="stack">
       <section aria-labelledby="open-incidents" className="stack">
         <h2 id="open-incidents">Open</h2>
         {open.length === 0 ? (
-          <p className="card muted" data-testid="no-open-incidents">
+          <p className="card muted">
             Nothing is open. Every rule is within its threshold.
           </p>
         ) : (
           <ul className="incident-cards" aria-label="Open incidents">
             {open.map((i) => (
-              <li key={i.id} className={`card incident-card incident-card-${i.severity}`} data-testid={`incident-${i.id}`}>
+              <li key={i.id} className={`card incident-card incident-card-${i.severity}`}>
                 <div className="row spread">
                   <Link href={`/admin/incidents/${i.id}`}>
                     <strong>{i.title}</strong>

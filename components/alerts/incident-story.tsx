@@ -7,7 +7,7 @@ import { IncidentValueChart } from '@/components/charts/incident-value-chart';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue } from '@/lib/alerts/alert-rule-catalog';
+import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { IncidentEvent } from '@/lib/alerts/alert-schemas';
 import { INCIDENT_ACTIONS, useIncidentAction, type IncidentAction } from '@/lib/alerts/incident-actions';
 import { useIncident, type IncidentStory as Story } from '@/lib/alerts/incident-query';
@@ -103,7 +103,7 @@ export function IncidentStoryView({ story }: { story: Story }) {
           </span>
         </span>
       </div>
-      <p data-testid="incident-summary">{incident.summary}</p>
+      <p>{incident.summary}</p>
       <div className="section-grid">
         <section className="card" aria-label="Incident facts">
           <dl className="facts">

@@ -10,7 +10,7 @@ export function ChartFrame({ id, title, summary, empty, emptyText, children }: {
       <h2 id={`${id}-title`}>{title}</h2>
       <p className="muted chart-summary">{summary}</p>
       {empty ? (
-        <div className="chart-empty" data-testid="chart-empty">
+        <div className="chart-empty">
           {emptyText}
         </div>
       ) : (

@@ -1,6 +1,6 @@
-import type { StreamStatus } from '@/lib/realtime/admin-job-changes';
+import type { TopicStatus } from '@/lib/realtime/private-topic';
 
-const LABELS: Record<StreamStatus, string> = {
+const LABELS: Record<TopicStatus, string> = {
   connecting: 'Connecting…',
   live: 'Live',
   reconnecting: 'Reconnecting…',
@@ -9,7 +9,7 @@ const LABELS: Record<StreamStatus, string> = {
 };
 
 /** Whether the numbers on screen are moving: a polite live region, so a drop is announced. */
-export function LiveStatus({ status }: { status: StreamStatus }) {
+export function LiveStatus({ status }: { status: TopicStatus }) {
   return (
     <span className={`live live-${status}`} role="status" aria-live="polite" data-testid="live-status">
       <span className="live-dot" aria-hidden="true" />

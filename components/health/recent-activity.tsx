@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { memo } from 'react';
 import { TableScroll } from '@/components/tables/table-scroll';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
-import type { AdminJobChange } from '@/lib/realtime/admin-job-change';
+import type { AdminJobChange } from '@/lib/admin-jobs/admin-job-change';
 
 
 /** The latest job changes as they stream in, one row per job (its newest state). */

@@ -7,12 +7,13 @@ import { LatencyChart } from '@/components/charts/latency-chart';
 import { QueueDepthChart } from '@/components/charts/queue-depth-chart';
 import { ThroughputChart } from '@/components/charts/throughput-chart';
 import { ErrorPanel } from '@/components/jobs/error-panel';
+import type { AdminJobChange } from '@/lib/admin-jobs/admin-job-change';
+import { useAdminJobChanges } from '@/lib/admin-jobs/admin-jobs-topic';
 import { useHealth } from '@/lib/metrics/health-query';
 import { appendActivity, applyJobChangesToHealth } from '@/lib/metrics/health-patch';
 import type { HealthDocument } from '@/lib/metrics/health-schema';
 import { HEALTH_WINDOWS, type HealthWindow } from '@/lib/metrics/health-window';
 import { metricsKeys } from '@/lib/metrics/keys';
-import { useAdminJobChanges, type AdminJobChange } from '@/lib/realtime/admin-job-changes';
 import { createThrottle, type Throttle } from '@/lib/realtime/throttle';
 import { KpiCards } from './kpi-cards';
 import { LiveStatus } from './live-status';
@@ -29,11 +30,7 @@ const AGGREGATE_REFRESH_MS = 10_000;
 /** The first refresh after a quiet spell waits a moment, so it sees the claim that follows an enqueue. */
 const AGGREGATE_REFRESH_DELAY_MS = 1_000;
 
-/**
- * `coalesce={false}` delivers every change as its own batch: the peer `npm run bench ui`
- * measures the coalesced page against. Only a benchmark build ever passes it (see the page).
- */
-export function SystemHealth({ initialWindow, coalesce = true }: { initialWindow: HealthWindow; coalesce?: boolean }) {
+export function SystemHealth({ initialWindow }: { initialWindow: HealthWindow }) {
   const [selected, setSelected] = useState<HealthWindow>(initialWindow);
   const [activity, setActivity] = useState<AdminJobChange[]>([]);
   const queryClient = useQueryClient();
@@ -58,7 +55,7 @@ export function SystemHealth({ initialWindow, coalesce = true }: { initialWindow
       },
       [queryClient],
     ),
-    { onResync: () => void queryClient.invalidateQueries({ queryKey: metricsKeys.health() }), batchIntervalMs: coalesce ? undefined : 0 },
+    { onResync: () => void queryClient.invalidateQueries({ queryKey: metricsKeys.health() }) },
   );
 
   const chooseWindow = (next: HealthWindow) => {

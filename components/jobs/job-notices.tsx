@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useJobNotices } from '@/lib/realtime/user-job-changes';
+import { useJobNotices } from '@/lib/jobs/user-jobs-topic';
 
 /**
  * "Your job finished" notices, in a polite live region so screen readers announce them without

@@ -45,7 +45,7 @@ export function ModelRegistry() {
           </thead>
           <tbody>
             {registry.data.map((m) => (
-              <tr key={m.id} data-model-id={m.id}>
+              <tr key={m.id}>
                 <th scope="row">
                   {m.display_name}
                   <div className="mono muted">{m.id}</div>

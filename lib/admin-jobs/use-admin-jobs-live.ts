@@ -3,8 +3,10 @@
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useCallback, useState } from 'react';
 import { creditKeys } from '@/lib/credits/keys';
-import { useAdminJobChanges, type AdminJobChange, type StreamStatus } from '@/lib/realtime/admin-job-changes';
+import type { TopicStatus } from '@/lib/realtime/private-topic';
+import type { AdminJobChange } from './admin-job-change';
 import type { AdminJob, AdminJobRow } from './admin-job-schema';
+import { useAdminJobChanges } from './admin-jobs-topic';
 import type { ExplorerPage } from './jobs-explorer-query';
 import { adminJobKeys } from './keys';
 
@@ -35,7 +37,7 @@ function patchExplorerPages(queryClient: QueryClient, changes: Map<string, Admin
  * while an admin is selecting them is worse than a slightly stale page. New jobs are counted,
  * not inserted: inserting would shift every page; the admin loads them when ready.
  */
-export function useExplorerLive(): { status: StreamStatus; newJobs: number; showNewJobs: () => void } {
+export function useExplorerLive(): { status: TopicStatus; newJobs: number; showNewJobs: () => void } {
   const queryClient = useQueryClient();
   const [newJobs, setNewJobs] = useState(0);
   const { status } = useAdminJobChanges(
@@ -59,7 +61,7 @@ export function useExplorerLive(): { status: StreamStatus; newJobs: number; show
  * refetches the job's records once (a new timeline event, maybe a refund and a provider call),
  * never once per progress tick.
  */
-export function useAdminJobLive(jobId: string, userId: string | undefined): { status: StreamStatus } {
+export function useAdminJobLive(jobId: string, userId: string | undefined): { status: TopicStatus } {
   const queryClient = useQueryClient();
   return useAdminJobChanges(
     (batch) => {

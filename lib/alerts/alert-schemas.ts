@@ -27,11 +27,17 @@ export const alertRuleSchema = z.object({
   hold_down_minutes: z.number().int(),
   silenced_until: z.string().nullable(),
   silence_reason: z.string().nullable(),
+  /** The rule's words for its parameters: "Fires when <threshold_wording> <threshold>". */
+  threshold_wording: z.string(),
+  /** What window_minutes means for the rule; null when it has none. */
+  window_wording: z.string().nullable(),
+  /** What min_count counts; null when the rule has none. */
+  min_count_wording: z.string().nullable(),
   updated_at: z.string(),
 } satisfies ColumnsOf<'alert_rules'>);
 export type AlertRule = z.infer<typeof alertRuleSchema>;
 export const ALERT_RULE_COLUMNS =
-  'id,name,description,scope,unit,enabled,severity,threshold,window_minutes,min_count,hold_down_minutes,silenced_until,silence_reason,updated_at';
+  'id,name,description,scope,unit,enabled,severity,threshold,window_minutes,min_count,hold_down_minutes,silenced_until,silence_reason,threshold_wording,window_wording,min_count_wording,updated_at';
 
 export const incidentSchema = z.object({
   id: z.coerce.number(),

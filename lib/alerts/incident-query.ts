@@ -16,6 +16,15 @@ import {
 } from './alert-schemas';
 import { alertKeys } from './keys';
 
+/**
+ * The values an incident's page reads: the latest day of minute evaluations, enough for the chart
+ * and bounded for an incident open for days. Every other event (opened, cleared, notes, resolved)
+ * is read whole: there are few.
+ */
+export const INCIDENT_VALUES_SHOWN = 1440;
+
+const EVENT_COLUMNS = 'id,at,kind,value,actor_role,note';
+
 export interface IncidentStory {
   incident: IncidentWithDetail;
   rule: AlertRule;
@@ -34,17 +43,20 @@ export async function fetchIncident(supabase: DatabaseClient, id: number): Promi
   if (error) throw new Error(error.message);
   if (!data) return null;
   const incident = incidentWithDetailSchema.parse(data);
-  const [rule, events, deliveries] = await Promise.all([
+  const events = () => supabase.from('alert_incident_events').select(EVENT_COLUMNS).eq('incident_id', id);
+  const [rule, milestones, values, deliveries] = await Promise.all([
     supabase.from('alert_rules').select(ALERT_RULE_COLUMNS).eq('id', incident.rule_id).single(),
-    // A day of minute values at most: enough for the chart, bounded for a long incident.
-    supabase.from('alert_incident_events').select('id,at,kind,value,actor_role,note').eq('incident_id', id).order('id').limit(1500),
+    events().neq('kind', 'value').order('id'),
+    // The newest values, not the oldest: a long incident's page shows where it is now.
+    events().eq('kind', 'value').order('id', { ascending: false }).limit(INCIDENT_VALUES_SHOWN),
     supabase.from('alert_deliveries').select(ALERT_DELIVERY_COLUMNS).eq('incident_id', id).order('id'),
   ]);
-  for (const answer of [rule, events, deliveries]) if (answer.error) throw new Error(answer.error.message);
+  for (const answer of [rule, milestones, values, deliveries]) if (answer.error) throw new Error(answer.error.message);
+  const timeline = [...incidentEventSchema.array().parse(milestones.data), ...incidentEventSchema.array().parse(values.data)].sort((a, b) => a.id - b.id);
   return {
     incident,
     rule: alertRuleSchema.parse(rule.data),
-    events: incidentEventSchema.array().parse(events.data),
+    events: timeline,
     deliveries: alertDeliverySchema.array().parse(deliveries.data),
   };
 }

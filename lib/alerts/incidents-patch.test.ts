@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { IncidentChange } from '../realtime/admin-alert-change.ts';
+import type { IncidentChange } from './alert-change.ts';
 import type { AlertDelivery } from './alert-schemas.ts';
-import { patchDeliveries, patchOpenIncidents, patchRecentIncidents, RECENT_INCIDENTS } from './incidents-patch.ts';
+import { patchDeliveries, patchOpenIncidents, patchResolvedIncidents, RESOLVED_INCIDENTS } from './incidents-patch.ts';
 
 const incident = (id: number, overrides: Partial<IncidentChange> = {}): IncidentChange => ({
   id,
@@ -35,14 +35,16 @@ test('an opened incident joins the open list, critical first, then newest; a res
   assert.deepEqual(open.map((i) => i.id), [2, 1]);
 });
 
-test('the recent list keeps the newest incidents, updated in place', () => {
-  const full = Array.from({ length: RECENT_INCIDENTS }, (_, i) => incident(i + 1));
-  const patched = patchRecentIncidents(full, incident(59));
-  assert.equal(patched.length, RECENT_INCIDENTS);
+test('the resolved list keeps the newest resolved incidents, updated in place; an open one is not added', () => {
+  const resolvedAt = { status: 'resolved' as const, resolved_at: '2026-12-06T11:00:00Z' };
+  const full = Array.from({ length: RESOLVED_INCIDENTS }, (_, i) => incident(i + 1, resolvedAt));
+  assert.deepEqual(patchResolvedIncidents(full, incident(59)), full, 'an open incident stays off the list');
+  const patched = patchResolvedIncidents(full, incident(59, resolvedAt));
+  assert.equal(patched.length, RESOLVED_INCIDENTS);
   assert.equal(patched[0]!.id, 59);
   assert.equal(patched.some((i) => i.id === 1), false, 'the oldest made room');
-  const resolved = patchRecentIncidents(patched, incident(59, { status: 'resolved' }));
-  assert.deepEqual([resolved.length, resolved[0]!.status], [RECENT_INCIDENTS, 'resolved']);
+  const noted = patchResolvedIncidents(patched, incident(59, { ...resolvedAt, value: 3 }));
+  assert.deepEqual([noted.length, noted[0]!.value], [RESOLVED_INCIDENTS, 3]);
 });
 
 test('a delivery in the log is patched; one not in it asks for a refetch', () => {

@@ -1,8 +1,8 @@
-import type { IncidentChange } from '@/lib/realtime/admin-alert-change';
+import type { IncidentChange } from './alert-change';
 import type { AlertDelivery, Incident } from './alert-schemas';
 
-/** How many incidents the Incidents page lists (open ones and the latest resolved). */
-export const RECENT_INCIDENTS = 50;
+/** How many resolved incidents the Incidents page lists (the open ones are all listed). */
+export const RESOLVED_INCIDENTS = 50;
 
 const SEVERITY_RANK = { critical: 0, warning: 1 } as const;
 
@@ -19,9 +19,10 @@ export function patchOpenIncidents(list: Incident[], change: IncidentChange): In
   return change.status === 'open' ? [...others, change].sort(byUrgency) : others;
 }
 
-/** The recent incidents after a change: replaced in place, or added as the newest (keeping RECENT_INCIDENTS). */
-export function patchRecentIncidents(list: Incident[], change: IncidentChange): Incident[] {
-  return [...list.filter((i) => i.id !== change.id), change].sort(byOpened).slice(0, RECENT_INCIDENTS);
+/** The latest resolved incidents after a change: a resolved one is replaced or added (keeping RESOLVED_INCIDENTS), an open one is not theirs. */
+export function patchResolvedIncidents(list: Incident[], change: IncidentChange): Incident[] {
+  const others = list.filter((i) => i.id !== change.id);
+  return change.status === 'resolved' ? [...others, change].sort(byOpened).slice(0, RESOLVED_INCIDENTS) : others;
 }
 
 /**

@@ -6,7 +6,7 @@ export const alertKeys = {
   all: ['alerts'] as const,
   incidents: () => [...alertKeys.all, 'incidents'] as const,
   openIncidents: () => [...alertKeys.incidents(), 'open'] as const,
-  recentIncidents: () => [...alertKeys.incidents(), 'recent'] as const,
+  resolvedIncidents: () => [...alertKeys.incidents(), 'resolved'] as const,
   incident: (id: number) => [...alertKeys.incidents(), 'detail', id] as const,
   rules: () => [...alertKeys.all, 'rules'] as const,
   channels: () => [...alertKeys.all, 'channels'] as const,

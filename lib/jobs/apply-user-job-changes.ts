@@ -1,10 +1,10 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { creditKeys } from '@/lib/credits/keys';
-import type { UserJobChange } from '@/lib/realtime/user-job-change';
 import { galleryImage } from './gallery-image';
 import type { GalleryData, GalleryItem } from './gallery-query';
 import { isTerminal, type Job } from './job-schema';
 import { jobKeys } from './keys';
+import type { UserJobChange } from './user-job-change';
 
 /**
  * How a batch of 'job_changed' messages from the user's own topic lands in the React Query

@@ -17,7 +17,7 @@ import { cancelJob } from './cancel-job-mutation.ts';
 import { createJob, JobActionError } from './create-job-mutation.ts';
 import { fetchJob } from './job-query.ts';
 import type { Job } from './job-schema.ts';
-import { parseUserJobChange, userTopic, type UserJobChange } from '../realtime/user-job-change.ts';
+import { parseUserJobChange, userTopic, type UserJobChange } from './user-job-change.ts';
 import { applyUserJobChanges } from './apply-user-job-changes.ts';
 import { fetchGalleryPage, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
 import { galleryImage } from './gallery-image.ts';

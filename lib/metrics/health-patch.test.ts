@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AdminJobChange } from '../realtime/admin-job-change.ts';
+import type { AdminJobChange } from '../admin-jobs/admin-job-change.ts';
 import { appendActivity, applyJobChangesToHealth, transitionCounts } from './health-patch.ts';
 import { healthDocumentSchema, type HealthDocument } from './health-schema.ts';
 

@@ -1,4 +1,4 @@
-import type { AdminJobChange } from '@/lib/realtime/admin-job-change';
+import type { AdminJobChange } from '@/lib/admin-jobs/admin-job-change';
 import type { HealthDocument, HealthSeries, ModelHealth } from './health-schema';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AdminJobChange } from './admin-job-change.ts';
-import { parseAdminJobChange } from './admin-job-change.ts';
+import type { AdminJobChange } from '../admin-jobs/admin-job-change.ts';
+import { parseAdminJobChange } from '../admin-jobs/admin-job-change.ts';
 import { createChangeBatcher, mergeChange } from './change-batcher.ts';
 import { manualTimers } from './manual-timers.ts';
 

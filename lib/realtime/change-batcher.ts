@@ -1,10 +1,11 @@
-import type { JobStatus } from '@/lib/jobs/job-schema';
+import { useEffect, useMemo, useRef } from 'react';
+import { useBatchInterval } from './batch-interval';
 import { createThrottle, realTimers, type Timers } from './throttle';
 
 /** What coalescing needs of a job change; both the admin and the end-user topics carry it. */
 export interface JobChangeLike {
   id: string;
-  old_status: JobStatus | null;
+  old_status: string | null;
   updated_at: string;
 }
 
@@ -65,4 +66,34 @@ export function createChangeBatcher<T extends JobChangeLike>(
       pending = new Map();
     },
   };
+}
+
+/**
+ * A batcher that lives as long as the calling component: what is pending when it unmounts is
+ * dropped. `onBatch` may change on every render; the interval (BatchInterval) is read when it
+ * mounts.
+ */
+export function useChangeBatcher<T extends JobChangeLike>(onBatch: (changes: T[]) => void): ChangeBatcher<T> {
+  const intervalMs = useBatchInterval();
+  const latest = useRef(onBatch);
+  const batcher = useRef<ChangeBatcher<T> | null>(null);
+  useEffect(() => {
+    latest.current = onBatch;
+  });
+  useEffect(() => {
+    const mine = createChangeBatcher<T>((changes) => latest.current(changes), { intervalMs });
+    batcher.current = mine;
+    return () => {
+      mine.cancel();
+      batcher.current = null;
+    };
+  }, [intervalMs]);
+  return useMemo(
+    () => ({
+      push: (change: T) => batcher.current?.push(change),
+      flush: () => batcher.current?.flush(),
+      cancel: () => batcher.current?.cancel(),
+    }),
+    [],
+  );
 }

@@ -283,16 +283,19 @@ export type Database = {
           hold_down_minutes: number
           id: string
           min_count: number | null
+          min_count_wording: string | null
           name: string
           scope: string
           severity: string
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_wording: string
           unit: string
           updated_at: string
           updated_by: string | null
           window_minutes: number | null
+          window_wording: string | null
         }
         Insert: {
           description: string
@@ -300,16 +303,19 @@ export type Database = {
           hold_down_minutes?: number
           id: string
           min_count?: number | null
+          min_count_wording?: string | null
           name: string
           scope: string
           severity: string
           silence_reason?: string | null
           silenced_until?: string | null
           threshold: number
+          threshold_wording: string
           unit: string
           updated_at?: string
           updated_by?: string | null
           window_minutes?: number | null
+          window_wording?: string | null
         }
         Update: {
           description?: string
@@ -317,16 +323,19 @@ export type Database = {
           hold_down_minutes?: number
           id?: string
           min_count?: number | null
+          min_count_wording?: string | null
           name?: string
           scope?: string
           severity?: string
           silence_reason?: string | null
           silenced_until?: string | null
           threshold?: number
+          threshold_wording?: string
           unit?: string
           updated_at?: string
           updated_by?: string | null
           window_minutes?: number | null
+          window_wording?: string | null
         }
         Relationships: []
       }
@@ -1386,16 +1395,19 @@ export type Database = {
           hold_down_minutes: number
           id: string
           min_count: number | null
+          min_count_wording: string | null
           name: string
           scope: string
           severity: string
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_wording: string
           unit: string
           updated_at: string
           updated_by: string | null
           window_minutes: number | null
+          window_wording: string | null
         }
         SetofOptions: {
           from: "*"
@@ -1451,16 +1463,19 @@ export type Database = {
           hold_down_minutes: number
           id: string
           min_count: number | null
+          min_count_wording: string | null
           name: string
           scope: string
           severity: string
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_wording: string
           unit: string
           updated_at: string
           updated_by: string | null
           window_minutes: number | null
+          window_wording: string | null
         }
         SetofOptions: {
           from: "*"

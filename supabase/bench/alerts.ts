@@ -131,14 +131,19 @@ export async function deadReceiverDelay(): Promise<{ with_dead: number[]; withou
   }
 }
 
-/** Stamps, in the page, when each incident id first shows in the banner. */
+/**
+ * Stamps, in the page, each text the banner shows and when it first showed it. The banner leads
+ * with the newest of the run's incidents (they have one severity), by its title.
+ */
 const BANNER_PROBE = `(() => {
-  const seen = {};
+  const seen = [];
   window.__bannerSeen = seen;
+  let last = null;
   const check = () => {
-    const banner = document.querySelector('[data-testid="incident-banner"]');
-    if (!banner) return;
-    for (const id of (banner.getAttribute('data-incidents') || '').split(' ')) if (id && !(id in seen)) seen[id] = Date.now();
+    const banner = document.querySelector('[role="status"][aria-label="Open incidents"]');
+    const text = banner ? banner.textContent : null;
+    if (text !== last && text) seen.push({ text, at: Date.now() });
+    last = text;
   };
   new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true });
 })();`;
@@ -253,7 +258,12 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
       stack.gemini!.setFaults({});
       openOn.set(model, id);
       const bannerAt = await page
-        .waitForFunction((key) => (window as unknown as { __bannerSeen: Record<string, number> }).__bannerSeen[key] ?? false, String(id), { timeout: 60_000 })
+        .waitForFunction(
+          ({ title, after }) =>
+            (window as unknown as { __bannerSeen: { text: string; at: number }[] }).__bannerSeen.find((s) => s.at >= after && s.text.includes(`: ${title}. `))?.at ?? false,
+          { title: `Job failure rate of a model: ${model}`, after: faultAt },
+          { timeout: 60_000 },
+        )
         .then((handle) => handle.jsonValue() as Promise<number>)
         .catch(() => null);
       measured.push({

@@ -8,7 +8,7 @@ import { makeQueryClient } from '@/lib/query/make-query-client';
 
 export const metadata: Metadata = { title: 'System Health · Job Health' };
 
-export default async function SystemHealthPage({ searchParams }: { searchParams: Promise<{ window?: string | string[]; coalesce?: string | string[] }> }) {
+export default async function SystemHealthPage({ searchParams }: { searchParams: Promise<{ window?: string | string[] }> }) {
   const [{ supabase }, params] = await Promise.all([requireUser('/admin'), searchParams]);
   const window = parseHealthWindow(params.window);
   const queryClient = makeQueryClient();
@@ -17,13 +17,9 @@ export default async function SystemHealthPage({ searchParams }: { searchParams:
   // on purpose: with one, the server sends a skeleton first and the figures in a hidden block
   // that an inline script swaps in; without, the HTML itself carries the figures and charts.
   await queryClient.prefetchQuery(healthQueryOptions(supabase, window));
-  // `?coalesce=off` is the benchmark's uncoalesced peer. JOBHEALTH_BENCH_PEER is fixed at build
-  // time (next.config.ts) and only the benchmark's own build sets it: in every other build this
-  // is the constant false and the parameter does nothing.
-  const uncoalesced = process.env.JOBHEALTH_BENCH_PEER === '1' && params.coalesce === 'off';
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
-      <SystemHealth initialWindow={window} coalesce={!uncoalesced} />
+      <SystemHealth initialWindow={window} />
     </HydrationBoundary>
   );
 }

@@ -2,7 +2,7 @@ import { dehydrate, HydrationBoundary } from '@tanstack/react-query';
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { IncidentList } from '@/components/alerts/incident-list';
-import { recentIncidentsQueryOptions } from '@/lib/alerts/recent-incidents-query';
+import { resolvedIncidentsQueryOptions } from '@/lib/alerts/resolved-incidents-query';
 import { requireUser } from '@/lib/auth/current-user';
 import { makeQueryClient } from '@/lib/query/make-query-client';
 
@@ -11,7 +11,7 @@ export const metadata: Metadata = { title: 'Incidents · Job Health' };
 export default async function IncidentsPage() {
   const { supabase } = await requireUser('/admin/incidents');
   const queryClient = makeQueryClient();
-  await queryClient.prefetchQuery(recentIncidentsQueryOptions(supabase));
+  await queryClient.prefetchQuery(resolvedIncidentsQueryOptions(supabase));
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
       <div className="row spread">

@@ -1,17 +1,17 @@
 'use client';
 
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
-import type { RealtimeChannel } from '@supabase/supabase-js';
 import { usePathname } from 'next/navigation';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { creditKeys } from '@/lib/credits/keys';
-import { applyUserJobChanges } from '@/lib/jobs/apply-user-job-changes';
-import type { GalleryData } from '@/lib/jobs/gallery-query';
-import { fetchJob } from '@/lib/jobs/job-query';
-import type { Job } from '@/lib/jobs/job-schema';
-import { jobKeys } from '@/lib/jobs/keys';
+import { useChangeBatcher } from '@/lib/realtime/change-batcher';
+import { usePrivateTopic } from '@/lib/realtime/private-topic';
 import { createClient } from '@/lib/supabase/client';
-import { createChangeBatcher } from './change-batcher';
+import { applyUserJobChanges } from './apply-user-job-changes';
+import type { GalleryData } from './gallery-query';
+import { fetchJob } from './job-query';
+import type { Job } from './job-schema';
+import { jobKeys } from './keys';
 import { creditsChangeSchema, parseUserJobChange, USER_TOPIC_EVENTS, userTopic, type UserJobChange } from './user-job-change';
 
 /** A job that finished while its owner was elsewhere in the app. */
@@ -38,9 +38,9 @@ const JobNoticesContext = createContext<JobNoticesValue>({ notices: [], dismiss:
  * by the end-user layout: every page the user visits (a job, the gallery, the balance in the
  * header) is kept live by it, and leaving the signed-in part of the app (signing out) ends it
  * and its notices. Messages are coalesced (at most ~4 batches a second, the newest change per
- * job) and patch the React Query caches (applyUserJobChanges); on every (re)subscribe the
- * pages' data is refetched once, since Realtime does not replay what was sent while the socket
- * was down or before the join. A job that finishes while the user is not on its page raises a
+ * job) and patch the React Query caches (applyUserJobChanges); on every join the pages' data is
+ * refetched once, since Realtime does not replay what was sent while the socket was down, the
+ * tab hidden, or before the join. A job that finishes while the user is not on its page raises a
  * notice with a link to it; nothing ever navigates by itself.
  */
 export function UserJobChangesProvider({ userId, children }: { userId: string; children: ReactNode }) {
@@ -52,48 +52,33 @@ export function UserJobChangesProvider({ userId, children }: { userId: string; c
   });
   const [notices, setNotices] = useState<JobNotice[]>([]);
 
-  useEffect(() => {
-    const supabase = createClient();
-    let cancelled = false;
-    let channel: RealtimeChannel | null = null;
-    const batcher = createChangeBatcher<UserJobChange>((changes) => {
-      applyUserJobChanges(queryClient, userId, changes, (jobId) => fetchJob(supabase, jobId));
-      const finished = changes.filter(
-        (c) => c.status !== c.old_status && (c.status === 'succeeded' || c.status === 'failed') && pathnameRef.current !== `/jobs/${c.id}`,
-      );
-      if (finished.length === 0) return;
-      const added = finished.map((c) => ({
-        jobId: c.id,
-        status: c.status as JobNotice['status'],
-        refunded: c.refunded,
-        prompt: cachedPrompt(queryClient, userId, c.id),
-      }));
-      setNotices((current) => [...current.filter((n) => !added.some((a) => a.jobId === n.jobId)), ...added].slice(-MAX_NOTICES));
-    });
-    // The private topic is authorised by RLS as the joining user: the socket must carry the
-    // user's token, not the publishable key.
-    void supabase.realtime.setAuth().then(() => {
-      if (cancelled) return;
-      channel = supabase
-        .channel(userTopic(userId), { config: { private: true } })
-        .on('broadcast', { event: USER_TOPIC_EVENTS.jobChanged }, (message: { payload?: unknown }) => {
-          const change = parseUserJobChange(message.payload);
-          if (change) batcher.push(change);
-        })
-        .on('broadcast', { event: USER_TOPIC_EVENTS.creditsChanged }, (message: { payload?: unknown }) => {
-          const parsed = creditsChangeSchema.safeParse(message.payload);
-          if (parsed.success) queryClient.setQueryData(creditKeys.balance(userId), parsed.data.balance);
-        })
-        .subscribe((status) => {
-          if (status === 'SUBSCRIBED') refetchLiveData(queryClient, userId);
-        });
-    });
-    return () => {
-      cancelled = true;
-      batcher.cancel();
-      if (channel) void supabase.removeChannel(channel);
-    };
-  }, [queryClient, userId]);
+  const batcher = useChangeBatcher<UserJobChange>((changes) => {
+    applyUserJobChanges(queryClient, userId, changes, (jobId) => fetchJob(createClient(), jobId));
+    const finished = changes.filter(
+      (c) => c.status !== c.old_status && (c.status === 'succeeded' || c.status === 'failed') && pathnameRef.current !== `/jobs/${c.id}`,
+    );
+    if (finished.length === 0) return;
+    const added = finished.map((c) => ({
+      jobId: c.id,
+      status: c.status as JobNotice['status'],
+      refunded: c.refunded,
+      prompt: cachedPrompt(queryClient, userId, c.id),
+    }));
+    setNotices((current) => [...current.filter((n) => !added.some((a) => a.jobId === n.jobId)), ...added].slice(-MAX_NOTICES));
+  });
+  usePrivateTopic(userTopic(userId), {
+    onMessage(event, payload) {
+      if (event === USER_TOPIC_EVENTS.jobChanged) {
+        const change = parseUserJobChange(payload);
+        if (change) batcher.push(change);
+      } else if (event === USER_TOPIC_EVENTS.creditsChanged) {
+        const parsed = creditsChangeSchema.safeParse(payload);
+        if (parsed.success) queryClient.setQueryData(creditKeys.balance(userId), parsed.data.balance);
+      }
+    },
+    onJoin: () => refetchLiveData(queryClient, userId),
+    onPause: () => batcher.flush(),
+  });
 
   const dismiss = useCallback((jobId: string) => setNotices((current) => current.filter((n) => n.jobId !== jobId)), []);
   // A notice for the page the user just opened has served its purpose.
@@ -105,7 +90,7 @@ export function UserJobChangesProvider({ userId, children }: { userId: string; c
 /** The notices of the tab's subscription, for the layout's notice region. */
 export const useJobNotices = () => useContext(JobNoticesContext);
 
-/** Once per (re)subscribe: every job page cached, the gallery, the balance and refunds. */
+/** Once per join: every job page cached, the gallery, the balance and refunds. */
 function refetchLiveData(queryClient: QueryClient, userId: string) {
   void queryClient.invalidateQueries({
     predicate: (q) => q.queryKey.length === jobKeys.detail('').length && q.queryKey[0] === jobKeys.all[0] && q.queryKey[1] === jobKeys.details()[1],

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from '@/lib/jobs/job-schema';
 
+export const ADMIN_JOBS_TOPIC = 'admin:jobs';
+export const ADMIN_JOBS_EVENT = 'job_changed';
+
 /**
  * One message of the private 'admin:jobs' topic (event 'job_changed'), as the jobs broadcast
  * trigger builds it. Parsed at the boundary: a malformed message is dropped, never patched

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES, jobResultSchema } from '@/lib/jobs/job-schema';
+import { JOB_STATUSES, jobResultSchema } from './job-schema';
 
 /**
  * The messages of the private topic 'user:<user_id>:jobs', as the jobs triggers and the credits

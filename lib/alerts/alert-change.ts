@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { alertDeliverySchema, incidentSchema } from '@/lib/alerts/alert-schemas';
+import { alertDeliverySchema, incidentSchema } from './alert-schemas';
+
+export const ADMIN_ALERTS_TOPIC = 'admin:alerts';
 
 /**
  * The messages of the private 'admin:alerts' topic, as the alerting triggers build them
