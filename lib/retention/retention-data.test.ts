@@ -65,7 +65,7 @@ describe('data retention', () => {
     await stack.db.query(`select public.record_provider_call('gemini-2.5-flash-image', now(), 900, 'ok', 200, $1, 1)`, [id]);
     await stack.db.query('select public.complete_job($1, $2)', [id, claimed.lease_token]);
 
-    const fresh = prunedRecords(await fetchAdminJob(admin, id), await fetchJobRecords(admin, id));
+    const fresh = prunedRecords((await fetchAdminJob(admin, id))!, await fetchJobRecords(admin, id));
     assert.deepEqual(fresh, { timeline: null, calls: null });
 
     // Forty days later, as far as this job is concerned.
