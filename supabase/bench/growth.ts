@@ -30,9 +30,12 @@ import { generateHealthHistory } from './health-history.ts';
  *    and dead tuples after a plain VACUUM.
  * 4. Batched deletes against daily partitions, for job_events: a job's timeline read (the
  *    console's job page) on the table as it is and on a copy partitioned by day.
+ * GROWTH_PARTS=per-job or =history runs one part (both by default); GROWTH_HISTORY_JOBS sets
+ * the history's size (2,000,000 by default).
  */
-const WARM_JOBS = 100;
-const REAL_JOBS = 2000;
+const WARM_JOBS = 80;
+const REAL_JOBS = Number(process.env.GROWTH_REAL_JOBS ?? 1200);
+const PARTS = (process.env.GROWTH_PARTS ?? 'per-job,history').split(',');
 const HISTORY_DAYS = 60;
 const HISTORY_JOBS = Number(process.env.GROWTH_HISTORY_JOBS ?? 2_000_000);
 const THROUGHPUT_JOBS = 4000;
@@ -75,7 +78,7 @@ async function relationSizes(db: pg.Pool | pg.PoolClient): Promise<Map<string, n
 
 async function bytesPerJob() {
   const f = await startWorkerFixture({
-    functions: { instances: 1, env: { WORKER_CONCURRENCY: '20', WORKER_LEASE_SECONDS: '60', WORKER_HEARTBEAT_MS: '20000' } },
+    functions: { instances: 1, env: { WORKER_CONCURRENCY: '50', WORKER_LEASE_SECONDS: '60', WORKER_HEARTBEAT_MS: '20000' } },
   });
   const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 2_000 });
   try {
@@ -88,10 +91,10 @@ async function bytesPerJob() {
     const noneQueued = async () =>
       !(await f.db.query<{ queued: boolean }>(`select exists (select 1 from public.jobs where status = 'queued') as queued`)).rows[0]!.queued;
     const run = async (n: number) => {
-      // Waves of 10 per user: create_job allows 20 queued jobs per user.
+      // Waves of 20 per user: create_job allows 20 queued jobs per user.
       for (let i = 0; i < n; i++) {
         await f.enqueue(users[i % users.length]!, FLASH);
-        if (i % 40 === 39) await until(noneQueued, { timeoutMs: 120_000, intervalMs: 50, label: 'the wave to start' });
+        if (i % 80 === 79) await until(noneQueued, { timeoutMs: 300_000, intervalMs: 50, label: 'the wave to start' });
       }
       await until(
         async () => !(await f.db.query<{ open: boolean }>(`select exists (select 1 from public.jobs where status in ('queued', 'running')) as open`)).rows[0]!.open,
@@ -375,8 +378,8 @@ async function partitionedTimeline(db: pg.Pool) {
 }
 
 export default async function growthBenchmark() {
-  const perJob = await bytesPerJob();
-  const longHistory = await history();
+  const perJob = PARTS.includes('per-job') ? await bytesPerJob() : {};
+  const longHistory = PARTS.includes('history') ? await history() : null;
   return {
     ...perJob,
     history: longHistory,
