@@ -1,5 +1,5 @@
 import { expect, test } from './support/test.ts';
-import { FLASH } from '../supabase/tests/support/fixtures.ts';
+import { FLASH, moveJobsBack } from '../supabase/tests/support/fixtures.ts';
 
 /**
  * The data life cycle in the console: an admin reads what each table weighs and changes a
@@ -58,20 +58,7 @@ test('a job whose timeline and calls were pruned says so on its page', async ({ 
     .poll(async () => (await db.query('select status from public.jobs where id = $1', [id])).rows[0].status, { message: 'the worker finished the job' })
     .toBe('succeeded');
   // Forty days ago, as far as this job is concerned; then the pass runs as its schedule would.
-  const client = await db.connect();
-  try {
-    await client.query('set session_replication_role = replica');
-    await client.query(`update public.job_events set at = at - interval '40 days' where job_id = $1`, [id]);
-    await client.query(`update public.provider_calls set recorded_at = recorded_at - interval '40 days', started_at = started_at - interval '40 days' where job_id = $1`, [id]);
-    await client.query(
-      `update public.jobs set created_at = created_at - interval '40 days', attempted_at = attempted_at - interval '40 days',
-              finished_at = finished_at - interval '40 days' where id = $1`,
-      [id],
-    );
-  } finally {
-    await client.query('set session_replication_role = origin');
-    client.release();
-  }
+  await moveJobsBack(db, [id], 40);
   await db.query('select public.prune_expired_data()');
 
   await admin.goto(`/admin/jobs/${id}`);

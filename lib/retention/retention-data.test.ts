@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { moveJobsBack } from '../../supabase/tests/support/fixtures.ts';
 import { fetchAdminJob } from '../admin-jobs/admin-job-query.ts';
 import { fetchJobRecords, prunedRecords } from '../admin-jobs/job-records-query.ts';
 import { fetchRetentionStatus } from './retention-status-query.ts';
@@ -16,12 +17,7 @@ let admin: SupabaseClient;
 let support: SupabaseClient;
 let alice: SupabaseClient;
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<SupabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return client;
-}
+const signIn = (user: keyof typeof DEMO_USERS) => signedInClient(stack, user);
 
 before(async () => {
   stack = await startTestStack();
@@ -68,21 +64,8 @@ describe('data retention', () => {
     const fresh = prunedRecords((await fetchAdminJob(admin, id))!, await fetchJobRecords(admin, id));
     assert.deepEqual(fresh, { timeline: null, calls: null });
 
-    // Forty days later, as far as this job is concerned.
-    const client = await stack.db.connect();
-    try {
-      await client.query('set session_replication_role = replica');
-      await client.query(`update public.job_events set at = at - interval '40 days' where job_id = $1`, [id]);
-      await client.query(`update public.provider_calls set recorded_at = recorded_at - interval '40 days', started_at = started_at - interval '40 days' where job_id = $1`, [id]);
-      await client.query(
-        `update public.jobs set created_at = created_at - interval '40 days', attempted_at = attempted_at - interval '40 days',
-                finished_at = finished_at - interval '40 days' where id = $1`,
-        [id],
-      );
-    } finally {
-      await client.query('set session_replication_role = origin');
-      client.release();
-    }
+    // Forty days ago, as far as this job is concerned; then the pass runs as its schedule would.
+    await moveJobsBack(stack.db, [id], 40);
     await stack.db.query('select public.prune_expired_data()');
     const job = await fetchAdminJob(admin, id);
     assert.equal(job!.status, 'succeeded', 'the job itself is kept');

@@ -132,6 +132,14 @@ declare
   v_mark timestamptz;
   v_hours_from timestamptz;
   v_hours_to timestamptz;
+  -- The minute rows read: [v_start, v_minutes_to) and [v_minutes_from, v_mark). With whole-hour
+  -- buckets these are the edges around the whole hours; otherwise the first is the whole window.
+  -- Two index ranges, not one range and a filter: a 90-day view would otherwise walk every
+  -- minute row of the window to keep a few hundred.
+  v_minutes_to timestamptz;
+  v_minutes_from timestamptz;
+  -- The job hour rows read (an empty range unless the buckets are whole hours).
+  v_job_hours_to timestamptz;
   v_result json;
 begin
   perform private.require_role(array['support', 'admin', 'service_role'], 'job_health');
@@ -155,6 +163,15 @@ begin
   v_hours_from := date_bin(interval '1 hour', v_start + interval '1 hour' - interval '1 microsecond', timestamptz 'epoch');
   v_hours_to := case when v_mark = '-infinity' then v_hours_from
                      else greatest(v_hours_from, date_bin(interval '1 hour', v_mark, timestamptz 'epoch')) end;
+  if extract(epoch from p_bucket)::bigint % 3600 = 0 then
+    v_minutes_to := least(v_mark, v_hours_from);
+    v_minutes_from := greatest(v_start, v_hours_to);
+    v_job_hours_to := v_hours_to;
+  else
+    v_minutes_to := v_mark;
+    v_minutes_from := v_mark;
+    v_job_hours_to := v_hours_from;
+  end if;
 
   with jm as (
     -- With whole-hour buckets, the whole rolled-up hours come from the hour rows (an hour row's
@@ -162,13 +179,12 @@ begin
     select h.hour as minute, h.model_id, h.created, h.claimed, h.succeeded, h.failed, h.requeued, h.retried,
            h.cancelled, h.refunds, h.refunded_credits, h.queued_depth, h.running_depth
       from public.metrics_job_hour h
-     where extract(epoch from p_bucket)::bigint % 3600 = 0 and h.hour >= v_hours_from and h.hour < v_hours_to
+     where h.hour >= v_hours_from and h.hour < v_job_hours_to
     union all
     select x.minute, x.model_id, x.created, x.claimed, x.succeeded, x.failed, x.requeued, x.retried,
            x.cancelled, x.refunds, x.refunded_credits, x.queued_depth, x.running_depth
       from public.metrics_job_minute x
-     where x.minute >= v_start and x.minute < v_mark
-       and (extract(epoch from p_bucket)::bigint % 3600 <> 0 or x.minute < v_hours_from or x.minute >= v_hours_to)
+     where (x.minute >= v_start and x.minute < v_minutes_to) or (x.minute >= v_minutes_from and x.minute < v_mark)
     union all
     select t.minute, t.model_id, t.created, t.claimed, t.succeeded, t.failed, t.requeued, t.retried,
            t.cancelled, t.refunds, t.refunded_credits,
@@ -196,10 +212,9 @@ begin
     select x.minute, x.model_id, x.calls, x.ok, x.rate_limited, x.server_error, x.timeout, x.other_error,
            x.latency_hist, x.p50_ms, x.p95_ms, x.p99_ms, x.cost_usd
       from public.metrics_provider_minute x
-     where x.minute >= v_start and x.minute < v_mark
        -- Whole-hour buckets read whole hours from metrics_provider_hour (pc below), so only the
        -- minutes around them are read here.
-       and (extract(epoch from p_bucket)::bigint % 3600 <> 0 or x.minute < v_hours_from or x.minute >= v_hours_to)
+     where (x.minute >= v_start and x.minute < v_minutes_to) or (x.minute >= v_minutes_from and x.minute < v_mark)
     union all
     select t.minute, t.model_id, t.calls, t.ok, t.rate_limited, t.server_error, t.timeout, t.other_error,
            t.latency_hist, t.p50_ms, t.p95_ms, t.p99_ms, t.cost_usd

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { DEMO_USERS } from './support/database.ts';
-import { createJob, FLASH, query, rejects, testDbForFile } from './support/fixtures.ts';
+import { createJob, FLASH, moveJobsBack, query, rejects, testDbForFile } from './support/fixtures.ts';
 
 const t = testDbForFile(10);
 
@@ -38,28 +38,8 @@ async function finishedJobs(n: number, daysAgo: number, tag: string, { charged =
     );
     done += claimed.length;
   }
-  await ageJobs(ids, daysAgo);
+  await moveJobsBack(t.db, ids, daysAgo);
   return ids;
-}
-
-/** Moves jobs and everything they wrote back in time (history is moved, not rewritten). */
-async function ageJobs(ids: string[], days: number): Promise<void> {
-  const client = await t.db.connect();
-  try {
-    await client.query('set session_replication_role = replica');
-    const shift = `${days} days`;
-    await client.query(`update public.job_events set at = at - $2::interval where job_id = any($1)`, [ids, shift]);
-    await client.query(`update public.provider_calls set recorded_at = recorded_at - $2::interval, started_at = started_at - $2::interval where job_id = any($1)`, [ids, shift]);
-    await client.query(`update public.credit_ledger set created_at = created_at - $2::interval where job_id = any($1)`, [ids, shift]);
-    await client.query(
-      `update public.jobs set created_at = created_at - $2::interval, updated_at = updated_at - $2::interval,
-              finished_at = finished_at - $2::interval where id = any($1)`,
-      [ids, shift],
-    );
-  } finally {
-    await client.query('set session_replication_role = origin');
-    client.release();
-  }
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {

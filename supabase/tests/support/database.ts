@@ -200,3 +200,11 @@ export function createTestClient<Schema = Database>(
     ...(options.headers ? { global: { headers: options.headers } } : {}),
   });
 }
+
+/** A client with the publishable key, signed in as a demo account through Auth's password grant. */
+export async function signedInClient(stack: Pick<TestStack, 'apiUrl' | 'publishableKey'>, user: keyof typeof DEMO_USERS): Promise<SupabaseClient<Database>> {
+  const client = createTestClient(stack, stack.publishableKey);
+  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
+  if (error) throw new Error(`${user} could not sign in: ${error.message}`);
+  return client;
+}
