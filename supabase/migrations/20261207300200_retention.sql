@@ -189,10 +189,11 @@ as $$
       join pg_catalog.pg_class ch on ch.oid = i.inhrelid
   )
   select p.relation, p.kind, sum(pg_catalog.pg_total_relation_size(p.oid))::bigint,
-         sum(case when p.relpages < 128 or p.reltuples < 0
+         -- A relation this role may not read (a platform table on hosted) keeps the estimate.
+         sum(case when (p.relpages < 128 or p.reltuples < 0) and pg_catalog.has_table_privilege(p.oid, 'select')
                   then (xpath('/row/n/text()', pg_catalog.query_to_xml(
                           format('select count(*) as n from %s', p.oid::regclass), false, true, '')))[1]::text::bigint
-                  else p.reltuples::bigint end)::bigint
+                  else greatest(p.reltuples, 0)::bigint end)::bigint
     from parts p
    group by p.relation, p.kind, p.ord
    order by p.ord
@@ -380,8 +381,9 @@ begin
     when 'public.audit_log' then 'at' when 'public.alert_incidents' then 'opened_at'
     when 'realtime.messages' then 'inserted_at'
     else (select t.time_column from private.retention_targets() t where t.relation = p_relation) end;
-  if v_column is null or to_regclass(p_relation) is null then
-    return null;  -- storage.objects: its rows follow the jobs'
+  if v_column is null or to_regclass(p_relation) is null
+     or not pg_catalog.has_table_privilege(to_regclass(p_relation), 'select') then
+    return null;  -- storage.objects (its rows follow the jobs'), or a platform table not ours to read
   end if;
   select keep_days into v_keep from public.retention_policies where kind = p_kind;
   if v_keep is not null then
