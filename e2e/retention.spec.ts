@@ -15,7 +15,7 @@ test('an admin changes the timeline window with a reason; out of bounds is refus
     await admin.goto('/admin/retention');
     await expect(admin.getByRole('heading', { name: 'Data retention' })).toBeVisible();
     const tables = admin.getByRole('table', { name: 'Tables' });
-    await expect(tables.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'public.jobs' }) })).toContainText('kept');
+    await expect(tables.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'public.jobs' }) })).toContainText('kept: the gallery and accounting');
     const windows = admin.getByRole('table', { name: 'Retention windows' });
     const timelines = windows.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: /Job timelines/ }) });
     await expect(timelines).toContainText('30 days');

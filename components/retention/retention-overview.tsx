@@ -26,9 +26,17 @@ export function formatBytes(bytes: number): string {
 
 const count = new Intl.NumberFormat('en-US');
 
+const KEPT_BECAUSE: Record<string, string> = {
+  'public.jobs': 'kept: the gallery and accounting',
+  'public.credit_ledger': 'kept: accounting',
+  'public.audit_log': 'kept: the audit trail',
+  'storage.objects': 'kept with their jobs',
+  'public.alert_incidents': "kept: incidents' story",
+};
+
 /** What happens to a table's rows, in words. */
 function fate(table: RetentionTable, policies: Map<string, RetentionPolicy>): string {
-  if (table.kind === 'kept') return 'kept (accounting, the gallery)';
+  if (table.kind === 'kept') return KEPT_BECAUSE[table.relation] ?? 'kept';
   if (table.kind === 'realtime') return 'daily partitions, dropped by Realtime';
   const policy = policies.get(table.kind);
   return policy ? `${policy.keep_days} days (${policy.label.toLowerCase()})` : table.kind;
