@@ -32,7 +32,7 @@ export async function generateHealthHistory(
             case when s.status = 'running' then 'w' || (g % 4) end,
             case when s.status = 'failed' then 'server_error' end
        from generate_series(1, $3::integer) g
-      cross join lateral (select now() - $4::interval + ($4::interval - interval '1 minute') * g / $3::integer as t) tt
+      cross join lateral (select now() - $4::interval + ($4::interval - interval '1 minute') * (g::double precision / $3::integer) as t) tt
       cross join lateral (select case when g > $3::integer - 200 then 'queued'
                                       when g > $3::integer - 240 then 'running'
                                       when g % 20 = 0 then 'failed' else 'succeeded' end as status) s`,
@@ -58,7 +58,7 @@ export async function generateHealthHistory(
             case when g % 20 = 0 then 503 else 200 end, case when g % 20 = 0 then 'server_error' else 'ok' end,
             0.039, t
        from generate_series(1, $1::integer) g
-      cross join lateral (select now() - $2::interval + ($2::interval - interval '1 minute') * g / $1::integer as t,
+      cross join lateral (select now() - $2::interval + ($2::interval - interval '1 minute') * (g::double precision / $1::integer) as t,
                                  (2000 + 18000 * random() * random() + case when g % 100 = 0 then 90000 else 0 end)::integer as d) x`,
     [calls, span],
   );
