@@ -44,21 +44,27 @@ const THROUGHPUT_ROUNDS = 3;
 const CLAIMERS = 4;
 const READ_RUNS = 30;
 
-// Each relation's share: what retention removes (by its policy kind), what is kept by design.
+// Each relation's share: what retention removes per job (by its policy kind). The rollups are
+// not here: they grow with time and the number of models (a row per model per minute or hour,
+// busy or idle), not with jobs, so their steady state is computed from their row sizes in the
+// history (below), not per job.
 const PRUNED: Record<string, string> = {
   'public.job_events': 'job_events',
   'public.provider_calls': 'provider_calls',
   'public.alert_incident_events': 'alert_values',
   'public.alert_deliveries': 'alert_deliveries',
-  'public.metrics_job_minute': 'metrics_minute',
-  'public.metrics_provider_minute': 'metrics_minute',
-  'public.metrics_job_hour': 'metrics_hour',
-  'public.metrics_provider_hour': 'metrics_hour',
-  'public.retention_table_samples': 'metrics_minute',
+};
+const ROLLUPS: Record<string, { kind: 'metrics_minute' | 'metrics_hour'; rowsPerModelDay: number }> = {
+  'public.metrics_job_minute': { kind: 'metrics_minute', rowsPerModelDay: 1440 },
+  'public.metrics_provider_minute': { kind: 'metrics_minute', rowsPerModelDay: 1440 },
+  'public.metrics_job_hour': { kind: 'metrics_hour', rowsPerModelDay: 24 },
+  'public.metrics_provider_hour': { kind: 'metrics_hour', rowsPerModelDay: 24 },
 };
 const DEFAULT_DAYS: Record<string, number> = {
   job_events: 30, provider_calls: 30, alert_values: 30, alert_deliveries: 30, metrics_minute: 42, metrics_hour: 400,
 };
+// Models in the registry: the rollups' rows per minute or hour.
+const MODELS = 2;
 // realtime.messages partitions live for today plus the days Realtime keeps (3 here, as the
 // local Realtime; hosted "a few").
 const REALTIME_DAYS = 4;
@@ -140,11 +146,14 @@ async function bytesPerJob() {
     let realtime = 0;
     for (const [relation, bytes] of after) {
       const delta = (bytes - (before.get(relation) ?? 0)) / REAL_JOBS;
-      if (delta === 0) continue;
+      if (delta === 0 || ROLLUPS[relation] || relation === 'public.retention_table_samples') continue;
       if (relation === 'realtime.messages') realtime = delta;
       else if (PRUNED[relation]) pruned[relation] = Math.round(delta);
       else kept[relation] = Math.round(delta);
     }
+    const { rows: perJob } = await f.db.query<{ events: string; calls: string }>(
+      `select (select count(*) from public.job_events) as events, (select count(*) from public.provider_calls) as calls`,
+    );
     const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
     // Steady state: each pruned relation holds its window's worth of jobs.
     const steadyBytes = Object.entries(pruned).reduce((total, [relation, b]) => total + b * 1e6 * DEFAULT_DAYS[PRUNED[relation]!]!, 0);
@@ -155,12 +164,13 @@ async function bytesPerJob() {
       succeeded_total: outcome[0]!.succeeded,
       storage_objects_total: outcome[0]!.objects,
       realtime_messages_per_job: round(outcome[0]!.messages / (REAL_JOBS + WARM_JOBS), 1),
+      job_events_per_job: round(Number(perJob[0]!.events) / (REAL_JOBS + WARM_JOBS), 2),
+      provider_calls_per_job: round(Number(perJob[0]!.calls) / (REAL_JOBS + WARM_JOBS), 2),
       db_bytes_per_job: Math.round(sum(kept) + sum(pruned) + realtime),
       kept_bytes_per_job: { total: sum(kept), ...kept },
       pruned_bytes_per_job: { total: sum(pruned), ...pruned },
       realtime_bytes_per_job: Math.round(realtime),
-      steady_state_gb_at_1m_jobs_per_day: round(steadyBytes / 1e9, 1),
-      steady_state_target_gb: 40,
+      raw_steady_state_gb_at_1m_jobs_per_day: round(steadyBytes / 1e9, 1),
       realtime_steady_state_gb_at_1m_jobs_per_day: round((realtime * 1e6 * REALTIME_DAYS) / 1e9, 1),
       kept_gb_per_day_at_1m_jobs_per_day: round((sum(kept) * 1e6) / 1e9, 2),
     };
@@ -301,6 +311,16 @@ async function history() {
       return { jobs: Number(rows[0]!.jobs), job_events: Number(rows[0]!.events), provider_calls: Number(rows[0]!.calls) };
     };
     const rowsBefore = await counts();
+    // The rollups' steady state: bytes per row (table and indexes over rows, 60 days of them)
+    // times rows per model and day times the window.
+    const rollupRowBytes: Record<string, number> = {};
+    let rollupSteadyBytes = 0;
+    for (const [relation, { kind, rowsPerModelDay }] of Object.entries(ROLLUPS)) {
+      const { rows } = await db.query<{ bytes: string; n: string }>(`select pg_total_relation_size($1::regclass) as bytes, (select count(*) from ${relation}) as n`, [relation]);
+      const perRow = Number(rows[0]!.bytes) / Math.max(1, Number(rows[0]!.n));
+      rollupRowBytes[relation] = Math.round(perRow);
+      rollupSteadyBytes += perRow * MODELS * rowsPerModelDay * DEFAULT_DAYS[kind]!;
+    }
     const sizesBefore = await relationSizes(db);
     const readsBefore = await timeReads(db);
     const throughputBefore = await ratio();
@@ -340,6 +360,8 @@ async function history() {
     return {
       days: HISTORY_DAYS,
       generated,
+      rollup_bytes_per_row: rollupRowBytes,
+      rollups_steady_state_gb: round(rollupSteadyBytes / 1e9, 3),
       rows_before: rowsBefore,
       rows_after: rowsAfter,
       claim_complete_jobs_per_second: { with_history: throughputBefore.rounds, after_prune: throughputAfter.rounds },
@@ -418,10 +440,15 @@ async function partitionedTimeline(db: pg.Pool) {
 }
 
 export default async function growthBenchmark() {
-  const perJob = PARTS.includes('per-job') ? await bytesPerJob() : {};
+  const perJob = PARTS.includes('per-job') ? await bytesPerJob() : null;
   const longHistory = PARTS.includes('history') ? await history() : null;
   return {
     ...perJob,
+    // Everything retention prunes at its steady state: the raw rows' windows of a million jobs a
+    // day plus the rollups' windows.
+    steady_state_gb_at_1m_jobs_per_day:
+      perJob && longHistory ? round(perJob.raw_steady_state_gb_at_1m_jobs_per_day + longHistory.rollups_steady_state_gb, 1) : null,
+    steady_state_target_gb: 40,
     history: longHistory,
     history_jobs: HISTORY_JOBS,
     stand_in_note: `${FLASH} via the local Gemini stand-in; its images are 256 px PNGs (Storage's bytes are outside the database)`,
