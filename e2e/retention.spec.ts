@@ -18,7 +18,7 @@ test('an admin changes the timeline window with a reason; out of bounds is refus
     await expect(tables.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'public.jobs' }) })).toContainText('kept: the gallery and accounting');
     const windows = admin.getByRole('table', { name: 'Retention windows' });
     const timelines = windows.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: /Job timelines/ }) });
-    await expect(timelines).toContainText('30 days');
+    await expect(timelines).toContainText('21 days');
     await saveScreenshot(admin, 'retention');
 
     await timelines.getByRole('button', { name: 'Change the window: Job timelines' }).click();
@@ -33,10 +33,10 @@ test('an admin changes the timeline window with a reason; out of bounds is refus
     await expect(dialog.getByRole('status')).toHaveText('Saved. The next prune pass uses it.');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect(timelines).toContainText('14 days');
-    await expect(timelines).toContainText('default 30');
+    await expect(timelines).toContainText('default 21');
 
     const { rows } = await db.query(`select reason, before, after from public.audit_log where action = 'set_retention_window' and reason like $1 order by id`, [`${tag} %`]);
-    expect(rows).toEqual([{ reason: `${tag} two weeks`, before: { keep_days: 30 }, after: { keep_days: 14 } }]);
+    expect(rows).toEqual([{ reason: `${tag} two weeks`, before: { keep_days: 21 }, after: { keep_days: 14 } }]);
   } finally {
     await db.query(`update public.retention_policies set keep_days = default_days where kind = 'job_events'`);
   }
@@ -63,8 +63,8 @@ test('a job whose timeline and calls were pruned says so on its page', async ({ 
 
   await admin.goto(`/admin/jobs/${id}`);
   await expect(admin.getByTestId('job-status')).toHaveText('succeeded');
-  await expect(admin.getByTestId('timeline-pruned')).toContainText('timelines are kept for 30 days');
-  await expect(admin.getByTestId('calls-pruned')).toContainText('kept for 30 days');
+  await expect(admin.getByTestId('timeline-pruned')).toContainText('timelines are kept for 21 days');
+  await expect(admin.getByTestId('calls-pruned')).toContainText('kept for 21 days');
   await expect(admin.getByRole('list', { name: 'Timeline' })).toHaveCount(0);
 });
 

@@ -33,7 +33,7 @@ describe('data retention', () => {
     await stack.db.query('select public.prune_expired_data()');
     const status = await fetchRetentionStatus(support);
     const jobEvents = status.policies.find((p) => p.kind === 'job_events')!;
-    assert.equal(jobEvents.keep_days, 30);
+    assert.equal(jobEvents.keep_days, 21);
     assert.ok(jobEvents.last_pruned_at, 'the pass is recorded');
     assert.ok(status.tables.some((t) => t.relation === 'public.jobs' && t.kind === 'kept'));
     await assert.rejects(fetchRetentionStatus(alice), /requires the support or admin role/);
@@ -45,7 +45,7 @@ describe('data retention', () => {
       setRetentionWindow(admin, { kind: 'provider_calls', days: 2, reason: 'too short' }),
       { message: 'Gemini call records must be kept between 7 and 365 days (asked: 2 days)' },
     );
-    assert.equal((await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'provider_calls')!.keep_days, 30);
+    assert.equal((await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'provider_calls')!.keep_days, 21);
     await setRetentionWindow(admin, { kind: 'provider_calls', days: 14, reason: 'two weeks is enough' });
     assert.equal((await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'provider_calls')!.keep_days, 14);
     const { rows } = await stack.db.query(`select reason, after from public.audit_log where action = 'set_retention_window'`);
@@ -72,6 +72,6 @@ describe('data retention', () => {
     const records = await fetchJobRecords(admin, id);
     assert.equal(records.events.length, 0);
     assert.equal(records.ledger.length, 1, 'its charge is kept');
-    assert.deepEqual(prunedRecords(job!, records), { timeline: 30, calls: 14 });
+    assert.deepEqual(prunedRecords(job!, records), { timeline: 21, calls: 14 });
   });
 });

@@ -61,7 +61,7 @@ const ROLLUPS: Record<string, { kind: 'metrics_minute' | 'metrics_hour'; rowsPer
   'public.metrics_provider_hour': { kind: 'metrics_hour', rowsPerModelDay: 24 },
 };
 const DEFAULT_DAYS: Record<string, number> = {
-  job_events: 30, provider_calls: 30, alert_values: 30, alert_deliveries: 30, metrics_minute: 42, metrics_hour: 400,
+  job_events: 21, provider_calls: 21, alert_values: 30, alert_deliveries: 30, metrics_minute: 42, metrics_hour: 400,
 };
 // Models in the registry: the rollups' rows per minute or hour.
 const MODELS = 2;

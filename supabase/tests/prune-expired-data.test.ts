@@ -70,8 +70,9 @@ async function keptCounts(): Promise<Record<string, number>> {
 
 describe('pruning expired data', () => {
   test('each window removes exactly what is older than it and nothing newer', async () => {
-    const old = await finishedJobs(20, 31, 'old ');
-    const recent = await finishedJobs(20, 29, 'recent ');
+    // Timelines and calls: either side of 21 days.
+    const old = await finishedJobs(20, 22, 'old ');
+    const recent = await finishedJobs(20, 20, 'recent ');
     // Rollups: minute rows either side of 42 days, hour rows either side of 400 days.
     await t.db.query(
       `insert into public.metrics_job_minute (minute, model_id, created)
@@ -216,7 +217,7 @@ describe('pruning expired data', () => {
   test('a shorter window applies at the next pass; only admins change it, with a reason, within bounds', async () => {
     const [week] = await finishedJobs(1, 8, 'week ');
     await prune();
-    assert.equal(await count('select 1 from public.job_events where job_id = $1', [week]), 3, '8 days old: inside the 30-day window');
+    assert.equal(await count('select 1 from public.job_events where job_id = $1', [week]), 3, '8 days old: inside the 21-day window');
 
     await rejects(query(t.db, 'support', `select public.set_retention_window('job_events', 7, 'short')`), '42501', /requires the admin role/);
     await rejects(query(t.db, 'admin', `select public.set_retention_window('job_events', 3, 'too short')`), '22023',
@@ -226,16 +227,16 @@ describe('pruning expired data', () => {
     await rejects(query(t.db, 'admin', `select public.set_retention_window('jobs', 7, 'not a kind')`), 'PT404', 'no retention policy "jobs"');
     await rejects(query(t.db, 'admin', `select public.set_retention_window('job_events', 7, '')`), '22023', /reason/);
     const unchanged = await t.db.query<{ keep_days: number }>(`select keep_days from public.retention_policies where kind = 'job_events'`);
-    assert.equal(unchanged.rows[0]!.keep_days, 30, 'refused changes change nothing');
+    assert.equal(unchanged.rows[0]!.keep_days, 21, 'refused changes change nothing');
 
     const [after] = await query<{ keep_days: number }>(t.db, 'admin', `select * from public.set_retention_window('job_events', 7, 'disk is tight')`);
     assert.equal(after!.keep_days, 7);
     const { rows: audit } = await t.db.query(`select actor_role, reason, before, after, detail from public.audit_log where action = 'set_retention_window'`);
-    assert.deepEqual(audit, [{ actor_role: 'admin', reason: 'disk is tight', before: { keep_days: 30 }, after: { keep_days: 7 }, detail: { kind: 'job_events' } }]);
+    assert.deepEqual(audit, [{ actor_role: 'admin', reason: 'disk is tight', before: { keep_days: 21 }, after: { keep_days: 7 }, detail: { kind: 'job_events' } }]);
     await prune();
     assert.equal(await count('select 1 from public.job_events where job_id = $1', [week]), 0);
     assert.equal(await count('select 1 from public.provider_calls where job_id = $1', [week]), 1, 'provider calls keep their own window');
-    await query(t.db, 'admin', `select public.set_retention_window('job_events', 30, 'back to the default')`);
+    await query(t.db, 'admin', `select public.set_retention_window('job_events', 21, 'back to the default')`);
   });
 
   test('a pass that cannot have a table within its lock timeout skips it, and the others still run', async () => {
