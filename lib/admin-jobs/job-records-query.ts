@@ -33,7 +33,11 @@ export const providerCallSchema = z.object({
 } satisfies ColumnsOf<'provider_calls'>);
 export type ProviderCall = z.infer<typeof providerCallSchema>;
 
-const retentionEdgeSchema = z.object({ kind: z.enum(['job_events', 'provider_calls']), keep_days: z.number().int(), last_prune_cutoff: z.string().nullable() });
+const retentionEdgeSchema = z.object({
+  kind: z.enum(['job_events', 'provider_calls']),
+  keep_days: z.number().int(),
+  last_prune_cutoff: z.string().nullable(),
+} satisfies ColumnsOf<'retention_policies'>);
 export type RetentionEdge = z.infer<typeof retentionEdgeSchema>;
 
 export interface JobRecords {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { moveJobsBack } from '../../supabase/tests/support/fixtures.ts';
 import { fetchAdminJob } from '../admin-jobs/admin-job-query.ts';
@@ -13,9 +13,9 @@ import { setRetentionWindow } from './set-window-mutation.ts';
  * with the official client, signed in as the demo accounts.
  */
 let stack: TestStack;
-let admin: SupabaseClient;
-let support: SupabaseClient;
-let alice: SupabaseClient;
+let admin: DatabaseClient;
+let support: DatabaseClient;
+let alice: DatabaseClient;
 
 const signIn = (user: keyof typeof DEMO_USERS) => signedInClient(stack, user);
 

@@ -1,5 +1,5 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { retentionKeys } from './keys';
@@ -40,13 +40,13 @@ export const retentionStatusSchema = z.object({
 export type RetentionStatus = z.infer<typeof retentionStatusSchema>;
 
 /** retention_status(): sizes, windows and the last pass (20261207300200_retention.sql). */
-export async function fetchRetentionStatus(supabase: SupabaseClient): Promise<RetentionStatus> {
+export async function fetchRetentionStatus(supabase: DatabaseClient): Promise<RetentionStatus> {
   const { data, error } = await supabase.rpc('retention_status');
   if (error) throw new Error(error.message);
   return retentionStatusSchema.parse(data);
 }
 
-export const retentionStatusQueryOptions = (supabase: SupabaseClient) =>
+export const retentionStatusQueryOptions = (supabase: DatabaseClient) =>
   queryOptions({ queryKey: retentionKeys.status(), queryFn: () => fetchRetentionStatus(supabase) });
 
 export const useRetentionStatus = () => useQuery(retentionStatusQueryOptions(createClient()));

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { auditKeys } from '@/lib/audit/keys';
 import { reasonSchema } from '@/lib/audit/reason-schema';
@@ -15,7 +15,7 @@ export const setWindowSchema = z.object({
 export type SetWindowInput = z.infer<typeof setWindowSchema>;
 
 /** set_retention_window: admins only, audited; outside the kind's bounds it changes nothing. */
-export async function setRetentionWindow(supabase: SupabaseClient, input: SetWindowInput): Promise<void> {
+export async function setRetentionWindow(supabase: DatabaseClient, input: SetWindowInput): Promise<void> {
   const { kind, days, reason } = setWindowSchema.parse(input);
   const { error } = await supabase.rpc('set_retention_window', { p_kind: kind, p_days: days, p_reason: reason });
   if (error) throw new Error(error.message);

@@ -7,6 +7,10 @@
 -- queue and running depths at the end of the hour. Recomputed, like the provider hours, for
 -- every hour a watermark advance touched; an hour row is read only once its whole hour lies
 -- before the watermark.
+-- New tables and functions, and a trigger function replaced: if something holds a lock these
+-- need, the deploy fails after 5 s rather than stall the pipeline behind it.
+set local lock_timeout = '5s';
+
 create table public.metrics_job_hour (
   hour timestamptz not null,
   model_id text not null,

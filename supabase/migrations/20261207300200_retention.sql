@@ -26,6 +26,10 @@
 -- incident's events refuse UPDATE and TRUNCATE as before, and DELETE unless the transaction
 -- has declared a prune cutoff (jobhealth.prune_cutoff, set only by the pass below) and the row
 -- is older than it; an incident's own story (opened, resolved, notes) is never deleted.
+-- The timeline's and incident events' triggers are replaced (a brief lock on each table): if
+-- something holds one, the deploy fails after 5 s rather than stall the pipeline behind it.
+set local lock_timeout = '5s';
+
 create table public.retention_policies (
   kind text primary key,
   label text not null,
