@@ -26,7 +26,7 @@ let alice: DatabaseClient;
 const marker = `admindata-${Date.now().toString(36)}`;
 const ids: string[] = [];
 
-const signIn = (user: keyof typeof DEMO_USERS) => signedInClient(stack, user);
+const signIn = async (user: keyof typeof DEMO_USERS) => (await signedInClient(stack, user)).client;
 
 before(async () => {
   stack = await startTestStack();

@@ -29,7 +29,7 @@ let support: DatabaseClient;
 let alice: DatabaseClient;
 const SECRET = 'console-data-test-secret-0123456789abcdef';
 
-const signIn = (user: keyof typeof DEMO_USERS) => signedInClient(stack, user);
+const signIn = async (user: keyof typeof DEMO_USERS) => (await signedInClient(stack, user)).client;
 
 before(async () => {
   stack = await startTestStack();

@@ -31,7 +31,7 @@ let stack: TestStack;
 const clients: DatabaseClient[] = [];
 
 async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
-  const client = await signedInClient(stack, user);
+  const { client } = await signedInClient(stack, user);
   clients.push(client);
   return client;
 }

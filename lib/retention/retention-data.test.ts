@@ -17,7 +17,7 @@ let admin: DatabaseClient;
 let support: DatabaseClient;
 let alice: DatabaseClient;
 
-const signIn = (user: keyof typeof DEMO_USERS) => signedInClient(stack, user);
+const signIn = async (user: keyof typeof DEMO_USERS) => (await signedInClient(stack, user)).client;
 
 before(async () => {
   stack = await startTestStack();
