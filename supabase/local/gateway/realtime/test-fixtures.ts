@@ -1,6 +1,6 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { createTestClient, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
+import type { TestStack } from '../../../tests/support/database.ts';
 
 /**
  * Shared by the realtime test files: signed-in official clients, a subscribe that resolves on
