@@ -167,7 +167,7 @@ test("an admin pauses and resumes a model's queue and asks for it to be verified
 });
 
 test('an end user cannot open the console', async ({ alicePage: alice }) => {
-  for (const url of ['/admin', '/admin/jobs', '/admin/users', '/admin/audit']) {
+  for (const url of ['/admin', '/admin/jobs', '/admin/users', '/admin/audit', '/admin/retention']) {
     const response = await alice.goto(url);
     expect(response?.status(), `${url} answers 404 to an end user`).toBe(404);
   }

@@ -26,7 +26,7 @@ const NOT_A_JOB = '00000000-0000-4000-8000-000000000000';
 // measure the app, not the compiler.
 const WARM_ROUTES = {
   admin: [
-    '/admin', '/admin/jobs', `/admin/jobs/${NOT_A_JOB}`, '/admin/models', '/admin/users', `/admin/users/${DEMO_USERS.alice.id}`, '/admin/audit',
+    '/admin', '/admin/jobs', `/admin/jobs/${NOT_A_JOB}`, '/admin/models', '/admin/users', `/admin/users/${DEMO_USERS.alice.id}`, '/admin/audit', '/admin/retention',
     '/admin/alerts', '/admin/incidents',
   ],
   alice: ['/jobs', `/jobs/${NOT_A_JOB}`],

@@ -8,7 +8,7 @@ import { LedgerTable } from '@/components/users/ledger-table';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
 import { useAdminJob } from '@/lib/admin-jobs/admin-job-query';
-import { useJobRecords, type JobRecords } from '@/lib/admin-jobs/job-records-query';
+import { prunedRecords, useJobRecords, type JobRecords } from '@/lib/admin-jobs/job-records-query';
 import { useAdminJobLive } from '@/lib/admin-jobs/use-admin-jobs-live';
 import type { AppRole } from '@/lib/auth/roles';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
@@ -105,33 +105,49 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
       ) : records.isError ? (
         <ErrorPanel title="The job's history could not be loaded" error={records.error} onRetry={() => void records.refetch()} />
       ) : (
-        <JobRecordsView records={records.data} errors={j.errors} />
+        <JobRecordsView records={records.data} errors={j.errors} pruned={prunedRecords(j, records.data)} />
       )}
     </div>
   );
 }
 
-function JobRecordsView({ records, errors }: { records: JobRecords; errors: Record<string, unknown>[] }) {
+function JobRecordsView({
+  records,
+  errors,
+  pruned,
+}: {
+  records: JobRecords;
+  errors: Record<string, unknown>[];
+  pruned: ReturnType<typeof prunedRecords>;
+}) {
   return (
     <>
       <section className="card" aria-labelledby="timeline-h">
         <h2 id="timeline-h">Timeline</h2>
-        <ol className="timeline" aria-label="Timeline">
-          {records.events.map((e) => (
-            <li key={e.id}>
-              <strong><Timestamp iso={e.at} /></strong> {e.from_status ? `${e.from_status} → ${e.to_status}` : `created ${e.to_status}`} · attempt {e.attempt} · by {e.actor_role}
-              {typeof e.detail.reason === 'string' && <> · reason: “{e.detail.reason}”</>}
-              {typeof e.detail.error_class === 'string' && (
-                <span className="error-text">
-                  {' '}
-                  · {e.detail.error_class}
-                  {typeof e.detail.error === 'string' ? `: ${e.detail.error}` : ''}
-                </span>
-              )}
-              {typeof e.detail.worker_id === 'string' && <span className="muted"> · {e.detail.worker_id}</span>}
-            </li>
-          ))}
-        </ol>
+        {pruned.timeline !== null && (
+          <p className="muted" data-testid="timeline-pruned">
+            This job&apos;s timeline was removed: timelines are kept for {pruned.timeline} days (
+            <Link href="/admin/retention">data retention</Link>). Its status, charge and refunds below are kept.
+          </p>
+        )}
+        {records.events.length > 0 && (
+          <ol className="timeline" aria-label="Timeline">
+            {records.events.map((e) => (
+              <li key={e.id}>
+                <strong><Timestamp iso={e.at} /></strong> {e.from_status ? `${e.from_status} → ${e.to_status}` : `created ${e.to_status}`} · attempt {e.attempt} · by {e.actor_role}
+                {typeof e.detail.reason === 'string' && <> · reason: “{e.detail.reason}”</>}
+                {typeof e.detail.error_class === 'string' && (
+                  <span className="error-text">
+                    {' '}
+                    · {e.detail.error_class}
+                    {typeof e.detail.error === 'string' ? `: ${e.detail.error}` : ''}
+                  </span>
+                )}
+                {typeof e.detail.worker_id === 'string' && <span className="muted"> · {e.detail.worker_id}</span>}
+              </li>
+            ))}
+          </ol>
+        )}
         {errors.length > 0 && (
           <>
             <h3>Failed attempts</h3>
@@ -147,7 +163,12 @@ function JobRecordsView({ records, errors }: { records: JobRecords; errors: Reco
       </section>
       <section className="card" aria-labelledby="calls-h">
         <h2 id="calls-h">Gemini calls</h2>
-        {records.calls.length === 0 ? (
+        {pruned.calls !== null ? (
+          <p className="muted" data-testid="calls-pruned">
+            This job&apos;s call records were removed: they are kept for {pruned.calls} days (
+            <Link href="/admin/retention">data retention</Link>). Its latency and cost stay in System Health&apos;s rollups.
+          </p>
+        ) : records.calls.length === 0 ? (
           <p className="muted">No calls made yet.</p>
         ) : (
           <TableScroll label="Gemini calls">

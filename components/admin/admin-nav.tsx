@@ -10,6 +10,7 @@ const LINKS = [
   { href: '/admin/incidents', label: 'Incidents', adminOnly: false },
   { href: '/admin/alerts', label: 'Alerts', adminOnly: false },
   { href: '/admin/audit', label: 'Audit log', adminOnly: false },
+  { href: '/admin/retention', label: 'Data retention', adminOnly: false },
   { href: '/admin/models', label: 'Models', adminOnly: true },
 ] as const;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { fetchAuditPage } from '../audit/audit-log-query.ts';
 import { parseAuditFilters } from '../audit/audit-filters.ts';
 import { fetchUserLedger } from '../credits/user-ledger-query.ts';
@@ -26,12 +26,7 @@ let alice: DatabaseClient;
 const marker = `admindata-${Date.now().toString(36)}`;
 const ids: string[] = [];
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return client;
-}
+const signIn = async (user: keyof typeof DEMO_USERS) => (await signedInClient(stack, user)).client;
 
 before(async () => {
   stack = await startTestStack();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import { addJobMinute, evaluate, markRolledUp } from '../../supabase/tests/support/alerts.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { FLASH } from '../../supabase/tests/support/fixtures.ts';
 import { until } from '../../supabase/tests/support/wait.ts';
 import { parseAdminAlertChange } from './alert-change.ts';
@@ -29,12 +29,7 @@ let support: DatabaseClient;
 let alice: DatabaseClient;
 const SECRET = 'console-data-test-secret-0123456789abcdef';
 
-async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return client;
-}
+const signIn = async (user: keyof typeof DEMO_USERS) => (await signedInClient(stack, user)).client;
 
 before(async () => {
   stack = await startTestStack();

@@ -6,7 +6,7 @@ import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts
 import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
 import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { createTestClient, DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
 import { FLASH, PRO } from '../../supabase/tests/support/fixtures.ts';
 import { fetchBalance } from '../credits/balance-query.ts';
 import { creditKeys } from '../credits/keys.ts';
@@ -31,9 +31,7 @@ let stack: TestStack;
 const clients: DatabaseClient[] = [];
 
 async function signIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
+  const { client } = await signedInClient(stack, user);
   clients.push(client);
   return client;
 }

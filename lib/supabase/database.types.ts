@@ -586,6 +586,54 @@ export type Database = {
           },
         ]
       }
+      metrics_job_hour: {
+        Row: {
+          cancelled: number
+          claimed: number
+          created: number
+          failed: number
+          hour: string
+          model_id: string
+          queued_depth: number
+          refunded_credits: number
+          refunds: number
+          requeued: number
+          retried: number
+          running_depth: number
+          succeeded: number
+        }
+        Insert: {
+          cancelled?: number
+          claimed?: number
+          created?: number
+          failed?: number
+          hour: string
+          model_id: string
+          queued_depth?: number
+          refunded_credits?: number
+          refunds?: number
+          requeued?: number
+          retried?: number
+          running_depth?: number
+          succeeded?: number
+        }
+        Update: {
+          cancelled?: number
+          claimed?: number
+          created?: number
+          failed?: number
+          hour?: string
+          model_id?: string
+          queued_depth?: number
+          refunded_credits?: number
+          refunds?: number
+          requeued?: number
+          retried?: number
+          running_depth?: number
+          succeeded?: number
+        }
+        Relationships: []
+      }
       metrics_job_minute: {
         Row: {
           cancelled: number
@@ -918,6 +966,75 @@ export type Database = {
           },
         ]
       }
+      retention_policies: {
+        Row: {
+          default_days: number
+          keep_days: number
+          kind: string
+          label: string
+          last_prune_cutoff: string | null
+          last_prune_error: string | null
+          last_prune_ms: number | null
+          last_prune_rows: number | null
+          last_pruned_at: string | null
+          max_days: number
+          min_days: number
+          updated_at: string
+          updated_by: string | null
+        }
+        Insert: {
+          default_days: number
+          keep_days: number
+          kind: string
+          label: string
+          last_prune_cutoff?: string | null
+          last_prune_error?: string | null
+          last_prune_ms?: number | null
+          last_prune_rows?: number | null
+          last_pruned_at?: string | null
+          max_days: number
+          min_days: number
+          updated_at?: string
+          updated_by?: string | null
+        }
+        Update: {
+          default_days?: number
+          keep_days?: number
+          kind?: string
+          label?: string
+          last_prune_cutoff?: string | null
+          last_prune_error?: string | null
+          last_prune_ms?: number | null
+          last_prune_rows?: number | null
+          last_pruned_at?: string | null
+          max_days?: number
+          min_days?: number
+          updated_at?: string
+          updated_by?: string | null
+        }
+        Relationships: []
+      }
+      retention_table_samples: {
+        Row: {
+          bytes: number
+          relation: string
+          rows: number
+          sampled_at: string
+        }
+        Insert: {
+          bytes: number
+          relation: string
+          rows: number
+          sampled_at: string
+        }
+        Update: {
+          bytes?: number
+          relation?: string
+          rows?: number
+          sampled_at?: string
+        }
+        Relationships: []
+      }
     }
     Views: {
       [_ in never]: never
@@ -1233,6 +1350,10 @@ export type Database = {
         Returns: Json
       }
       job_queue_position: { Args: { p_job_id: string }; Returns: Json }
+      prune_expired_data: {
+        Args: { p_batch?: number; p_max_rows?: number }
+        Returns: Json
+      }
       reap_expired_jobs: { Args: { p_limit?: number }; Returns: Json }
       record_provider_call: {
         Args: {
@@ -1295,6 +1416,7 @@ export type Database = {
           status: string
         }[]
       }
+      retention_status: { Args: Record<PropertyKey, never>; Returns: Json }
       retry_jobs: {
         Args: { ids: string[]; reason: string }
         Returns: {
@@ -1383,6 +1505,30 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "models"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_retention_window: {
+        Args: { p_days: number; p_kind: string; p_reason: string }
+        Returns: {
+          default_days: number
+          keep_days: number
+          kind: string
+          label: string
+          last_prune_cutoff: string | null
+          last_prune_error: string | null
+          last_prune_ms: number | null
+          last_prune_rows: number | null
+          last_pruned_at: string | null
+          max_days: number
+          min_days: number
+          updated_at: string
+          updated_by: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "retention_policies"
           isOneToOne: true
           isSetofReturn: false
         }

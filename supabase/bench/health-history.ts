@@ -4,12 +4,17 @@ import { DEMO_USERS } from '../tests/support/database.ts';
 
 /**
  * A day of history at production scale, for benchmarks that read it (job_health in `queue`,
- * System Health in `ui`): `jobs` jobs spread over the last 24 hours (the newest 200 queued,
+ * System Health in `ui`; `days` longer for `growth`): `jobs` jobs spread over the last `days`
+ * days, 24 hours by default (the newest 200 queued,
  * the 40 before them running, 1 in 20 failed, the rest succeeded; 1 in 5 on the pro model)
  * with their timeline events, and `calls` provider calls (1 in 20 a 503, 1 in 100 a 90 s
  * outlier), then rolled up as the scheduler would.
  */
-export async function generateHealthHistory(client: pg.PoolClient | pg.Client, { jobs, calls }: { jobs: number; calls: number }) {
+export async function generateHealthHistory(
+  client: pg.PoolClient | pg.Client,
+  { jobs, calls, days = 1 }: { jobs: number; calls: number; days?: number },
+) {
+  const span = `${days * 24} hours`;
   const started = performance.now();
   // History is generated directly, without triggers (no broadcasts, no per-row checks): this
   // measures reading it, not writing it.
@@ -27,11 +32,11 @@ export async function generateHealthHistory(client: pg.PoolClient | pg.Client, {
             case when s.status = 'running' then 'w' || (g % 4) end,
             case when s.status = 'failed' then 'server_error' end
        from generate_series(1, $3::integer) g
-      cross join lateral (select now() - interval '24 hours' + (interval '24 hours' - interval '1 minute') * g / $3::integer as t) tt
+      cross join lateral (select now() - $4::interval + ($4::interval - interval '1 minute') * (g::double precision / $3::integer) as t) tt
       cross join lateral (select case when g > $3::integer - 200 then 'queued'
                                       when g > $3::integer - 240 then 'running'
                                       when g % 20 = 0 then 'failed' else 'succeeded' end as status) s`,
-    [DEMO_USERS.alice.id, DEMO_USERS.bob.id, jobs],
+    [DEMO_USERS.alice.id, DEMO_USERS.bob.id, jobs, span],
   );
   await client.query(
     `insert into public.job_events (job_id, user_id, model_id, at, from_status, to_status, attempt, actor_role)
@@ -53,9 +58,9 @@ export async function generateHealthHistory(client: pg.PoolClient | pg.Client, {
             case when g % 20 = 0 then 503 else 200 end, case when g % 20 = 0 then 'server_error' else 'ok' end,
             0.039, t
        from generate_series(1, $1::integer) g
-      cross join lateral (select now() - interval '24 hours' + (interval '24 hours' - interval '1 minute') * g / $1::integer as t,
+      cross join lateral (select now() - $2::interval + ($2::interval - interval '1 minute') * (g::double precision / $1::integer) as t,
                                  (2000 + 18000 * random() * random() + case when g % 100 = 0 then 90000 else 0 end)::integer as d) x`,
-    [calls],
+    [calls, span],
   );
   await client.query(`set session_replication_role = origin`);
   await client.query('vacuum analyze public.jobs, public.job_events, public.provider_calls');

@@ -13,7 +13,7 @@ import { CLUSTER_ENV, startTestCluster } from '../tests/support/database.ts';
  * line) and written to `.local/bench/<name>.json`. Without a name every benchmark runs and the
  * last line is one JSON object keyed by name.
  */
-const ORDER = ['gateway', 'realtime', 'fanout', 'queue', 'worker', 'thumbnail', 'ui', 'alerts'];
+const ORDER = ['gateway', 'realtime', 'fanout', 'queue', 'worker', 'thumbnail', 'ui', 'alerts', 'growth'];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const available = ORDER.filter((name) => fs.existsSync(path.join(here, `${name}.ts`)));
 

@@ -6,7 +6,8 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from './schedul
  *   - NOTIFY `job_dispatch` (sent by the jobs triggers when a job becomes runnable) invokes
  *     POST /functions/v1/job-worker with the secret key in `apikey` at once, as pg_net does;
  *   - a sweep invokes it anyway every few seconds, for delayed retries whose run_at has come;
- *   - the reaper and the metrics rollup run on pg_cron's schedule.
+ *   - the reaper and the metrics rollup run on pg_cron's schedule, and so does the retention
+ *     pass (migrations/*_retention.sql), every 10 minutes.
  */
 export const WORKER_DISPATCH_CHANNEL = 'job_dispatch';
 
@@ -21,6 +22,8 @@ export interface WorkerDispatchOptions {
   /** Default 60 s, as pg_cron's every-minute schedule. */
   reapEveryMs?: number;
   rollupEveryMs?: number;
+  /** Default 10 minutes, as the hosted schedule. */
+  pruneEveryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -49,6 +52,7 @@ export function workerSchedulerOptions(options: WorkerDispatchOptions): Schedule
     tasks: [
       { name: 'reap_expired_jobs', sql: 'select public.reap_expired_jobs()', everyMs: options.reapEveryMs ?? 60_000 },
       { name: 'rollup_metrics', sql: 'select public.rollup_metrics()', everyMs: options.rollupEveryMs ?? 60_000 },
+      { name: 'prune_expired_data', sql: 'select public.prune_expired_data()', everyMs: options.pruneEveryMs ?? 600_000 },
     ],
     log: options.log,
   };

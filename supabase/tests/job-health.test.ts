@@ -151,8 +151,10 @@ describe('job_health', () => {
   });
 
   test('refuses a bad window or bucket with 22023', async () => {
-    await rejects(query(t.db, 'admin', `select public.job_health('30 seconds', '1 minute')`), '22023', 'window must be between 1 minute and 7 days');
-    await rejects(query(t.db, 'admin', `select public.job_health('8 days', '1 hour')`), '22023', 'window must be between 1 minute and 7 days');
+    await rejects(query(t.db, 'admin', `select public.job_health('30 seconds', '1 minute')`), '22023', 'window must be between 1 minute and 400 days');
+    await rejects(query(t.db, 'admin', `select public.job_health('401 days', '1 day')`), '22023', 'window must be between 1 minute and 400 days');
+    // Minute rollups are pruned after weeks: a long window is drawn from the hour rows only.
+    await rejects(query(t.db, 'admin', `select public.job_health('8 days', '90 minutes')`), '22023', 'windows over 7 days need buckets of whole hours');
     await rejects(query(t.db, 'admin', `select public.job_health('1 hour', '90 seconds')`), '22023', 'bucket must be a whole number of minutes');
     await rejects(query(t.db, 'admin', `select public.job_health('7 days', '1 minute')`), '22023', /^too many buckets/);
   });

@@ -27,6 +27,12 @@ before(async () => {
      values (date_trunc('hour', now()) - interval '2 hours', $1, 1, array_fill(0, array[40]))`,
     [FLASH],
   );
+  await t.db.query(
+    `insert into public.metrics_job_hour (hour, model_id, created) values (date_trunc('hour', now()) - interval '2 hours', $1, 1)`,
+    [FLASH],
+  );
+  // A prune pass records its run on each policy and samples every table's size.
+  await query(t.db, 'service', 'select public.prune_expired_data()');
   // Alerts: the seeded rules and evaluation state, a channel with a test message queued, and
   // an incident with one timeline row, as the evaluation would have written it.
   const [channel] = await query(t.db, 'admin', `select * from public.create_alert_channel('ops', 'slack', 'https://hooks.slack.com/services/T0/B0/x', 'rls matrix')`);
@@ -56,6 +62,9 @@ const TABLES: Record<string, { owner?: string; expect: Record<Actor, Visibility>
   metrics_job_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_provider_minute: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_provider_hour: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  metrics_job_hour: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  retention_policies: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
+  retention_table_samples: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   metrics_rollup_state: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   alert_rules: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
   alert_incidents: { expect: { anon: 'denied', alice: 'none', bob: 'none', support: 'all', admin: 'all', service: 'all' } },
@@ -78,6 +87,9 @@ const UPDATABLE: Record<string, string> = {
   metrics_job_minute: 'minute',
   metrics_provider_minute: 'minute',
   metrics_provider_hour: 'hour',
+  metrics_job_hour: 'hour',
+  retention_policies: 'keep_days',
+  retention_table_samples: 'bytes',
   metrics_rollup_state: 'rolled_until',
   alert_rules: 'name',
   alert_incidents: 'summary',
@@ -168,6 +180,9 @@ const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['fail_job', `select public.fail_job($1, $1, 'x', 'y')`, [NIL], ['service']],
   ['reap_expired_jobs', `select public.reap_expired_jobs()`, [], ['service']],
   ['rollup_metrics', `select public.rollup_metrics()`, [], ['service']],
+  ['prune_expired_data', `select public.prune_expired_data()`, [], ['service']],
+  ['set_retention_window', `select public.set_retention_window('job_events', 30, 'r')`, [], ['admin']],
+  ['retention_status', `select public.retention_status()`, [], ['support', 'admin']],
   ['record_provider_call', `select public.record_provider_call($1, now(), 10, 'ok')`, [FLASH], ['service']],
   ['acquire_model_budget', `select public.acquire_model_budget($1)`, [FLASH], ['service']],
   ['set_model_verification', `select public.set_model_verification($1, 'verified')`, [FLASH], ['service']],

@@ -166,7 +166,9 @@ export async function startTestStack(
   };
 }
 
-export { DEMO_PASSWORD } from '../../../lib/auth/demo-accounts.ts';
+import { DEMO_PASSWORD } from '../../../lib/auth/demo-accounts.ts';
+
+export { DEMO_PASSWORD };
 export const DEMO_USERS = {
   admin: { id: '00000000-0000-4000-8000-00000000a001', email: 'admin@example.com' },
   support: { id: '00000000-0000-4000-8000-00000000a002', email: 'support@example.com' },
@@ -199,4 +201,21 @@ export function createTestClient<Schema = Database>(
     ...(options.accessToken ? { accessToken: options.accessToken } : {}),
     ...(options.headers ? { global: { headers: options.headers } } : {}),
   });
+}
+
+/**
+ * A client with the publishable key, signed in as a demo account through Auth's password grant,
+ * and the user's access token. The token is handed to Realtime here: supabase-js forwards the
+ * session to Realtime from an auth event, and doing it now makes the next join carry it
+ * deterministically.
+ */
+export async function signedInClient(
+  stack: Pick<TestStack, 'apiUrl' | 'publishableKey'>,
+  user: keyof typeof DEMO_USERS,
+): Promise<{ client: SupabaseClient<Database>; token: string }> {
+  const client = createTestClient(stack, stack.publishableKey);
+  const { data, error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
+  if (error || !data.session) throw error ?? new Error(`${user} could not sign in: no session`);
+  await client.realtime.setAuth(data.session.access_token);
+  return { client, token: data.session.access_token };
 }

@@ -241,3 +241,30 @@ export async function notificationsDuring(t: TestDb, channel: string, fn: () => 
     await listener.end();
   }
 }
+
+/**
+ * Moves jobs and everything they wrote `days` into the past: timeline, calls, ledger rows and
+ * the job's own times. History is moved, not rewritten: the append-only triggers are bypassed
+ * for this only (session_replication_role).
+ */
+export async function moveJobsBack(db: pg.Pool, ids: string[], days: number): Promise<void> {
+  const client = await db.connect();
+  const shift = `${days} days`;
+  try {
+    await client.query('set session_replication_role = replica');
+    await client.query(`update public.job_events set at = at - $2::interval where job_id = any($1)`, [ids, shift]);
+    await client.query(
+      `update public.provider_calls set recorded_at = recorded_at - $2::interval, started_at = started_at - $2::interval where job_id = any($1)`,
+      [ids, shift],
+    );
+    await client.query(`update public.credit_ledger set created_at = created_at - $2::interval where job_id = any($1)`, [ids, shift]);
+    await client.query(
+      `update public.jobs set created_at = created_at - $2::interval, updated_at = updated_at - $2::interval,
+              attempted_at = attempted_at - $2::interval, finished_at = finished_at - $2::interval where id = any($1)`,
+      [ids, shift],
+    );
+  } finally {
+    await client.query('set session_replication_role = origin');
+    client.release();
+  }
+}

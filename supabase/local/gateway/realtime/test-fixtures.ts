@@ -1,6 +1,6 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
+import type { TestStack } from '../../../tests/support/database.ts';
 
 /**
  * Shared by the realtime test files: signed-in official clients, a subscribe that resolves on
@@ -10,15 +10,7 @@ import { createTestClient, DEMO_PASSWORD, DEMO_USERS, type TestStack } from '../
  */
 export const DEADLINE_MS = 5_000;
 
-export async function signedInClient(stack: TestStack, user: keyof typeof DEMO_USERS): Promise<{ client: SupabaseClient; token: string }> {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { data, error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  if (error || !data.session) throw error ?? new Error('no session');
-  // supabase-js forwards the session to Realtime from an auth event; doing it here makes the
-  // next join carry the user's token deterministically.
-  await client.realtime.setAuth(data.session.access_token);
-  return { client, token: data.session.access_token };
-}
+export { signedInClient } from '../../../tests/support/database.ts';
 
 /**
  * A Broadcast message as a `broadcast` listener receives it (the shape realtime-js hands its
