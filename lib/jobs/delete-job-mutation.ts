@@ -1,0 +1,38 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createClient } from '@/lib/supabase/client';
+import { removeFromGallery } from './apply-user-job-changes';
+import { JobActionError } from './create-job-mutation';
+import { describeJobError } from './job-errors';
+import { jobKeys } from './keys';
+
+export interface JobDeletion {
+  job_id: string;
+  content_deleted_at: string;
+  objects_queued: number;
+}
+
+/**
+ * delete_job erases a job's prompt and images (the row stays as the record of its charge); the
+ * database refuses a job that is queued or running, or not the caller's, with a sentence.
+ */
+export async function deleteJob(supabase: SupabaseClient, jobId: string): Promise<JobDeletion> {
+  const { data, error } = await supabase.rpc('delete_job', { p_job_id: jobId });
+  if (error) throw new JobActionError(describeJobError(error));
+  return data as JobDeletion;
+}
+
+/**
+ * The card goes from this tab's gallery at once and the job page refetches its blanked row; the
+ * other tabs hear it from the job_changed message the deletion writes.
+ */
+export function useDeleteJobMutation(jobId: string, userId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => deleteJob(createClient(), jobId),
+    onSuccess: () => {
+      removeFromGallery(queryClient, userId, jobId);
+      void queryClient.invalidateQueries({ queryKey: jobKeys.detail(jobId), exact: true });
+    },
+  });
+}
