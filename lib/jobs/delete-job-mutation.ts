@@ -4,6 +4,7 @@ import { createClient } from '@/lib/supabase/client';
 import { removeFromGallery } from './apply-user-job-changes';
 import { JobActionError } from './create-job-mutation';
 import { describeJobError } from './job-errors';
+import { DELETED_STAGE, type Job } from './job-schema';
 import { jobKeys } from './keys';
 
 export interface JobDeletion {
@@ -30,8 +31,11 @@ export function useDeleteJobMutation(jobId: string, userId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () => deleteJob(createClient(), jobId),
-    onSuccess: () => {
+    onSuccess: (deletion) => {
       removeFromGallery(queryClient, userId, jobId);
+      queryClient.setQueryData<Job | null>(jobKeys.detail(jobId), (job) =>
+        job ? { ...job, prompt: '', options: {}, result: null, error_message: null, stage: DELETED_STAGE, content_deleted_at: deletion.content_deleted_at } : job,
+      );
       void queryClient.invalidateQueries({ queryKey: jobKeys.detail(jobId), exact: true });
     },
   });
