@@ -57,6 +57,21 @@ const input = (over: Partial<Parameters<typeof createJob>[1]> = {}) => ({
   ...over,
 });
 
+/**
+ * Puts a job running under a lease as a claim leaves it (other tests' jobs are queued ahead of
+ * it, so a real claim would take those), then completes it through complete_job as the worker.
+ */
+async function completeAsWorker(jobId: string, result: object): Promise<void> {
+  const { rows } = await stack.db.query(
+    `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
+            lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
+    [jobId],
+  );
+  const service = createTestClient(stack, stack.secretKey);
+  const { error } = await service.rpc('complete_job', { p_job_id: jobId, p_lease_token: rows[0].lease_token, p_result: result });
+  assert.equal(error, null);
+}
+
 before(async () => {
   stack = await startTestStack();
 });
@@ -172,16 +187,7 @@ describe('the gallery', () => {
       const job = await createJob(alice, input({ prompt }));
       const png = drawPromptImage(prompt, 1344, 768);
       const stored = await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [{ data: new Uint8Array(png), mimeType: 'image/png' }]);
-      const result = withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null };
-      // Running under a lease as a claim leaves it (other tests' jobs are queued ahead of it), then
-      // completed through complete_job as the worker.
-      const { rows } = await stack.db.query(
-        `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
-                lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
-        [job.id],
-      );
-      const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
-      assert.equal(error, null);
+      await completeAsWorker(job.id, withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null });
       return { job, png };
     };
     const done = await finish('jobdata: gallery done', true);
@@ -293,14 +299,7 @@ describe('owning images', () => {
     const service = createTestClient(stack, stack.secretKey);
     const job = await createJob(alice, input({ prompt }));
     const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
-    const stored = await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [image]);
-    const { rows } = await stack.db.query(
-      `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
-              lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
-      [job.id],
-    );
-    const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: stored });
-    assert.equal(error, null);
+    await completeAsWorker(job.id, await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [image]));
     return (await fetchJob(alice, job.id))!;
   }
 
