@@ -17,7 +17,7 @@ let stack: TestStack;
 let service: SupabaseClient;
 let jobs: JobsInEveryState;
 let imagePaths: string[];
-/** An object of another of alice's jobs: a deletion must leave it. */
+/** An object of another job of alice's: a deletion must leave it. */
 let otherPath: string;
 
 async function row(id: string) {
@@ -52,7 +52,9 @@ before(async () => {
   ]);
   imagePaths = [stored.path, stored.thumbnail_path!];
   await stack.db.query(`update public.jobs set result = $2 where id = $1`, [jobs.succeeded.id, JSON.stringify(stored)]);
-  otherPath = `${alice}/${jobs.failed.id.slice(0, 35)}0.png`;
+  // A job id sharing all but its last character with the deleted one: the prefix must not reach it.
+  const id = jobs.succeeded.id;
+  otherPath = `${alice}/${id.slice(0, 35)}${id.endsWith('0') ? '1' : '0'}.png`;
   const uploaded = await service.storage.from('results').upload(otherPath, new Uint8Array(drawPromptImage('other', 64, 64)), { contentType: 'image/png' });
   assert.equal(uploaded.error, null);
 });
