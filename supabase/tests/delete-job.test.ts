@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
-import type { ClaimedJob } from '../functions/job-worker/pipeline.ts';
-import { createResultStore } from '../functions/job-worker/result-store.ts';
-import { makeThumbnail } from '../functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
 import { jobsInEveryState, notificationsDuring, query, rejects, type JobsInEveryState } from './support/fixtures.ts';
+import { storeResultAsWorker } from './support/stored-result.ts';
 
 // delete_job against the fixture with one job in every state, all alice's, with the succeeded
 // job's image and thumbnail in Storage as the worker stores them: what goes (the content, the
@@ -46,12 +44,8 @@ before(async () => {
   stack = await startTestStack();
   service = createTestClient(stack, stack.secretKey);
   jobs = await jobsInEveryState(stack.db);
-  const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
-  const stored = await results.store({ id: jobs.succeeded.id, user_id: alice } as ClaimedJob, [
-    { data: new Uint8Array(drawPromptImage('alice', 512, 512)), mimeType: 'image/png' },
-  ]);
+  const stored = await storeResultAsWorker(service, stack.db, jobs.succeeded);
   imagePaths = [stored.path, stored.thumbnail_path!];
-  await stack.db.query(`update public.jobs set result = $2 where id = $1`, [jobs.succeeded.id, JSON.stringify(stored)]);
   // A job id sharing all but its last character with the deleted one: the prefix must not reach it.
   const id = jobs.succeeded.id;
   otherPath = `${alice}/${id.slice(0, 35)}${id.endsWith('0') ? '1' : '0'}.png`;
