@@ -1,5 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import { z } from 'zod';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import { removeFromGallery } from './apply-user-job-changes';
 import { JobActionError } from './create-job-mutation';
@@ -7,20 +8,18 @@ import { describeJobError } from './job-errors';
 import { DELETED_STAGE, type Job } from './job-schema';
 import { jobKeys } from './keys';
 
-export interface JobDeletion {
-  job_id: string;
-  content_deleted_at: string;
-  objects_queued: number;
-}
+/** delete_job's answer (a json document, so the generated types say only Json). */
+export const jobDeletionSchema = z.object({ job_id: z.uuid(), content_deleted_at: z.string(), objects_queued: z.number().int() });
+export type JobDeletion = z.infer<typeof jobDeletionSchema>;
 
 /**
  * delete_job erases a job's prompt and images (the row stays as the record of its charge); the
  * database refuses a job that is queued or running, or not the caller's, with a sentence.
  */
-export async function deleteJob(supabase: SupabaseClient, jobId: string): Promise<JobDeletion> {
+export async function deleteJob(supabase: DatabaseClient, jobId: string): Promise<JobDeletion> {
   const { data, error } = await supabase.rpc('delete_job', { p_job_id: jobId });
   if (error) throw new JobActionError(describeJobError(error));
-  return data as JobDeletion;
+  return jobDeletionSchema.parse(data);
 }
 
 /**

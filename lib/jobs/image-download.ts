@@ -1,5 +1,5 @@
 import { useMutation } from '@tanstack/react-query';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
 import type { Job, JobResult } from './job-schema';
 
@@ -52,7 +52,7 @@ export function downloadFileName(job: Pick<Job, 'prompt' | 'created_at' | 'finis
 }
 
 /** A signed download URL for the job's full image. */
-export async function createDownloadUrl(supabase: SupabaseClient, job: Pick<Job, 'prompt' | 'created_at' | 'finished_at'> & { result: JobResult }): Promise<string> {
+export async function createDownloadUrl(supabase: DatabaseClient, job: Pick<Job, 'prompt' | 'created_at' | 'finished_at'> & { result: JobResult }): Promise<string> {
   const { data, error } = await supabase.storage
     .from(job.result.bucket)
     .createSignedUrl(job.result.path, DOWNLOAD_URL_SECONDS, { download: downloadFileName(job) });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import jpeg from 'jpeg-js';
 import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
-import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
+import { createResultStore, type JobResult } from '../../supabase/functions/job-worker/result-store.ts';
 import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
@@ -61,7 +61,7 @@ const input = (over: Partial<Parameters<typeof createJob>[1]> = {}) => ({
  * Puts a job running under a lease as a claim leaves it (other tests' jobs are queued ahead of
  * it, so a real claim would take those), then completes it through complete_job as the worker.
  */
-async function completeAsWorker(jobId: string, result: object): Promise<void> {
+async function completeAsWorker(jobId: string, result: JobResult): Promise<void> {
   const { rows } = await stack.db.query(
     `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
             lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
@@ -295,7 +295,7 @@ describe('live updates', () => {
 
 describe('owning images', () => {
   /** A finished job of alice's, its image stored by the worker's result store. */
-  async function finishedJob(alice: SupabaseClient, prompt: string, image: { data: Uint8Array; mimeType: string }) {
+  async function finishedJob(alice: DatabaseClient, prompt: string, image: { data: Uint8Array; mimeType: string }) {
     const service = createTestClient(stack, stack.secretKey);
     const job = await createJob(alice, input({ prompt }));
     const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });

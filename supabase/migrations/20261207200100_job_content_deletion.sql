@@ -17,6 +17,10 @@
 -- Queuing an object erasure now wakes the worker (the same wake-up an enqueue uses), so the
 -- objects go within moments instead of at the next sweep.
 
+-- Adding a column to jobs waits for its lock behind the running claims; bounded, so a deploy
+-- that cannot get it fails and is retried instead of stalling every query queued behind it.
+set local lock_timeout = '5s';
+
 alter table public.jobs add column content_deleted_at timestamptz;
 comment on column public.jobs.content_deleted_at is
   'When the content (prompt, options, result, error message, stored images) was erased: by its owner (delete_job) or with the account.';

@@ -7,6 +7,9 @@
 -- Errors: 42501 not an end user; PT404 no such job of the caller's (another user's job is not
 -- found); PT409 the job is still queued or running, or its content was deleted; and whatever
 -- create_job raises (PT402 not enough credits, PT429 too many queued jobs, 22023 model disabled).
+-- A bounded wait for the catalog locks, as every migration since the linter sets.
+set local lock_timeout = '5s';
+
 create function public.generate_again(p_job_id uuid)
 returns public.jobs
 language plpgsql

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
 import { drawPromptImage } from '../local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
@@ -12,7 +12,7 @@ import { storeResultAsWorker } from './support/stored-result.ts';
 // objects), what stays (the job row, its ledger, its timeline), and who may do it.
 const alice = DEMO_USERS.alice.id;
 let stack: TestStack;
-let service: SupabaseClient;
+let service: DatabaseClient;
 let jobs: JobsInEveryState;
 let imagePaths: string[];
 /** An object of another job of alice's: a deletion must leave it. */

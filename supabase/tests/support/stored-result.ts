@@ -1,4 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
+import type { DatabaseClient } from '../../../lib/supabase/database.ts';
 import type pg from 'pg';
 import type { ClaimedJob } from '../../functions/job-worker/pipeline.ts';
 import { createResultStore, type JobResult } from '../../functions/job-worker/result-store.ts';
@@ -10,7 +10,7 @@ import { drawPromptImage } from '../../local/gemini/image.ts';
  * Storage by the worker's own result store, and the result written onto the job's row.
  */
 export async function storeResultAsWorker(
-  service: SupabaseClient,
+  service: DatabaseClient,
   db: pg.Pool,
   job: { id: string; user_id: string },
   image: { data: Uint8Array; mimeType: string } = { data: new Uint8Array(drawPromptImage(job.id, 512, 512)), mimeType: 'image/png' },
