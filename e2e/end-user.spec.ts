@@ -352,6 +352,8 @@ test('generating again from a failed job makes a new job with the same prompt, c
   const newId = JOB_URL.exec(page.url())![1]!;
   await expect(page.getByText(prompt)).toBeVisible();
   await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance - 1}`);
+  // It runs like any job (a 12 s call here, then storing, slower on a busy machine), and ends charged once.
+  await expect.poll(() => jobStatus(db, newId), { message: 'the new job finishes', timeout: 120_000 }).toBe('succeeded');
   await expect(page.getByTestId('job-stage')).toHaveText('Done');
 
   const jobs = (await db.query('select id, model_id, prompt, options from public.jobs where id = any($1) order by created_at', [[failedId, newId]])).rows;
