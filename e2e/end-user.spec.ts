@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import type pg from 'pg';
 import { DEMO_USERS } from '../supabase/tests/support/database.ts';
@@ -9,8 +10,8 @@ import { expect, test } from './support/test.ts';
 /**
  * The end user's journeys: create a job and watch it live (over the user's private topic, never
  * postgres_changes), the gallery, a "job finished" notice, a failure refunded, a queued job
- * cancelled, switching between jobs, one user's job hidden from another, the queue position, and
- * the notices ending with the session.
+ * cancelled, switching between jobs, one user's job hidden from another, the queue position, the
+ * user's own images (download, delete, generate again), and the notices ending with the session.
  */
 
 // Every Gemini call takes 12 s, so a job is visibly running before it ends even when a busy
@@ -252,6 +253,115 @@ test('a waiting job shows its place in the queue, moving live as other jobs leav
   await saveScreenshot(page, 'job-running-eta');
   await expect(page.getByTestId('job-stage')).toHaveText('Done');
   expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
+});
+
+/** The job's stored result, as the database holds it. */
+async function storedResult(db: pg.Pool, id: string): Promise<{ bucket: string; path: string; mimeType: string }> {
+  return (await db.query('select result from public.jobs where id = $1', [id])).rows[0].result;
+}
+
+const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg' };
+
+test('alice downloads an image, from its page and from its card: the stored bytes, named with the extension of their type', async ({ alicePage: page, clientAs, db, tag }) => {
+  const prompt = `${tag}-download: a red bicycle`;
+  const jobId = await createJobInUi(page, prompt);
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  const result = await storedResult(db, jobId);
+  const alice = await clientAs('alice');
+  const { data: stored, error } = await alice.storage.from(result.bucket).download(result.path);
+  expect(error).toBeNull();
+  const storedBytes = Buffer.from(await stored!.arrayBuffer());
+  const extension = EXTENSION[result.mimeType]!;
+  expect(result.path.endsWith(`.${extension}`), 'the stored name carries the real extension').toBe(true);
+  const expectedName = new RegExp(`^e2e-[a-z0-9-]+-download-a-red-bicycle-\\d{4}-\\d{2}-\\d{2}\\.${extension}$`);
+
+  const fromPage = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download' }).click();
+  const saved = await fromPage;
+  expect(saved.suggestedFilename()).toMatch(expectedName);
+  expect(await readFile((await saved.path())!)).toEqual(storedBytes);
+  await expect(page).toHaveURL(`/jobs/${jobId}`);
+
+  await page.getByRole('link', { name: '← All jobs' }).click();
+  const card = page.getByRole('list', { name: 'Job history' }).getByRole('listitem').filter({ has: page.locator(`a[href="/jobs/${jobId}"]`) });
+  const fromCard = page.waitForEvent('download');
+  await card.getByRole('button', { name: 'Download' }).click();
+  const savedFromCard = await fromCard;
+  expect(savedFromCard.suggestedFilename()).toMatch(expectedName);
+  expect(await readFile((await savedFromCard.path())!)).toEqual(storedBytes);
+  await expect(page).toHaveURL('/jobs');
+});
+
+test('alice deletes a finished job: its card leaves a second open tab without a reload, its image stops serving, the ledger is unchanged', async ({ alicePage: page, pageAs, db, tag, saveScreenshot }) => {
+  const prompt = `${tag}-delete: a snowman on a roof`;
+  const jobId = await createJobInUi(page, prompt);
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+  const image = page.getByRole('img', { name: `Generated image: ${prompt}` });
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the image has loaded' }).toBeGreaterThan(0);
+  const imageUrl = (await image.getAttribute('src'))!;
+  const ledger = async () => (await db.query('select id, reason, delta, charge_seq from public.credit_ledger where job_id = $1 order by id', [jobId])).rows;
+  const ledgerBefore = await ledger();
+  const balance = await balanceOf(page);
+
+  // The second tab: the gallery, with the job's card and its thumbnail.
+  const other = await pageAs('alice');
+  await other.goto('/jobs');
+  const card = other.getByRole('list', { name: 'Job history' }).getByRole('listitem').filter({ has: other.locator(`a[href="/jobs/${jobId}"]`) });
+  const thumbnail = card.getByRole('img', { name: `Generated image: ${prompt}` });
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the thumbnail has loaded' }).toBeGreaterThan(0);
+  const thumbnailUrl = (await thumbnail.getAttribute('src'))!;
+  await markPage(other);
+
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete this job?' });
+  await expect(dialog).toContainText(prompt);
+  await saveScreenshot(page, 'job-delete-confirm');
+  await dialog.getByRole('button', { name: 'Delete job' }).click();
+  await expect(page.getByRole('heading', { name: 'Job deleted' })).toBeVisible();
+  await expect(page.getByText(prompt)).toHaveCount(0);
+
+  await expect(card).toHaveCount(0);
+  expect(await stillMarked(other), 'the second tab was never reloaded').toBe(true);
+  // The image and its thumbnail are erased from Storage: their signed URLs no longer serve.
+  await expect.poll(async () => (await page.request.get(imageUrl)).status(), { message: 'the image URL stops serving' }).not.toBe(200);
+  await expect.poll(async () => (await page.request.get(thumbnailUrl)).status(), { message: 'the thumbnail URL stops serving' }).not.toBe(200);
+  expect(await ledger(), 'the ledger is unchanged').toEqual(ledgerBefore);
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance}`);
+  const row = (await db.query('select status, prompt, result, content_deleted_at from public.jobs where id = $1', [jobId])).rows[0];
+  expect([row.status, row.prompt, row.result]).toEqual(['succeeded', '', null]);
+  expect(row.content_deleted_at).not.toBeNull();
+
+  // Staff see on the job's page that its owner deleted it, and when; no action is offered.
+  const admin = await pageAs('admin');
+  await admin.goto(`/admin/jobs/${jobId}`);
+  await expect(admin.getByTestId('content-deleted')).toContainText("Its owner deleted this job's content on");
+  await expect(admin.getByRole('button', { name: 'Retry' })).toBeDisabled();
+});
+
+test('generating again from a failed job makes a new job with the same prompt, charged once', async ({ alicePage: page, gemini, db, tag }) => {
+  await gemini.force({ outcome: 'blocked', count: 1 });
+  const prompt = `${tag}-again: a castle in the fog`;
+  const failedId = await createJobInUi(page, prompt);
+  await expect(page.getByRole('status').filter({ hasText: 'refunded' })).toHaveText('1 credit refunded');
+  const balance = await balanceOf(page);
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance}`);
+
+  await page.getByRole('button', { name: 'Generate again' }).click();
+  await expect(page).not.toHaveURL(`/jobs/${failedId}`);
+  await expect(page).toHaveURL(JOB_URL);
+  const newId = JOB_URL.exec(page.url())![1]!;
+  await expect(page.getByText(prompt)).toBeVisible();
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance - 1}`);
+  // It runs like any job (a 12 s call here, then storing, slower on a busy machine), and ends charged once.
+  await expect.poll(() => jobStatus(db, newId), { message: 'the new job finishes', timeout: 120_000 }).toBe('succeeded');
+  await expect(page.getByTestId('job-stage')).toHaveText('Done');
+
+  const jobs = (await db.query('select id, model_id, prompt, options from public.jobs where id = any($1) order by created_at', [[failedId, newId]])).rows;
+  expect(jobs.map((j) => j.id)).toEqual([failedId, newId]);
+  expect([jobs[1].model_id, jobs[1].prompt, jobs[1].options]).toEqual([jobs[0].model_id, jobs[0].prompt, jobs[0].options]);
+  const charges = (await db.query('select reason, delta::int from public.credit_ledger where job_id = $1', [newId])).rows;
+  expect(charges, 'one charge, none refunded').toEqual([{ reason: 'job_charge', delta: -1 }]);
+  await expect(page.getByTestId('credit-balance')).toHaveText(`Credits: ${balance - 1}`);
 });
 
 // Last in the file: signing out ends all of bob's sessions, and no later journey signs in as bob

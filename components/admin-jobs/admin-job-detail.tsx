@@ -21,7 +21,7 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
   const job = useAdminJob(jobId);
   const records = useJobRecords(jobId);
   const live = useAdminJobLive(jobId, job.data?.user_id);
-  const image = useResultUrl(jobId, job.data?.status === 'succeeded' ? (job.data.result ?? null) : null);
+  const image = useResultUrl(jobId, job.data?.status === 'succeeded' && !job.data.content_deleted_at ? (job.data.result ?? null) : null);
 
   if (job.isPending) return <div className="skeleton" style={{ height: '20rem' }} aria-busy="true" aria-label="Loading the job" />;
   if (job.isError) return <ErrorPanel title="This job could not be loaded" error={job.error} onRetry={() => void job.refetch()} />;
@@ -44,9 +44,15 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
             <JobStatusBadge status={j.status} /> <span data-testid="job-status">{j.status}</span>
             {j.status === 'running' && ` · ${j.stage ?? ''} ${j.progress}%`}
           </p>
+          {j.content_deleted_at && (
+            <p className="notice" role="status" data-testid="content-deleted">
+              Its owner deleted this job&apos;s content on <Timestamp iso={j.content_deleted_at} />: the prompt, options and
+              images are erased; the job, its timeline, ledger and audit entries stay as the record.
+            </p>
+          )}
           <dl className="facts">
             <dt>Prompt</dt>
-            <dd>{j.prompt}</dd>
+            <dd>{j.content_deleted_at ? <span className="muted">deleted</span> : j.prompt}</dd>
             <dt>User</dt>
             <dd>
               <Link href={`/admin/users/${j.user_id}`} className="mono">
@@ -84,8 +90,8 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
           </dl>
         </section>
         <div className="stack">
-          <JobActionsPanel jobId={j.id} status={j.status} role={role} />
-          {j.status === 'succeeded' && (
+          <JobActionsPanel jobId={j.id} status={j.status} role={role} contentDeleted={j.content_deleted_at !== null} />
+          {j.status === 'succeeded' && !j.content_deleted_at && (
             <section className="card" aria-label="Result">
               <h2>Result</h2>
               {image.data ? (

@@ -11,7 +11,7 @@ import { JobActionDialog } from './job-action-dialog';
  * or the role does not allow is disabled, with the reason next to it (and tied to the button
  * for screen readers).
  */
-export function JobActionsPanel({ jobId, status, role }: { jobId: string; status: JobStatus; role: AppRole }) {
+export function JobActionsPanel({ jobId, status, role, contentDeleted = false }: { jobId: string; status: JobStatus; role: AppRole; contentDeleted?: boolean }) {
   const [open, setOpen] = useState<JobAction | null>(null);
   const baseId = useId();
   return (
@@ -19,7 +19,7 @@ export function JobActionsPanel({ jobId, status, role }: { jobId: string; status
       <h2 id={`${baseId}-h`}>Actions</h2>
       <div className="action-list">
         {JOB_ACTIONS.map((action) => {
-          const availability = actionAvailability(action, status, role);
+          const availability = actionAvailability(action, status, role, contentDeleted);
           const whyId = `${baseId}-${action}`;
           return (
             <div key={action} className="action-item">

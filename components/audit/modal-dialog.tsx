@@ -3,7 +3,7 @@
 import { useEffect, useId, useRef, type MouseEvent, type ReactNode } from 'react';
 
 /**
- * The shell of every staff confirmation: a native modal <dialog> (focus moves into it and stays
+ * The shell of every confirmation, staff's and end users': a native modal <dialog> (focus moves into it and stays
  * there, Escape closes it, screen readers announce it as a dialog, without a library) with a
  * title and a description. The form comes from `children`, given the dialog's id (for its
  * labels); once the action has run, `done` replaces the form, with a Close button.

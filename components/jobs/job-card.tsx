@@ -1,12 +1,16 @@
 'use client';
 
 import Link from 'next/link';
+import { useState } from 'react';
 import { Timestamp } from '@/components/format/timestamp';
 import { describeFailure } from '@/lib/jobs/failure-reason';
 import { galleryImage } from '@/lib/jobs/gallery-image';
 import type { GalleryItem } from '@/lib/jobs/gallery-query';
 import type { JobResult } from '@/lib/jobs/job-schema';
+import { useImageDownload } from '@/lib/jobs/image-download';
+import { isTerminal } from '@/lib/jobs/job-schema';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
+import { DeleteJobDialog } from './delete-job-dialog';
 import { JobProgress } from './job-progress';
 import { JobStatusBadge } from './job-status-badge';
 
@@ -15,7 +19,8 @@ const THUMB = 160;
 
 /**
  * One job in the gallery: its image when done, its progress while it runs, the reason and the
- * refund when it failed. The whole card links to the job's page.
+ * refund when it failed. The card links to the job's page; below it, an ended job's Download
+ * (when it has an image) and Delete, outside the link (a control inside a link is not allowed).
  */
 export function JobCard({ job }: { job: GalleryItem }) {
   return (
@@ -34,7 +39,31 @@ export function JobCard({ job }: { job: GalleryItem }) {
           </span>
         </div>
       </Link>
+      {isTerminal(job.status) ? <CardActions job={job} /> : null}
     </li>
+  );
+}
+
+function CardActions({ job }: { job: GalleryItem }) {
+  const download = useImageDownload();
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <div className="job-card-actions">
+      {job.status === 'succeeded' && job.result ? (
+        <button type="button" onClick={() => download.mutate({ ...job, result: job.result! })} disabled={download.isPending}>
+          Download
+        </button>
+      ) : null}
+      <button type="button" className="button-danger" onClick={() => setConfirming(true)}>
+        Delete
+      </button>
+      {download.error ? (
+        <span role="alert" className="error-text">
+          {download.error.message}
+        </span>
+      ) : null}
+      {confirming ? <DeleteJobDialog jobId={job.id} userId={job.user_id} prompt={job.prompt} onClose={() => setConfirming(false)} /> : null}
+    </div>
   );
 }
 

@@ -1,12 +1,15 @@
 'use client';
 
+import Link from 'next/link';
+import { Timestamp } from '@/components/format/timestamp';
 import { useJobRefund } from '@/lib/credits/job-refund-query';
 import { useCancelJobMutation } from '@/lib/jobs/cancel-job-mutation';
 import { JobActionError } from '@/lib/jobs/create-job-mutation';
 import { useJob } from '@/lib/jobs/job-query';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
-import type { Job } from '@/lib/jobs/job-schema';
+import { DELETED_STAGE, type Job } from '@/lib/jobs/job-schema';
 import { ErrorPanel } from './error-panel';
+import { JobOwnerActions } from './job-owner-actions';
 import { JobProgress } from './job-progress';
 import { JobQueueStatus } from './job-queue-status';
 import { JobStatusBadge } from './job-status-badge';
@@ -34,12 +37,32 @@ export function JobDetail({ jobId }: { jobId: string }) {
   const { data: job, error, refetch } = useJob(jobId);
   const ended = job?.status === 'failed' || job?.status === 'cancelled';
   const refund = useJobRefund(jobId, ended);
-  const resultUrl = useResultUrl(jobId, job?.status === 'succeeded' ? job.result : null);
+  // A deletion shows at once from the live message (stage 'deleted'); the refetch it triggers brings the time.
+  const deletedAt = job?.content_deleted_at ?? (job?.stage === DELETED_STAGE ? job.updated_at : null);
+  const resultUrl = useResultUrl(jobId, job?.status === 'succeeded' && !deletedAt ? job.result : null);
   const cancel = useCancelJobMutation(jobId);
 
   if (error) return <ErrorPanel title="This job could not be loaded" error={error} onRetry={() => void refetch()} />;
   // The page renders only after the server found the job; null here means it vanished since.
   if (!job) return <p role="status">This job is no longer available.</p>;
+
+  if (deletedAt) {
+    return (
+      <article className="card stack" aria-labelledby="job-heading">
+        <header className="row spread">
+          <h1 id="job-heading">Job deleted</h1>
+          <JobStatusBadge status={job.status} />
+        </header>
+        <p role="status">
+          You deleted this job on <Timestamp iso={deletedAt} />: its prompt and its image are gone. Your credit history
+          keeps what it cost.
+        </p>
+        <p>
+          <Link href="/jobs">Back to your jobs</Link>
+        </p>
+      </article>
+    );
+  }
 
   const progress = job.status === 'succeeded' ? 100 : job.progress;
   const stage = describeStage(job);
@@ -91,6 +114,8 @@ export function JobDetail({ jobId }: { jobId: string }) {
           <div className="skeleton result-image" aria-label="Loading the image" style={{ height: '16rem' }} />
         )
       ) : null}
+
+      <JobOwnerActions job={job} />
 
       {job.status === 'failed' ? (
         <div className="notice notice-error" role="status">

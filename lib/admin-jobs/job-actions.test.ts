@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { as, jobsInEveryState, openTestDb, type JobsInEveryState, type TestDb } from '../../supabase/tests/support/fixtures.ts';
+import { as, identity, jobsInEveryState, openTestDb, type JobsInEveryState, type TestDb } from '../../supabase/tests/support/fixtures.ts';
 import { actionAvailability, JOB_ACTION_RPC, JOB_ACTIONS, jobActionOutcomeSchema } from './job-actions.ts';
 
 // The console disables what the database would refuse. This holds the two together: every
@@ -45,6 +45,27 @@ test('every action is offered exactly when the database would do it', async () =
       }
     }
   }
+});
+
+test("a job whose owner deleted it: no action is offered, and the database does none", async () => {
+  // Deleted inside the rolled-back transaction of each check, so the shared fixture stays as it is.
+  for (const state of ['succeeded', 'failed', 'cancelled'] as const) {
+    for (const action of JOB_ACTIONS) {
+      assert.equal(actionAvailability(action, jobs[state].status as never, 'admin', true).allowed, false);
+      let outcome = '';
+      await as(t.db, 'alice', async (c) => {
+        await c.query('select public.delete_job($1)', [jobs[state].id]);
+        await c.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify(identity('admin').claims)]);
+        const { rows } = await c.query(`select * from public.${JOB_ACTION_RPC[action]}(array[$1]::uuid[], 'matrix check')`, [jobs[state].id]);
+        outcome = jobActionOutcomeSchema.parse(rows[0]).outcome;
+        throw new Rollback();
+      }).catch((error) => {
+        if (!(error instanceof Rollback)) throw error;
+      });
+      assert.equal(outcome, 'skipped', `admin ${action} on a deleted ${state} job`);
+    }
+  }
+  assert.deepEqual(actionAvailability('retry', 'failed', 'admin', true), { allowed: false, why: 'Its owner deleted this job' });
 });
 
 test('a disabled action says why, naming the role or the state', () => {

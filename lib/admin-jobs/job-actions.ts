@@ -58,8 +58,9 @@ export function roleMayRun(action: JobAction, role: AppRole): boolean {
   return ALLOWED_ROLES[action].includes(role);
 }
 
-export function actionAvailability(action: JobAction, status: JobStatus, role: AppRole): ActionAvailability {
+export function actionAvailability(action: JobAction, status: JobStatus, role: AppRole, contentDeleted = false): ActionAvailability {
   if (!roleMayRun(action, role)) return { allowed: false, why: `Only an admin can ${JOB_ACTION_LABEL[action].toLowerCase()} jobs` };
+  if (contentDeleted) return { allowed: false, why: 'Its owner deleted this job' };
   if (!ALLOWED_FROM[action].includes(status)) {
     const from = ALLOWED_FROM[action].join(' or ');
     return { allowed: false, why: `Only ${from} jobs can be ${JOB_ACTION_DONE[action]}; this one is ${status}` };

@@ -2,7 +2,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { creditKeys } from '@/lib/credits/keys';
 import { galleryImage } from './gallery-image';
 import type { GalleryData, GalleryItem } from './gallery-query';
-import { isTerminal, type Job } from './job-schema';
+import { DELETED_STAGE, isTerminal, type Job } from './job-schema';
 import { jobKeys } from './keys';
 import type { UserJobChange } from './user-job-change';
 
@@ -17,7 +17,9 @@ import type { UserJobChange } from './user-job-change';
  *     the attempt started, which the running ETA counts from; the error message; the retry
  *     time; when it finished). Only a page that shows the job refetches;
  *   * the balance after a change that moved credits (a job created or retried is charged, one
- *     that ended is refunded): once per such change. Grants arrive as 'credits_changed'.
+ *     that ended is refunded): once per such change. Grants arrive as 'credits_changed';
+ *   * a deleted job (stage 'deleted', from delete_job in this tab or another): its card leaves the
+ *     gallery, and a page showing the job refetches its blanked row.
  */
 export function applyUserJobChanges(
   queryClient: QueryClient,
@@ -29,6 +31,11 @@ export function applyUserJobChanges(
   const missing: string[] = [];
   for (const change of changes) {
     queryClient.setQueryData<Job | null>(jobKeys.detail(change.id), (current) => (current ? patchJob(current, change) : current));
+    if (change.stage === DELETED_STAGE) {
+      removeFromGallery(queryClient, userId, change.id);
+      void queryClient.invalidateQueries({ queryKey: jobKeys.detail(change.id), exact: true });
+      continue;
+    }
     let found = false;
     queryClient.setQueryData<GalleryData>(jobKeys.list(userId), (data) => {
       if (!data) return data;
@@ -83,5 +90,13 @@ export function prependJob(queryClient: QueryClient, userId: string, job: Job): 
     if (data.pages.some((page) => page.items.some((item) => item.id === job.id))) return data;
     const [first, ...rest] = data.pages;
     return { ...data, pages: [{ ...first!, items: [{ ...job, refunded: 0, thumbnailUrl: null }, ...first!.items] }, ...rest] };
+  });
+}
+
+/** Takes a job's card out of the gallery's loaded pages, wherever it is. */
+export function removeFromGallery(queryClient: QueryClient, userId: string, jobId: string): void {
+  queryClient.setQueryData<GalleryData>(jobKeys.list(userId), (data) => {
+    if (!data || !data.pages.some((page) => page.items.some((item) => item.id === jobId))) return data;
+    return { ...data, pages: data.pages.map((page) => ({ ...page, items: page.items.filter((item) => item.id !== jobId) })) };
   });
 }

@@ -1,4 +1,4 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import { creditKeys } from '@/lib/credits/keys';
 import { createClient } from '@/lib/supabase/client';
@@ -25,15 +25,17 @@ export async function createJob(supabase: DatabaseClient, input: CreateJobInput)
   return jobSchema.parse(data);
 }
 
-/** The new job goes to the top of the gallery at once; its charge moves the balance. */
+/** A new job (from the form, or generated again) goes to the top of the gallery at once; its charge moves the balance. */
+export function showCreatedJob(queryClient: QueryClient, job: Job): void {
+  queryClient.setQueryData(jobKeys.detail(job.id), job);
+  prependJob(queryClient, job.user_id, job);
+  void queryClient.invalidateQueries({ queryKey: creditKeys.balance(job.user_id), exact: true });
+}
+
 export function useCreateJobMutation() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (input: CreateJobInput) => createJob(createClient(), input),
-    onSuccess: (job) => {
-      queryClient.setQueryData(jobKeys.detail(job.id), job);
-      prependJob(queryClient, job.user_id, job);
-      void queryClient.invalidateQueries({ queryKey: creditKeys.balance(job.user_id), exact: true });
-    },
+    onSuccess: (job) => showCreatedJob(queryClient, job),
   });
 }

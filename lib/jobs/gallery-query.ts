@@ -36,6 +36,8 @@ export async function fetchGalleryPage(supabase: DatabaseClient, userId: string,
     .from('jobs')
     .select(`${JOB_COLUMNS},charge_seq`)
     .eq('user_id', userId)
+    // A deleted job stays a row (the record of its charge) but is no longer in the history.
+    .is('content_deleted_at', null)
     .order('created_at', { ascending: false })
     .order('id', { ascending: false })
     .limit(GALLERY_PAGE_SIZE);

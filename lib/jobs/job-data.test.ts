@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import jpeg from 'jpeg-js';
 import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
-import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
+import { createResultStore, type JobResult } from '../../supabase/functions/job-worker/result-store.ts';
 import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
@@ -15,6 +15,9 @@ import { fetchModels } from '../models/models-query.ts';
 import { makeQueryClient } from '../query/make-query-client.ts';
 import { cancelJob } from './cancel-job-mutation.ts';
 import { createJob, JobActionError } from './create-job-mutation.ts';
+import { deleteJob } from './delete-job-mutation.ts';
+import { generateAgain } from './generate-again-mutation.ts';
+import { createDownloadUrl } from './image-download.ts';
 import { fetchJob } from './job-query.ts';
 import type { Job } from './job-schema.ts';
 import { parseUserJobChange, userTopic, type UserJobChange } from './user-job-change.ts';
@@ -53,6 +56,21 @@ const input = (over: Partial<Parameters<typeof createJob>[1]> = {}) => ({
   numberOfImages: 1,
   ...over,
 });
+
+/**
+ * Puts a job running under a lease as a claim leaves it (other tests' jobs are queued ahead of
+ * it, so a real claim would take those), then completes it through complete_job as the worker.
+ */
+async function completeAsWorker(jobId: string, result: JobResult): Promise<void> {
+  const { rows } = await stack.db.query(
+    `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
+            lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
+    [jobId],
+  );
+  const service = createTestClient(stack, stack.secretKey);
+  const { error } = await service.rpc('complete_job', { p_job_id: jobId, p_lease_token: rows[0].lease_token, p_result: result });
+  assert.equal(error, null);
+}
 
 before(async () => {
   stack = await startTestStack();
@@ -169,16 +187,7 @@ describe('the gallery', () => {
       const job = await createJob(alice, input({ prompt }));
       const png = drawPromptImage(prompt, 1344, 768);
       const stored = await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [{ data: new Uint8Array(png), mimeType: 'image/png' }]);
-      const result = withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null };
-      // Running under a lease as a claim leaves it (other tests' jobs are queued ahead of it), then
-      // completed through complete_job as the worker.
-      const { rows } = await stack.db.query(
-        `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
-                lease_expires_at = now() + interval '1 minute' where id = $1 returning lease_token`,
-        [job.id],
-      );
-      const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
-      assert.equal(error, null);
+      await completeAsWorker(job.id, withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null });
       return { job, png };
     };
     const done = await finish('jobdata: gallery done', true);
@@ -269,8 +278,82 @@ describe('live updates', () => {
     }
     assert.deepEqual(fetched, [other.id]);
     assert.deepEqual(card().map((j) => j.id), [other.id, job.id]);
+
+    // Deleted from another tab: its card leaves this one's gallery, and its page refetches.
+    await deleteJob(alice, job.id);
+    while (card().some((j) => j.id === job.id)) {
+      assert.ok(Date.now() < deadline + 20_000, 'the deletion did not reach the gallery');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(card().map((j) => j.id), [other.id]);
+    assert.equal(queryClient.getQueryState(jobKeys.detail(job.id))?.isInvalidated, true, 'the job page refetches the blanked row');
     unsubscribeCache();
     await alice.removeChannel(channel);
     assert.ok(received.every((c) => !('user_id' in c)));
+  });
+});
+
+describe('owning images', () => {
+  /** A finished job of alice's, its image stored by the worker's result store. */
+  async function finishedJob(alice: DatabaseClient, prompt: string, image: { data: Uint8Array; mimeType: string }) {
+    const service = createTestClient(stack, stack.secretKey);
+    const job = await createJob(alice, input({ prompt }));
+    const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
+    await completeAsWorker(job.id, await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [image]));
+    return (await fetchJob(alice, job.id))!;
+  }
+
+  test('a download URL serves the stored bytes as an attachment named from the prompt and day, with the real extension', async () => {
+    const alice = await signIn('alice');
+    const pixels = Buffer.alloc(40 * 30 * 4, 0x60);
+    for (const [mimeType, data, extension] of [
+      ['image/png', new Uint8Array(drawPromptImage('download', 64, 48)), 'png'],
+      ['image/jpeg', new Uint8Array(jpeg.encode({ data: pixels, width: 40, height: 30 }, 85).data), 'jpg'],
+    ] as const) {
+      const job = await finishedJob(alice, `jobdata: Download me, a ${extension}!`, { data, mimeType });
+      const url = await createDownloadUrl(alice, { ...job, result: job.result! });
+      const response = await fetch(url);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), mimeType);
+      const name = `jobdata-download-me-a-${extension}-${job.finished_at!.slice(0, 10)}.${extension}`;
+      assert.equal(response.headers.get('content-disposition'), `attachment; filename=${name}; filename*=UTF-8''${name}`);
+      assert.deepEqual(new Uint8Array(await response.arrayBuffer()), data);
+      assert.match(new URL(url).pathname, /^\/storage\/v1\/object\/sign\/results\//, 'a signed URL, never a public one');
+    }
+    // Bob cannot sign one for alice's image.
+    const bob = await signIn('bob');
+    const job = await finishedJob(alice, 'jobdata: not for bob', { data: new Uint8Array(drawPromptImage('x', 32, 32)), mimeType: 'image/png' });
+    await assert.rejects(createDownloadUrl(bob, { ...job, result: job.result! }), /not found/i);
+  });
+
+  test('a deleted job leaves the gallery and its page shows the blanked row; a running one is refused with the reason', async () => {
+    const alice = await signIn('alice');
+    const job = await finishedJob(alice, 'jobdata: delete me', { data: new Uint8Array(drawPromptImage('d', 32, 32)), mimeType: 'image/png' });
+    const balance = await fetchBalance(alice, DEMO_USERS.alice.id);
+    const deletion = await deleteJob(alice, job.id);
+    assert.equal(deletion.objects_queued, 2);
+    const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
+    assert.equal(page.items.some((j) => j.id === job.id), false);
+    const row = (await fetchJob(alice, job.id))!;
+    assert.deepEqual([row.status, row.prompt, row.result, row.content_deleted_at], ['succeeded', '', null, deletion.content_deleted_at]);
+    assert.equal(await fetchBalance(alice, DEMO_USERS.alice.id), balance, 'no credits move');
+
+    const queued = await createJob(alice, input({ prompt: 'jobdata: still queued' }));
+    assert.equal(await expectJobError(deleteJob(alice, queued.id), 'conflict'), 'This job is queued: cancel it first, then delete it.');
+    const bob = await signIn('bob');
+    await expectJobError(deleteJob(bob, queued.id), 'not_found');
+  });
+
+  test('generating again makes a new job with the same prompt and options, charged once', async () => {
+    const alice = await signIn('alice');
+    await stack.db.query(`insert into public.credit_ledger (user_id, delta, reason, actor_role, note) values ($1, 20, 'grant', 'database', 'test')`, [DEMO_USERS.alice.id]);
+    const old = await createJob(alice, input({ prompt: 'jobdata: again', modelId: PRO, numberOfImages: 2, aspectRatio: '16:9' }));
+    await cancelJob(alice, old.id);
+    const balance = await fetchBalance(alice, DEMO_USERS.alice.id);
+    const job = await generateAgain(alice, old.id);
+    assert.notEqual(job.id, old.id);
+    assert.deepEqual([job.status, job.model_id, job.prompt, job.options, job.credits_cost], ['queued', PRO, 'jobdata: again', old.options, old.credits_cost]);
+    assert.equal(await fetchBalance(alice, DEMO_USERS.alice.id), balance - old.credits_cost);
+    assert.match(await expectJobError(generateAgain(alice, job.id), 'conflict'), /^This job is queued/);
   });
 });

@@ -24,3 +24,15 @@ test('an expired session asks to sign in again; anything else keeps its message'
   assert.equal(describeJobError({ code: '42501', message: 'x' }).kind, 'auth');
   assert.deepEqual(describeJobError({ code: null, message: 'network down' }), { kind: 'unknown', message: 'Network down' });
 });
+
+test("a job's state that does not allow the action says which, and a job gone says so", () => {
+  assert.deepEqual(describeJobError({ code: 'PT409', message: 'job is queued: cancel it first, then delete it' }), {
+    kind: 'conflict',
+    message: 'This job is queued: cancel it first, then delete it.',
+  });
+  assert.deepEqual(describeJobError({ code: 'PT409', message: 'job was deleted: its prompt is gone' }), {
+    kind: 'conflict',
+    message: 'This job was deleted: its prompt is gone.',
+  });
+  assert.deepEqual(describeJobError({ code: 'PT404', message: 'job not found' }), { kind: 'not_found', message: 'This job no longer exists.' });
+});

@@ -11,6 +11,8 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const jobResultSchema = z.looseObject({
   bucket: z.string(),
   path: z.string(),
+  /** The stored image's content type (absent on results stored before it was recorded). */
+  mimeType: z.string().optional(),
   width: z.number().nullable().optional(),
   height: z.number().nullable().optional(),
   thumbnail_path: z.string().nullable().optional(),
@@ -46,15 +48,23 @@ export const jobSchema = z.object({
   // row from before the column was selected still parses.
   attempted_at: z.string().nullable().default(null),
   finished_at: z.string().nullable(),
+  // When its owner deleted its content (prompt, image): the row stays as the record of a charge.
+  content_deleted_at: z.string().nullable().default(null),
 } satisfies ColumnsOf<'jobs'>);
 
 export type Job = z.infer<typeof jobSchema>;
 
 /** The select list matching jobSchema: never `*`, so internal columns (lease token) stay out of pages. */
 export const JOB_COLUMNS =
-  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,attempted_at,finished_at';
+  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,attempted_at,finished_at,content_deleted_at';
 
 export const isTerminal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
+/**
+ * The stage delete_job writes: the job_changed message of a deletion carries it, so the owner's
+ * tabs drop the card from that message alone.
+ */
+export const DELETED_STAGE = 'deleted';
 
 /**
  * Applies a change event to the cached job unless the cache already holds a newer version:

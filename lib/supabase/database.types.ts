@@ -496,6 +496,7 @@ export type Database = {
           attempt: number
           attempted_at: string | null
           charge_seq: number
+          content_deleted_at: string | null
           created_at: string
           credits_cost: number
           deadline_at: string
@@ -524,6 +525,7 @@ export type Database = {
           attempt?: number
           attempted_at?: string | null
           charge_seq?: number
+          content_deleted_at?: string | null
           created_at?: string
           credits_cost: number
           deadline_at: string
@@ -552,6 +554,7 @@ export type Database = {
           attempt?: number
           attempted_at?: string | null
           charge_seq?: number
+          content_deleted_at?: string | null
           created_at?: string
           credits_cost?: number
           deadline_at?: string
@@ -1126,6 +1129,7 @@ export type Database = {
           attempt: number
           attempted_at: string | null
           charge_seq: number
+          content_deleted_at: string | null
           created_at: string
           credits_cost: number
           deadline_at: string
@@ -1204,6 +1208,7 @@ export type Database = {
           attempt: number
           attempted_at: string | null
           charge_seq: number
+          content_deleted_at: string | null
           created_at: string
           credits_cost: number
           deadline_at: string
@@ -1257,6 +1262,7 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      delete_job: { Args: { p_job_id: string }; Returns: Json }
       disable_model: {
         Args: { p_model_id: string; p_reason: string }
         Returns: Json
@@ -1320,6 +1326,44 @@ export type Database = {
         }[]
       }
       finish_object_erasures: { Args: { p_ids: number[] }; Returns: number }
+      generate_again: {
+        Args: { p_job_id: string }
+        Returns: {
+          attempt: number
+          attempted_at: string | null
+          charge_seq: number
+          content_deleted_at: string | null
+          created_at: string
+          credits_cost: number
+          deadline_at: string
+          error_class: string | null
+          error_message: string | null
+          errors: NonNullable<Json>
+          finished_at: string | null
+          id: string
+          lease_expires_at: string | null
+          lease_token: string | null
+          max_attempts: number
+          model_id: string
+          options: NonNullable<Json>
+          priority: number
+          progress: number
+          prompt: string
+          result: Json | null
+          run_at: string
+          stage: string | null
+          status: string
+          updated_at: string
+          user_id: string
+          worker_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "jobs"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       get_user_profile: {
         Args: { p_user_id: string }
         Returns: {

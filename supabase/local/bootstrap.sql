@@ -181,6 +181,9 @@ create table if not exists storage.objects (
   user_metadata jsonb
 );
 create unique index if not exists bucketid_objname on storage.objects (bucket_id, name);
+-- As hosted Storage has it: a folder's or a job's objects by name prefix (LIKE 'prefix%') are an
+-- index scan, not a scan of every object.
+create index if not exists name_prefix_search on storage.objects (name text_pattern_ops);
 alter table storage.buckets enable row level security;
 alter table storage.objects enable row level security;
 grant all on storage.buckets, storage.objects to anon, authenticated, service_role;

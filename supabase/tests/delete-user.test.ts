@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
-import type { ClaimedJob } from '../functions/job-worker/pipeline.ts';
-import { createResultStore } from '../functions/job-worker/result-store.ts';
-import { makeThumbnail } from '../functions/job-worker/thumbnail.ts';
-import { drawPromptImage } from '../local/gemini/image.ts';
 import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
 import { balance, jobsInEveryState, query, type JobsInEveryState } from './support/fixtures.ts';
+import { storeResultAsWorker } from './support/stored-result.ts';
 
 // Deleting a user through the Auth admin API, as the Supabase dashboard does: alice has a job in
 // every state, a ledger, an audit trail and an image in Storage. The policy is in the
@@ -24,14 +21,9 @@ before(async () => {
   stack = await startTestStack();
   service = createTestClient(stack, stack.secretKey);
   jobs = await jobsInEveryState(stack.db);
-  // The image and its thumbnail, stored as the worker stores them.
-  const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
-  const stored = await results.store({ id: jobs.succeeded.id, user_id: alice } as ClaimedJob, [
-    { data: new Uint8Array(drawPromptImage('alice', 512, 512)), mimeType: 'image/png' },
-  ]);
+  const stored = await storeResultAsWorker(service, stack.db, jobs.succeeded);
   imagePaths = [stored.path, stored.thumbnail_path!];
   assert.deepEqual(imagePaths, [`${alice}/${jobs.succeeded.id}.png`, `${alice}/${jobs.succeeded.id}.thumb.jpg`]);
-  await stack.db.query(`update public.jobs set result = $2 where id = $1`, [jobs.succeeded.id, JSON.stringify(stored)]);
   await query(stack.db, 'support', `select * from public.grant_credits($1, 5, 'goodwill for alice@example.com')`, [alice]);
   ledgerBefore = (await stack.db.query(`select reason, delta::int from public.credit_ledger where user_id = $1 order by id`, [alice])).rows;
   balanceBefore = await balance(stack.db, 'alice');

@@ -169,6 +169,8 @@ const NIL = '00000000-0000-4000-8000-000000000000';
 const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['create_job', `select public.create_job($1, 'x')`, [FLASH], ['alice', 'bob', 'support', 'admin']],
   ['cancel_jobs', `select * from public.cancel_jobs($1::uuid[], 'r')`, [[NIL]], ['alice', 'bob', 'admin']],
+  ['delete_job', `select public.delete_job($1)`, [NIL], ['alice', 'bob']],
+  ['generate_again', `select public.generate_again($1)`, [NIL], ['alice', 'bob']],
   ['retry_jobs', `select * from public.retry_jobs($1::uuid[], 'r')`, [[NIL]], ['admin']],
   ['requeue_jobs', `select * from public.requeue_jobs($1::uuid[], 'r')`, [[NIL]], ['admin']],
   ['fail_and_refund_jobs', `select * from public.fail_and_refund_jobs($1::uuid[], 'r')`, [[NIL]], ['support', 'admin']],

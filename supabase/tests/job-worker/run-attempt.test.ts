@@ -148,6 +148,27 @@ describe('thumbnails', () => {
   });
 });
 
+describe('the stored name carries the image type', () => {
+  // Gemini answers PNG or JPEG; a JPEG stored as .png downloads as a file the user's system
+  // misreads. The type is read from the bytes, so a mislabelled answer is stored as what it is.
+  const jpegBytes = () => new Uint8Array(jpeg.encode({ data: Buffer.alloc(32 * 24 * 4, 0x80), width: 32, height: 24 }, 80).data);
+  for (const declared of ['image/jpeg', 'image/png']) {
+    test(`JPEG bytes declared ${declared}: stored at <user>/<job>.jpg as image/jpeg`, async () => {
+      const results = createResultStore(f.service, f.config.resultsBucket, { makeThumbnail: () => { throw new Error('not needed'); }, log: () => {} });
+      const { id } = await f.enqueue('alice');
+      const job = await f.claim(id);
+      const image = jpegBytes();
+      const result = await results.store(job, [{ data: image, mimeType: declared }]);
+      assert.equal(result.path, `${DEMO_USERS.alice.id}/${id}.jpg`);
+      assert.equal(result.mimeType, 'image/jpeg');
+      const { data, error } = await f.service.storage.from('results').download(result.path);
+      assert.equal(error, null);
+      assert.equal(data!.type, 'image/jpeg');
+      assert.deepEqual(new Uint8Array(await data!.arrayBuffer()), image);
+    });
+  }
+});
+
 describe('retryable faults inside one attempt', () => {
   test('429: waits at least the RetryInfo delay, then succeeds; the Retry-After reaches model_health', async () => {
     f.standIn.setFaults({ retryAfterSeconds: 1 });

@@ -223,7 +223,7 @@ export async function emptyQueue(db: pg.Pool): Promise<void> {
 }
 
 /** How many notifications on `channel` the database delivered while `fn` ran (delivered at commit). */
-export async function notificationsDuring(t: TestDb, channel: string, fn: () => Promise<unknown>): Promise<number> {
+export async function notificationsDuring(t: { database: { url: string } }, channel: string, fn: () => Promise<unknown>): Promise<number> {
   const listener = new pg.Client({ connectionString: t.database.url });
   await listener.connect();
   let count = 0;

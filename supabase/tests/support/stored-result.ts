@@ -1,0 +1,22 @@
+import type { DatabaseClient } from '../../../lib/supabase/database.ts';
+import type pg from 'pg';
+import type { ClaimedJob } from '../../functions/job-worker/pipeline.ts';
+import { createResultStore, type JobResult } from '../../functions/job-worker/result-store.ts';
+import { makeThumbnail } from '../../functions/job-worker/thumbnail.ts';
+import { drawPromptImage } from '../../local/gemini/image.ts';
+
+/**
+ * A finished job's image as the worker leaves it: the image and its thumbnail stored through
+ * Storage by the worker's own result store, and the result written onto the job's row.
+ */
+export async function storeResultAsWorker(
+  service: DatabaseClient,
+  db: pg.Pool,
+  job: { id: string; user_id: string },
+  image: { data: Uint8Array; mimeType: string } = { data: new Uint8Array(drawPromptImage(job.id, 512, 512)), mimeType: 'image/png' },
+): Promise<JobResult> {
+  const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
+  const stored = await results.store(job as ClaimedJob, [image]);
+  await db.query('update public.jobs set result = $2 where id = $1', [job.id, JSON.stringify(stored)]);
+  return stored;
+}
