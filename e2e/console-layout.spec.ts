@@ -105,7 +105,7 @@ test("every console page keeps its actions in view at a laptop's width and a pho
       `/admin/users/${DEMO_USERS.alice.id}`,
       '/admin/audit',
     ];
-    await expect(admin.getByTestId('incident-banner')).toBeVisible();
+    await expect(admin.getByRole('status', { name: 'Open incidents' })).toBeVisible();
     for (const path of pages) await expectActionsInView(admin, path, false);
     await admin.setViewportSize(PHONE);
     for (const path of pages) await expectActionsInView(admin, path, true);
