@@ -2,12 +2,13 @@
 --
 -- Messages. Every heartbeat used to send two messages, one to the console's topic and one to the
 -- owner's, so a job sent 11 (docs/benchmarks.md). Now:
---   * admin:jobs carries changes of status only. The console's live views (System Health, the
---     job explorer, job detail) show status, attempt and error from these; a job's progress bar
---     is the owner's view.
---   * the owner's topic still gets every change of status, and progress at most once a second
---     per job: a job whose previous update is less than a second old sends no progress message
---     (the next change of status, or the next beat, says where it is).
+--   * admin:jobs no longer carries a running job's progress: it gets new jobs, changes of status
+--     and every change of a job that is not running (a deleted job's content, say). The
+--     console's live views (System Health, the job explorer, job detail) show status, attempt
+--     and error from these; a job's progress bar is the owner's view.
+--   * the owner's topic gets all of that too, and a running job's progress at most once a
+--     second per job: a running job whose previous update is less than a second old sends no
+--     progress message (the next change of status, or the next beat, says where it is).
 -- jobs_after_update is otherwise as in 20261123000300_job_state_machine.sql.
 --
 -- The sweep. With nothing to do, the sweep invoked the worker every 10 seconds anyway (8,640
@@ -67,17 +68,18 @@ begin
           from changed c
          where c.status is distinct from c.old_status
       ), messages as (
-        -- The staff's message for a change of status only; the owner's for a change of status,
-        -- and for progress at most once a second per job (the job's previous update is the
-        -- clock). One INSERT.
+        -- A running job's progress (no change of status): nothing for the staff, and for the
+        -- owner at most once a second per job (the job's previous update is the clock). Every
+        -- other change goes to both, as before (a deleted job's content, say). One INSERT.
         insert into realtime.messages (topic, extension, event, private, payload)
         select m.topic, 'broadcast', 'job_changed', true, m.payload
           from changed c
          cross join lateral (values
-           (c.status is distinct from c.old_status,
+           (c.status is distinct from c.old_status or c.status <> 'running',
             'admin:jobs', private.job_changed_payload(c.id, c.user_id, c.model_id, c.status, c.old_status, c.attempt,
                                                       c.progress, c.stage, c.error_class, c.updated_at)),
-           (c.status is distinct from c.old_status or c.old_updated_at <= now() - interval '1 second',
+           (c.status is distinct from c.old_status or c.status <> 'running'
+              or c.old_updated_at <= now() - interval '1 second',
             'user:' || c.user_id || ':jobs', private.user_job_changed_payload(c.id, c.status, c.old_status, c.stage,
                c.progress, c.attempt, c.error_class, c.result,
                case when c.status in ('failed', 'cancelled') then private.job_refunded_credits(c.id, c.charge_seq) else 0 end,
