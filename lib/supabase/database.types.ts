@@ -1123,6 +1123,7 @@ export type Database = {
         Args: {
           p_lease_seconds?: number
           p_limit?: number
+          p_with_budget?: boolean
           p_worker_id: string
         }
         Returns: {
@@ -1407,10 +1408,14 @@ export type Database = {
           p_http_status?: number
           p_input_tokens?: number
           p_job_id?: string
+          p_lease_seconds?: number
+          p_lease_token?: string
           p_model_id: string
           p_outcome: string
           p_output_tokens?: number
+          p_progress?: number
           p_retry_after_seconds?: number
+          p_stage?: string
           p_started_at: string
           p_worker_id?: string
         }

@@ -6,6 +6,8 @@ import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job
 import { DEFAULT_WORKER_SLOTS, measureWorkerBurst, startDenoWorker } from '../tests/job-worker/worker-memory.ts';
 import { DEMO_USERS } from '../tests/support/database.ts';
 import { CpuMeter, processCpuMs, type CpuSample } from './cpu.ts';
+import { workerSchedulerOptions } from '../local/worker-dispatch.ts';
+import { startScheduler } from '../local/scheduler.ts';
 import { until } from '../tests/support/wait.ts';
 import { percentile, round } from '../tests/support/percentiles.ts';
 
@@ -30,12 +32,24 @@ import { percentile, round } from '../tests/support/percentiles.ts';
  *    the same full local path. Measured in the database, claim's attempted_at minus the job's
  *    created_at, so no client clock or poll interval is in the number. The scheduler's sweep is
  *    5 s, the polling interval this replaces: a job that waited for it would show.
+ *    Beside the time of the first part, the count (`rpc_round_trips_per_job`): database calls
+ *    charged to each job (its share of the claim that took it, budget, heartbeats, record,
+ *    complete), median; and every database call of the run over the jobs, claims that found
+ *    nothing included. The live messages of the same run (`realtime_messages_per_job`,
+ *    `realtime_bytes_per_job`): rows written to realtime.messages over the jobs, by topic, and
+ *    the table's growth on disk (heap and indexes) over the jobs. One slot claims one job at a
+ *    time, so each job carries a whole queue signal: the most a job sends.
  * 4. Peak RSS (`worker_memory`, `worker_memory_4k`) of the Deno worker process with a burst of
  *    real-size images in flight at once (worker-memory.ts, which the worker memory check in the
  *    test suite shares): 50 slots and 50 jobs with 1K images, then the default slots with 4K
  *    images from the pro model, every Gemini call held 4 s by the stand-in. Beside each, the peer:
  *    the @google/genai SDK alone in Deno with as many of the same answers in flight, the floor
  *    under any worker that uses it.
+ * 5. Idle cost (`idle_invocations_per_hour`): the local scheduler, which asks the database the
+ *    same question as the hosted pg_cron sweep (private.job_worker_has_work()), sweeps an empty
+ *    queue IDLE_SWEEPS times, 25 ms apart instead of 10 s: one simulated hour of the hosted
+ *    sweep. The figure is the worker invocations it made (the notification path is not in it:
+ *    nothing is enqueued).
  */
 const RPC_JOBS = 200;
 const CPU_JOBS = 300;
@@ -43,6 +57,8 @@ const LATENCY_JOBS = 100;
 const INFLIGHT_JOBS = 50;
 /** A hosted edge function is stopped above this. */
 const EDGE_LIMIT_MB = 256;
+/** An hour of the hosted sweep, which runs every 10 s. */
+const IDLE_SWEEPS = 360;
 
 async function grantCredits(f: WorkerFixture, amount: number) {
   await f.db.query(
@@ -60,10 +76,13 @@ async function measureRpcRoundTrips() {
     await grantCredits(f, 1000);
     const users = ['alice', 'bob', 'support', 'admin'] as const;
     const costs = new Map<string, Record<Phase, number>>();
-    const charge = (jobId: string, phase: Phase, ms: number) => {
+    const calls = new Map<string, number>();
+    let dbCalls = 0;
+    const charge = (jobId: string, phase: Phase, ms: number, share = 1) => {
       const entry = costs.get(jobId) ?? { claim: 0, budget: 0, heartbeat: 0, record: 0, complete: 0, storage: 0 };
       entry[phase] += ms;
       costs.set(jobId, entry);
+      if (phase !== 'storage') calls.set(jobId, (calls.get(jobId) ?? 0) + share);
     };
     const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
       const started = performance.now();
@@ -75,21 +94,25 @@ async function measureRpcRoundTrips() {
       ...p,
       claimJobs: async (...args) => {
         const [jobs, ms] = await timed(() => p.claimJobs(...args));
-        for (const job of jobs) charge(job.id, 'claim', ms / jobs.length);
+        dbCalls += 1;
+        for (const job of jobs) charge(job.id, 'claim', ms / jobs.length, 1 / jobs.length);
         return jobs;
       },
       heartbeatJob: async (job, ...rest) => {
         const [reply, ms] = await timed(() => p.heartbeatJob(job, ...rest));
+        dbCalls += 1;
         charge(job.id, 'heartbeat', ms);
         return reply;
       },
       recordProviderCall: async (call) => {
         const [reply, ms] = await timed(() => p.recordProviderCall(call));
+        dbCalls += 1;
         charge(call.jobId!, 'record', ms);
         return reply;
       },
       completeJob: async (job, result) => {
         const [reply, ms] = await timed(() => p.completeJob(job, result));
+        dbCalls += 1;
         charge(job.id, 'complete', ms);
         return reply;
       },
@@ -106,6 +129,7 @@ async function measureRpcRoundTrips() {
     let budgetCalls = 0;
     pipeline.acquireModelBudget = async (modelId) => {
       const [reply, ms] = await timed(() => p.acquireModelBudget(modelId));
+      dbCalls += 1;
       budgetMs += ms;
       budgetCalls += 1;
       return reply;
@@ -118,19 +142,33 @@ async function measureRpcRoundTrips() {
     await worker.invoke();
     await worker.idle();
     costs.clear();
+    calls.clear();
+    dbCalls = 0;
     budgetMs = 0;
     budgetCalls = 0;
+    const messagesBefore = await realtimeMessages(f);
 
     let enqueued = 0;
+    const ids: string[] = [];
+    const open = async () =>
+      (await f.db.query<{ n: number }>(`select count(*)::int as n from public.jobs where id = any($1) and status in ('queued', 'running')`, [ids])).rows[0]!.n;
     const started = performance.now();
     while (enqueued < RPC_JOBS) {
       // 20 queued jobs per user is create_job's limit; enqueue in rounds the worker drains.
-      for (let i = 0; i < 40 && enqueued < RPC_JOBS; i++, enqueued++) await f.enqueue(users[enqueued % users.length]!);
-      await worker.invoke();
-      await worker.idle();
+      for (let i = 0; i < 40 && enqueued < RPC_JOBS; i++, enqueued++) ids.push((await f.enqueue(users[enqueued % users.length]!)).id);
+      // Until the round is done (a claim cut short by a slow machine leaves jobs for the next
+      // invocation), so every job's messages are counted with the job.
+      do {
+        await worker.invoke();
+        await worker.idle();
+      } while ((await open()) > 0);
     }
     const seconds = (performance.now() - started) / 1000;
+    const messagesAfter = await realtimeMessages(f);
     const perJobBudget = budgetCalls ? budgetMs / budgetCalls : 0;
+    const budgetCallsPerJob = budgetCalls / costs.size;
+    const callCounts = [...calls.values()].map((n) => n + budgetCallsPerJob);
+    const perJob = (n: number) => Math.round((n / ids.length) * 100) / 100;
     const roundTrips = [...costs.values()].map((c) => c.claim + perJobBudget + c.heartbeat + c.record + c.complete);
     const storage = [...costs.values()].map((c) => c.storage);
     const phase = (name: Phase) => round(percentile([...costs.values()].map((c) => c[name]), 0.5));
@@ -149,9 +187,76 @@ async function measureRpcRoundTrips() {
       storage_upload_p50: round(percentile(storage, 0.5)),
       storage_upload_p99: round(percentile(storage, 0.99)),
       jobs_per_second: Math.round((costs.size / seconds) * 10) / 10,
+      calls: {
+        per_job_median: Math.round(percentile(callCounts, 0.5) * 100) / 100,
+        all_calls_per_job: perJob(dbCalls),
+        budget_calls_per_job: Math.round(budgetCallsPerJob * 100) / 100,
+      },
+      realtime: {
+        messages_per_job: perJob(messagesAfter.messages - messagesBefore.messages),
+        by_topic_per_job: {
+          admin: perJob(messagesAfter.admin - messagesBefore.admin),
+          user: perJob(messagesAfter.user - messagesBefore.user),
+          queue: perJob(messagesAfter.queue - messagesBefore.queue),
+        },
+        bytes_per_job: Math.round((messagesAfter.bytes - messagesBefore.bytes) / ids.length),
+        payload_bytes_per_job: Math.round((messagesAfter.payloadBytes - messagesBefore.payloadBytes) / ids.length),
+      },
     };
   } finally {
     await f.stop();
+  }
+}
+
+/** realtime.messages: rows by topic, the table's size on disk (heap, TOAST, indexes; every partition), payload bytes. */
+async function realtimeMessages(f: WorkerFixture) {
+  const { rows } = await f.db.query<{ messages: number; admin: number; user: number; queue: number; bytes: string; payload_bytes: string }>(
+    `select count(*)::int as messages,
+            count(*) filter (where topic = 'admin:jobs')::int as admin,
+            count(*) filter (where topic like 'user:%')::int as user,
+            count(*) filter (where topic like 'queue:%')::int as queue,
+            (select sum(pg_total_relation_size(relid)) from pg_partition_tree('realtime.messages'::regclass))::text as bytes,
+            coalesce(sum(pg_column_size(payload)), 0)::text as payload_bytes
+       from realtime.messages`,
+  );
+  const r = rows[0]!;
+  return { messages: r.messages, admin: r.admin, user: r.user, queue: r.queue, bytes: Number(r.bytes), payloadBytes: Number(r.payload_bytes) };
+}
+
+/**
+ * IDLE_SWEEPS sweeps of an empty queue by the local scheduler, configured as the stack runs it
+ * (the same work check as the hosted sweep), 25 ms apart. Returns the invocations they made.
+ */
+async function measureIdleInvocations(f: WorkerFixture) {
+  const { rows } = await f.db.query<{ open: number }>(`select count(*)::int as open from public.jobs where status in ('queued', 'running')`);
+  if (rows[0]!.open !== 0) throw new Error(`the idle measurement needs an empty queue; ${rows[0]!.open} jobs are open`);
+  const options = workerSchedulerOptions({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey });
+  let invocations = 0;
+  // The catch-up invocation when the scheduler starts listening is the first, and not a sweep's.
+  let catchUp = true;
+  const scheduler = await startScheduler({
+    ...options,
+    tasks: [],
+    sweepMs: 25,
+    invoke: async () => {
+      if (catchUp) catchUp = false;
+      else invocations += 1;
+      await options.invoke();
+    },
+  });
+  try {
+    let sweeps = 0;
+    let found = 0;
+    await new Promise<void>((resolve) => {
+      scheduler.on('swept', (hasWork: boolean) => {
+        sweeps += 1;
+        if (hasWork) found += 1;
+        if (sweeps === IDLE_SWEEPS) resolve();
+      });
+    });
+    return { sweeps, sweeps_that_found_work: found, invocations };
+  } finally {
+    await scheduler.stop();
   }
 }
 
@@ -180,7 +285,10 @@ async function measureDenoWorker() {
 
     const pid = f.functions!.pids('job-worker')[0]!;
     const cpu = await measureWorkerCpu(f, pid);
+    await dispatch.stop();
+    const idle = await measureIdleInvocations(f);
     return {
+      idle,
       latency: {
         samples: latencies.length,
         p50: round(percentile(latencies, 0.5)),
@@ -190,7 +298,7 @@ async function measureDenoWorker() {
       cpu,
     };
   } finally {
-    await dispatch.stop();
+    await dispatch.stop().catch(() => {});
     await f.stop();
   }
 }
@@ -257,12 +365,36 @@ async function measureWorkerCpu(f: WorkerFixture, pid: number) {
 
 export default async function workerBenchmark() {
   const rpc = await measureRpcRoundTrips();
-  const { latency, cpu } = await measureDenoWorker();
+  const { latency, cpu, idle } = await measureDenoWorker();
+  const { calls, realtime, ...rpcTimes } = rpc;
   const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
   const memory4k = await measureWorkerBurst({ model: PRO, imageSize: '4K', jobs: 2 * DEFAULT_WORKER_SLOTS, sdkPeer: true });
   return {
+    rpc_round_trips_per_job: calls.per_job_median,
+    rpc_round_trips_per_job_detail: {
+      ...calls,
+      target: 3,
+      pass: calls.per_job_median <= 3,
+      measures: 'database calls per job through the worker\'s logic, one slot, the job\'s share of its claim included, median; beside it every call of the run (claims that found nothing included) over the jobs',
+    },
+    realtime_messages_per_job: realtime.messages_per_job,
+    realtime_bytes_per_job: realtime.bytes_per_job,
+    realtime_detail: {
+      ...realtime,
+      jobs: rpc.jobs,
+      target_messages: 6,
+      target_bytes: 2000,
+      measures: 'rows written to realtime.messages per job (create_job through REST, the worker, one slot), and the table\'s growth on disk (heap and indexes) per job',
+    },
+    idle_invocations_per_hour: idle.invocations,
+    idle_detail: {
+      ...idle,
+      hosted_sweep_seconds: 10,
+      before_the_work_check: IDLE_SWEEPS,
+      measures: 'worker invocations by the sweep over an empty queue during one simulated hour of the hosted 10 s sweep (360 sweeps of the local scheduler, 25 ms apart)',
+    },
     rpc_round_trips_ms: {
-      ...rpc,
+      ...rpcTimes,
       measures: 'wall time of the worker RPCs per job (claim share + budget + heartbeats + record + complete) through the gateway to Postgres: latency the worker waits out, not its CPU; Gemini excluded',
     },
     worker_cpu: {

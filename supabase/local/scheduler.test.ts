@@ -84,6 +84,37 @@ describe('local scheduler', () => {
     }
   });
 
+  test('a sweep with a work check invokes only while the check answers true', async () => {
+    await db.query('create table public.work_flag (has_work boolean not null)');
+    await db.query('insert into public.work_flag values (false)');
+    let calls = 0;
+    const scheduler = await startScheduler({
+      dbUrl: database.url,
+      channel: 'idle_channel',
+      sweepMs: 20,
+      sweepWhen: 'select has_work from public.work_flag',
+      invoke: async () => void (calls += 1),
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const [hasWork] = await once(scheduler, 'swept');
+        assert.equal(hasWork, false);
+      }
+      // The catch-up poke when the scheduler starts listening is the only invocation.
+      assert.equal(calls, 1, 'five idle sweeps, no invocation');
+      const idleStart = calls;
+      await db.query('update public.work_flag set has_work = true');
+      for (;;) {
+        const [hasWork] = await once(scheduler, 'swept');
+        if (hasWork) break;
+      }
+      await once(scheduler, 'invoked');
+      assert.ok(calls > idleStart, 'a sweep that finds work invokes');
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
   test('a failing task is reported and does not stop the others', async () => {
     const scheduler = await startScheduler({
       dbUrl: database.url,

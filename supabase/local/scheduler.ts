@@ -24,6 +24,12 @@ export interface SchedulerOptions {
   channel: string;
   /** Invoke even without a notification this often (ms). */
   sweepMs: number;
+  /**
+   * SQL answering one row with a boolean `has_work`: when given, the sweep invokes only when it
+   * is true (the hosted pg_cron sweep asks the same function), so an idle queue costs no
+   * invocation. Notifications always invoke.
+   */
+  sweepWhen?: string;
   tasks?: ScheduledTask[];
   log?: (line: string) => void;
 }
@@ -96,10 +102,27 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   };
   await listen();
 
-  timers.push(setInterval(poke, options.sweepMs));
-
   const pool = new pg.Pool({ connectionString: options.dbUrl, max: 2 });
   pool.on('error', (error) => log(`scheduler pool: ${error.message}`));
+
+  let sweeping = false;
+  const sweep = async () => {
+    if (!options.sweepWhen) return poke();
+    if (sweeping || stopped) return;
+    sweeping = true;
+    try {
+      const { rows } = await pool.query<{ has_work: boolean }>(options.sweepWhen);
+      events.emit('swept', rows[0]?.has_work === true);
+      if (rows[0]?.has_work) poke();
+    } catch (error) {
+      // Cannot tell: invoke, as the sweep did before it asked.
+      log(`sweep check failed: ${(error as Error).message}`);
+      poke();
+    } finally {
+      sweeping = false;
+    }
+  };
+  timers.push(setInterval(() => void sweep(), options.sweepMs));
   for (const task of options.tasks ?? []) {
     let running = false;
     const run = async () => {

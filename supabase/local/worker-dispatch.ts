@@ -5,7 +5,9 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from './schedul
  * project (see migrations/*_schedules_and_wakeup.sql):
  *   - NOTIFY `job_dispatch` (sent by the jobs triggers when a job becomes runnable) invokes
  *     POST /functions/v1/job-worker with the secret key in `apikey` at once, as pg_net does;
- *   - a sweep invokes it anyway every few seconds, for delayed retries whose run_at has come;
+ *   - a sweep every few seconds invokes it when a job is runnable (delayed retries whose run_at
+ *     has come, jobs a paused model or an exhausted budget held back), asking the same
+ *     private.job_worker_has_work() the hosted pg_cron sweep asks; an idle queue costs nothing;
  *   - the reaper and the metrics rollup run on pg_cron's schedule, and so does the retention
  *     pass (migrations/*_retention.sql), every 10 minutes.
  */
@@ -48,6 +50,7 @@ export function workerSchedulerOptions(options: WorkerDispatchOptions): Schedule
     dbUrl: options.dbUrl,
     channel: WORKER_DISPATCH_CHANNEL,
     sweepMs: options.sweepMs ?? 5_000,
+    sweepWhen: 'select private.job_worker_has_work() as has_work',
     invoke: workerInvoker(options.apiUrl, options.secretKey),
     tasks: [
       { name: 'reap_expired_jobs', sql: 'select public.reap_expired_jobs()', everyMs: options.reapEveryMs ?? 60_000 },

@@ -96,6 +96,53 @@ describe('acquire_model_budget', () => {
     assert.ok(grants[3].wait_seconds > 15 && grants[3].wait_seconds <= 20, `wait about 20 s, got ${grants[3].wait_seconds}`);
   });
 
+  test('claim_jobs with the budget takes one token per job and leaves the rest queued', async () => {
+    await emptyQueue(t.db);
+    const jobs = [];
+    for (let i = 0; i < 5; i++) jobs.push(await createJob(t.db));
+    const claimed = await query<{ id: string; stage: string; progress: number }>(
+      t.db, 'service', 'select id, stage, progress from public.claim_jobs($1, 10, 60, true)', ['worker-b'],
+    );
+    assert.equal(claimed.length, 3, 'three tokens, three jobs');
+    assert.deepEqual(claimed.map((j) => [j.stage, j.progress]), Array(3).fill(['generating', 5]));
+    const h = await health();
+    assert.ok(h.budget_tokens < 1, `tokens spent, ${h.budget_tokens} left`);
+    const [queued] = (await t.db.query(`select count(*)::int as n from public.jobs where status = 'queued' and id = any($1)`, [jobs.map((j) => j.id)])).rows;
+    assert.equal(queued.n, 2);
+    assert.deepEqual(await query(t.db, 'service', 'select id from public.claim_jobs($1, 10, 60, true)', ['worker-b']), [], 'no token, no claim');
+    // The bare claim ignores the budget, as before.
+    assert.equal((await claim(t.db, 10)).length, 2);
+    await emptyQueue(t.db);
+  });
+
+  test('record_provider_call with the lease is the heartbeat: lease, progress and stage, fenced by the token', async () => {
+    await emptyQueue(t.db);
+    await createJob(t.db);
+    const [job] = await claim(t.db, 1, 'worker-r', 10);
+    const leaseBefore = job!.lease_expires_at!.getTime();
+    const [row] = await query<{ r: { fenced: boolean; circuit_state: string } }>(
+      t.db, 'service',
+      `select public.record_provider_call($1, now(), 50, 'ok', 200, $2, 1, p_lease_token => $3, p_progress => 90, p_stage => 'storing', p_lease_seconds => 60) as r`,
+      [FLASH, job!.id, job!.lease_token],
+    );
+    assert.equal(row!.r.fenced, false);
+    const after = await getJob(t.db, job!.id);
+    assert.deepEqual([after.progress, after.stage], [90, 'storing']);
+    assert.ok(after.lease_expires_at!.getTime() > leaseBefore + 40_000, 'lease extended to 60 s');
+
+    const [stale] = await query<{ r: { fenced: boolean } }>(
+      t.db, 'service',
+      `select public.record_provider_call($1, now(), 50, 'ok', 200, $2, 1, p_lease_token => gen_random_uuid(), p_progress => 95) as r`,
+      [FLASH, job!.id],
+    );
+    assert.equal(stale!.r.fenced, true, 'another token is fenced');
+    assert.equal((await getJob(t.db, job!.id)).progress, 90, 'and changes nothing of the job');
+    const { rows } = await t.db.query('select count(*)::int as n from public.provider_calls where job_id = $1', [job!.id]);
+    assert.equal(rows[0].n, 2, 'both calls are recorded: the provider was paid either way');
+    await rejects(query(t.db, 'service', `select public.record_provider_call($1, now(), 5, 'ok', p_progress => 101)`, [FLASH]), '22023', /progress must be between 0 and 100/);
+    await emptyQueue(t.db);
+  });
+
   test('refills over time', async () => {
     await t.db.query(`update public.model_health set budget_tokens = 0, budget_refilled_at = now() - interval '40 seconds' where model_id = $1`, [FLASH]);
     const [row] = await query(t.db, 'service', 'select public.acquire_model_budget($1, 2) as r', [FLASH]);

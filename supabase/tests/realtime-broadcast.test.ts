@@ -25,15 +25,21 @@ async function mayJoin(actor: Actor, topic: string): Promise<boolean> {
   }).catch(() => false);
 }
 
+/** Moves the job's last update two seconds back, so that its next progress is past the owner's once-a-second throttle. */
+async function ageJob(id: string) {
+  await t.db.query(`update public.jobs set updated_at = now() - interval '2 seconds' where id = $1`, [id]);
+}
+
 describe('realtime', () => {
   test('jobs are in the supabase_realtime publication (end users get their own rows through RLS)', async () => {
     const { rows } = await t.db.query(`select schemaname, tablename from pg_publication_tables where pubname = 'supabase_realtime'`);
     assert.ok(rows.some((r) => r.schemaname === 'public' && r.tablename === 'jobs'));
   });
 
-  test('every job change is broadcast to the private admin:jobs topic as a compact job_changed payload', async () => {
+  test('every change of status is broadcast to the private admin:jobs topic as a compact job_changed payload; progress is not', async () => {
     const job = await createJob(t.db);
     const [running] = await claim(t.db);
+    await ageJob(running!.id);
     await query(t.db, 'service', `select public.heartbeat_job($1, $2, 55, 'rendering')`, [running!.id, running!.lease_token]);
     await query(t.db, 'service', `select public.fail_job($1, $2, 'timeout', 'slow', false)`, [running!.id, running!.lease_token]);
 
@@ -43,7 +49,6 @@ describe('realtime', () => {
       [
         [null, 'queued', 0],
         ['queued', 'running', 0],
-        ['running', 'running', 55],
         ['running', 'failed', 55],
       ],
     );
@@ -57,15 +62,17 @@ describe('realtime', () => {
       ]);
       assert.equal(m.payload.user_id, DEMO_USERS.alice.id);
     }
-    assert.equal(messages[2]!.payload.stage, 'rendering');
-    assert.equal(messages[3]!.payload.error_class, 'timeout');
+    assert.equal(messages[2]!.payload.error_class, 'timeout');
     assert.ok(!('prompt' in messages[0]!.payload), 'the prompt is not broadcast');
   });
 
   test("every job change also reaches the owner's private user:<id>:jobs topic, with what the pages show and nothing else", async () => {
     const job = await createJob(t.db);
     const [running] = await claim(t.db);
+    await ageJob(running!.id);
     await query(t.db, 'service', `select public.heartbeat_job($1, $2, 40, 'rendering')`, [running!.id, running!.lease_token]);
+    // Less than a second after the previous one: progress is throttled, no message.
+    await query(t.db, 'service', `select public.heartbeat_job($1, $2, 45, 'still rendering')`, [running!.id, running!.lease_token]);
     await query(t.db, 'service', `select public.complete_job($1, $2, $3)`, [
       running!.id,
       running!.lease_token,

@@ -5,13 +5,16 @@ import type { ClaimedJob, Pipeline } from './pipeline.ts';
  * moment heartbeat_job answers `fenced` (the reaper took the job after a stall, an admin
  * requeued or cancelled it), `fenced` aborts, the Gemini call in flight is dropped and the attempt
  * writes nothing. Beats run at a third of the lease by default, so two lost beats still leave the
- * lease standing.
+ * lease standing; an attempt shorter than that (most) makes no beat of its own, since the claim
+ * starts the lease and recording each Gemini call extends it and checks the fence.
  */
 export interface Heartbeat {
   /** Aborts when the job is no longer ours. */
   readonly fenced: AbortSignal;
   /** Extends the lease now and records progress; resolves false when fenced. */
   beat(progress: number | null, stage: string | null): Promise<boolean>;
+  /** Another fenced write (record_provider_call with the lease) found the job gone: abort as a beat would. */
+  lost(): void;
   stop(): void;
 }
 
@@ -38,6 +41,7 @@ export function startHeartbeat(options: {
   return {
     fenced: fence.signal,
     beat,
+    lost: () => fence.abort(),
     stop: () => clearInterval(timer),
   };
 }

@@ -51,6 +51,11 @@ export interface ProviderCallRecord {
   outputTokens?: number;
   workerId?: string;
   costUsd?: number;
+  /**
+   * The job's lease: the record is then also the job's heartbeat (lease extended, progress and
+   * stage recorded, fenced like heartbeat_job) in the same round trip.
+   */
+  lease?: { token: string; seconds: number; progress?: number; stage?: string };
 }
 
 export interface ModelHealthReply {
@@ -58,6 +63,8 @@ export interface ModelHealthReply {
   circuit_state: 'closed' | 'open' | 'half_open';
   consecutive_failures: number;
   retry_after_until: string | null;
+  /** Present when the record carried the lease: true when the job is no longer the caller's. */
+  fenced?: boolean;
 }
 
 export interface BudgetReply {
@@ -78,6 +85,7 @@ export class PipelineError extends Error {
 }
 
 export interface Pipeline {
+  /** Claims ready jobs, each with one token of its model's rate budget for its first call. */
   claimJobs(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]>;
   heartbeatJob(job: ClaimedJob, progress: number | null, stage: string | null, leaseSeconds: number): Promise<HeartbeatReply>;
   completeJob(job: ClaimedJob, result: Json): Promise<TransitionReply>;
@@ -102,7 +110,12 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
   };
   return {
     claimJobs: async (workerId, limit, leaseSeconds) =>
-      (await rpc<ClaimedJob[] | null>('claim_jobs', { p_worker_id: workerId, p_limit: limit, p_lease_seconds: leaseSeconds })) ?? [],
+      (await rpc<ClaimedJob[] | null>('claim_jobs', {
+        p_worker_id: workerId,
+        p_limit: limit,
+        p_lease_seconds: leaseSeconds,
+        p_with_budget: true,
+      })) ?? [],
     heartbeatJob: (job, progress, stage, leaseSeconds) =>
       rpc('heartbeat_job', {
         p_job_id: job.id,
@@ -142,6 +155,10 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
         p_output_tokens: call.outputTokens,
         p_worker_id: call.workerId,
         p_cost_usd: call.costUsd,
+        p_lease_token: call.lease?.token,
+        p_progress: call.lease?.progress,
+        p_stage: call.lease?.stage,
+        p_lease_seconds: call.lease?.seconds,
       }),
     acquireModelBudget: (modelId) => rpc('acquire_model_budget', { p_model_id: modelId, p_n: 1 }),
     disableModel: (modelId, reason) => rpc('disable_model', { p_model_id: modelId, p_reason: reason }),

@@ -3,14 +3,17 @@ import { backoffDelayMs } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import type { WorkerConfig } from './config.ts';
 import { callGeminiImage, type GeminiCallResult, type GeneratedImage } from './gemini-call.ts';
-import { startHeartbeat } from './heartbeat.ts';
+import { startHeartbeat, type Heartbeat } from './heartbeat.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import type { ClaimedJob, ModelHealthReply, Pipeline } from './pipeline.ts';
 import type { ResultStore } from './result-store.ts';
 
 /**
- * One attempt at one claimed job: budget, Gemini call(s) with in-attempt retries, every call
- * recorded, image stored, then exactly one of complete_job / fail_job / release_jobs. Nothing
+ * One attempt at one claimed job: Gemini call(s) with in-attempt retries, every call recorded,
+ * image stored, then exactly one of complete_job / fail_job / release_jobs. A job that succeeds
+ * at the first call costs three database calls: the claim (which also took the call's rate
+ * budget), the call's record (also the heartbeat and the fence check before the upload) and
+ * complete_job. Nothing
  * here changes a job's state directly, and every write is fenced by the lease token, so a worker
  * that lost its lease (stalled, killed and reaped, cancelled by an admin) changes nothing.
  */
@@ -70,18 +73,17 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
   try {
     const count = Math.min(4, Math.max(1, Math.trunc(Number(job.options?.number_of_images ?? 1)) || 1));
     const images: GeneratedImage[] = [];
-    // Tells the user their job started; runs alongside the first call instead of before it.
-    const announced = heartbeat.beat(5, 'generating');
+    // claim_jobs took one token of the model's budget for the attempt's first call.
+    const budget = { claimed: true };
     for (let index = 0; index < count; index++) {
-      const step = await generateWithRetries(deps, job, deadline, stop, () => (calls += 1));
+      const last = index === count - 1;
+      const step = await generateWithRetries(deps, job, heartbeat, deadline, stop, budget, last, () => (calls += 1));
       if (step.kind === 'stopped') return stopped();
       if (step.kind === 'defer') {
-        await announced;
         const reply = await pipeline.releaseJobs([job], step.delaySeconds, 'no rate budget for the model within the attempt');
         return report(reply.released > 0 ? 'released' : 'fenced');
       }
       if (step.kind === 'fail') {
-        await announced;
         if (stop.aborted) return stopped();
         const reply = await pipeline.failJob(
           job,
@@ -94,10 +96,10 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
       }
       images.push(step.image);
     }
-    await announced;
-    // A fence check right before the upload: a worker that lost the job must not overwrite the
-    // object the job's new owner may already have stored.
-    if (stop.aborted || !(await heartbeat.beat(90, 'storing'))) return stopped();
+    // The last call's record was the fence check right before the upload (and moved the job to
+    // 'storing'): a worker that lost the job must not overwrite the object the job's new owner
+    // may already have stored.
+    if (stop.aborted) return stopped();
     const result = await deps.results.store(job, images);
     if (options.stop.aborted) return stopped();
     const reply = await pipeline.completeJob(job, result);
@@ -122,24 +124,28 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
 async function generateWithRetries(
   deps: AttemptDeps,
   job: ClaimedJob,
+  heartbeat: Heartbeat,
   deadline: number,
   stop: AbortSignal,
+  budget: { claimed: boolean },
+  last: boolean,
   counted: () => void,
 ): Promise<Step> {
   const { clock, config, pipeline } = deps;
   const aspectRatio = typeof job.options?.aspect_ratio === 'string' ? job.options.aspect_ratio : undefined;
   for (let callNumber = 1; ; callNumber++) {
     // The shared per-model budget (and any Retry-After a 429 set for every worker).
-    for (;;) {
+    while (!budget.claimed) {
       if (stop.aborted) return { kind: 'stopped' };
-      const budget = await pipeline.acquireModelBudget(job.model_id);
-      if (budget.granted) break;
-      const waitMs = Math.ceil((budget.wait_seconds ?? 1) * 1000);
+      const reply = await pipeline.acquireModelBudget(job.model_id);
+      if (reply.granted) break;
+      const waitMs = Math.ceil((reply.wait_seconds ?? 1) * 1000);
       if (clock.now() + waitMs + config.callTimeoutMs > deadline) {
         return { kind: 'defer', delaySeconds: Math.min(3600, waitMs / 1000) };
       }
       await clock.sleep(waitMs, stop);
     }
+    budget.claimed = false;
     if (stop.aborted) return { kind: 'stopped' };
 
     const timeoutMs = Math.max(1, Math.min(config.callTimeoutMs, deadline - clock.now()));
@@ -148,7 +154,13 @@ async function generateWithRetries(
     // A call the worker itself abandoned (fence lost, shutdown) says nothing about the provider:
     // recording it as a timeout would push the model's circuit toward open for our own reasons.
     if (call.disposition === 'aborted') return { kind: 'stopped' };
-    const health = await record(deps, job, call);
+    // The image the job waits for is about to be stored: the record says so to the owner.
+    const storing = last && call.disposition === 'success';
+    const health = await record(deps, job, call, storing ? { progress: 90, stage: 'storing' } : {});
+    if (health?.fenced) {
+      heartbeat.lost();
+      return { kind: 'stopped' };
+    }
 
     switch (call.disposition) {
       case 'success':
@@ -187,8 +199,16 @@ async function generateWithRetries(
   }
 }
 
-/** Every call becomes a provider_calls row and moves the model's circuit. */
-async function record(deps: AttemptDeps, job: ClaimedJob, call: GeminiCallResult): Promise<ModelHealthReply | undefined> {
+/**
+ * Every call becomes a provider_calls row and moves the model's circuit; the same round trip
+ * extends the job's lease and checks the fence.
+ */
+async function record(
+  deps: AttemptDeps,
+  job: ClaimedJob,
+  call: GeminiCallResult,
+  progress: { progress?: number; stage?: string },
+): Promise<ModelHealthReply | undefined> {
   try {
     const price = call.outcome === 'ok' ? await deps.registry.priceUsd(job.model_id) : 0;
     return await deps.pipeline.recordProviderCall({
@@ -204,6 +224,7 @@ async function record(deps: AttemptDeps, job: ClaimedJob, call: GeminiCallResult
       outputTokens: call.outputTokens,
       workerId: deps.workerId,
       costUsd: price,
+      lease: { token: job.lease_token, seconds: deps.config.leaseSeconds, ...progress },
     });
   } catch (error) {
     // Losing one metrics row must not lose an image already paid for.
