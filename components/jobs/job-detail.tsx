@@ -104,6 +104,9 @@ export function JobDetail({ jobId }: { jobId: string }) {
         </div>
       ) : null}
 
+      {/* The actions before the image: a 1K image fills a laptop's screen, and they stay in view. */}
+      <JobOwnerActions job={job} />
+
       {job.status === 'succeeded' ? (
         resultUrl.data ? (
           // eslint-disable-next-line @next/next/no-img-element -- a signed URL on the API host, not a static asset
@@ -114,8 +117,6 @@ export function JobDetail({ jobId }: { jobId: string }) {
           <div className="skeleton result-image" aria-label="Loading the image" style={{ height: '16rem' }} />
         )
       ) : null}
-
-      <JobOwnerActions job={job} />
 
       {job.status === 'failed' ? (
         <div className="notice notice-error" role="status">
