@@ -8,7 +8,7 @@ import { readWorkerConfig } from './config.ts';
 import { createJobWorker } from './job-worker.ts';
 import { createModelRegistry } from './model-registry.ts';
 import { eraseQueuedObjects } from './object-erasure.ts';
-import type { Database } from '../../../lib/supabase/database.types.ts';
+import type { Database } from '../_shared/database.types.ts';
 import { createPipeline, type WorkerClient } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
 import { makeThumbnail } from './thumbnail.ts';

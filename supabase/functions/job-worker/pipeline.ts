@@ -1,6 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 // Type-only: the generated schema types (`npm run db:types`), erased when the function runs.
-import type { Database, Json } from '../../../lib/supabase/database.types.ts';
+import type { Database, Json } from '../_shared/database.types.ts';
 
 type Functions = Database['public']['Functions'];
 type FunctionName = keyof Functions;

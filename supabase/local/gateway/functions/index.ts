@@ -64,16 +64,18 @@ function denoBaseEnv(): Record<string, string> {
 const cached = new Map<string, Promise<void>>();
 
 /** One Deno command, not blocking the gateway's event loop; its output kept for the error. */
-function runDeno(args: string[]): Promise<{ ok: boolean; output: string }> {
+function runDeno(args: string[], keepStdout = false): Promise<{ ok: boolean; output: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(denoBinary, args, { env: denoBaseEnv() as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(denoBinary, args, { env: denoBaseEnv() as NodeJS.ProcessEnv, stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'] });
     let output = '';
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.once('error', (error) => output += error.message);
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ ok: code === 0, output: output.trim() });
+      resolve({ ok: code === 0, output: output.trim(), stdout });
     });
   });
 }
@@ -129,7 +131,27 @@ export async function checkFunction(name: string, dir = path.join(repoRoot, 'sup
   await cacheFunctionDependencies(name, dir, log);
   const denoJson = path.join(dir, name, 'deno.json');
   const files = deployedFiles(name, dir);
-  const result = await runDeno(['check', '--frozen', '--quiet', ...(fs.existsSync(denoJson) ? ['--config', denoJson] : []), ...files]);
+  const config = fs.existsSync(denoJson) ? ['--config', denoJson] : [];
+  const result = await runDeno(['check', '--frozen', '--quiet', ...config, ...files]);
+  if (!result.ok) return { ...result, files };
+  // `supabase functions deploy` uploads the files under supabase/functions and nothing above it
+  // (a relative import that climbs out fails to deploy: supabase/cli#3467), so a local module
+  // outside that folder, even one imported only for its types, is an error here, not at deploy.
+  const outside: string[] = [];
+  for (const file of files) {
+    const info = await runDeno(['info', '--json', ...config, file], true);
+    if (!info.ok) return { ...info, files };
+    const graph = JSON.parse(info.stdout) as { modules: { specifier: string }[] };
+    for (const { specifier } of graph.modules) {
+      if (!specifier.startsWith('file:')) continue;
+      const local = fileURLToPath(specifier);
+      if (path.relative(dir, local).startsWith('..') && !outside.includes(local)) outside.push(local);
+    }
+  }
+  if (outside.length) {
+    const list = outside.map((f) => `  ${path.relative(repoRoot, f)}`).join('\n');
+    return { ok: false, output: `imports from outside supabase/functions, which deploy cannot upload (share code through supabase/functions/_shared):\n${list}`, files };
+  }
   return { ...result, files };
 }
 
