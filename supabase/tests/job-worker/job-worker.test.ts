@@ -79,6 +79,45 @@ describe('claiming', () => {
     for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
   });
 
+  test('claims only the jobs whose answers fit the answer budget, learnt from the answers; the rest stay queued', async () => {
+    f.standIn.setLatency({ p50: 150, p99: 200 });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push((await f.enqueue('alice')).id);
+    let peak = 0;
+    // Before any answer a job weighs a 2 MB 1K estimate (x4): 20 MB holds two. The stand-in's 1K
+    // answers are about 0.7 MB (x4, 2.8 MB each): once one has arrived, seven fit, so the slots
+    // (4) decide again.
+    const worker = createJobWorker({
+      ...f.deps,
+      workerId: 'answer-budget',
+      verifyAtStart: false,
+      config: { ...f.config, concurrency: 4, answerBudgetMb: 20 },
+    });
+    const track = setInterval(() => (peak = Math.max(peak, worker.inFlight)), 5);
+    const reply = await worker.invoke();
+    assert.equal(reply.claimed, 2, 'two estimated 1K answers fit 20 MB, the slots would take four');
+    const { rows } = await f.db.query<{ queued: number }>(`select count(*)::int as queued from public.jobs where id = any($1) and status = 'queued'`, [ids]);
+    assert.equal(rows[0]!.queued, 4, 'what did not fit was left unclaimed');
+    await worker.idle();
+    clearInterval(track);
+    assert.equal(peak, 4, 'after the first answers the process held as many as its slots');
+    for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
+  });
+
+  test('a process whose answers are larger than the whole budget still runs one job at a time', async () => {
+    f.standIn.setLatency({ p50: 50, p99: 80 });
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await f.enqueue('alice')).id);
+    let peak = 0;
+    const worker = createJobWorker({ ...f.deps, workerId: 'tiny-budget', verifyAtStart: false, config: { ...f.config, concurrency: 4, answerBudgetMb: 1 } });
+    const track = setInterval(() => (peak = Math.max(peak, worker.inFlight)), 5);
+    assert.equal((await worker.invoke()).claimed, 1);
+    await worker.idle();
+    clearInterval(track);
+    assert.equal(peak, 1);
+    for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
+  });
+
   test('no claims once the wall-clock budget leaves no room for a whole attempt', async () => {
     await f.enqueue('alice');
     const worker = createJobWorker({
