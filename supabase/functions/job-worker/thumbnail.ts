@@ -93,6 +93,8 @@ function areaWeights(source: number, target: number) {
  */
 export class AreaDownscaler {
   private readonly xs: ReturnType<typeof areaWeights>;
+  /** Source pixels per output column when the width divides evenly (1024 to 256: 4), else 0. */
+  private readonly step: number;
   private readonly ratio: number;
   private readonly reduced: Float32Array;
   private readonly sums: Float32Array;
@@ -110,6 +112,7 @@ export class AreaDownscaler {
       throw new RangeError(`cannot area-average ${sourceWidth}x${sourceHeight} to ${width}x${height}`);
     }
     this.xs = areaWeights(sourceWidth, width);
+    this.step = sourceWidth % width === 0 ? sourceWidth / width : 0;
     this.ratio = sourceHeight / height;
     this.reduced = new Float32Array(width * 4);
     this.sums = new Float32Array(width * 4);
@@ -120,7 +123,8 @@ export class AreaDownscaler {
   addRow(row: Uint8Array, y: number, channels: RowChannels = 4) {
     if (y !== this.nextSourceRow) throw new RangeError(`row ${y} out of order (expected ${this.nextSourceRow})`);
     this.nextSourceRow++;
-    if (channels === 3) this.reduceOpaque(row);
+    if (channels === 3 && this.step > 0) this.reduceOpaqueEven(row);
+    else if (channels === 3) this.reduceOpaque(row);
     else this.reduce(row);
     this.accumulate(y);
   }
@@ -170,6 +174,31 @@ export class AreaDownscaler {
       reduced[t] = r;
       reduced[t + 1] = g;
       reduced[t + 2] = b;
+      reduced[t + 3] = 1;
+    }
+  }
+
+  /**
+   * reduceOpaque when each output column covers a whole number of source pixels, each weighing
+   * the same (every 1:1 size Gemini makes: 1024, 2048, 4096 to 256): plain sums, no weight table.
+   * Measured at 1K in Deno: about a third of the reduction's time.
+   */
+  private reduceOpaqueEven(rgb: Uint8Array) {
+    const reduced = this.reduced;
+    const step = this.step;
+    const scale = 1 / step;
+    for (let x = 0, t = 0, s = 0; x < this.width; x++, t += 4) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (const end = s + step * 3; s < end; s += 3) {
+        r += rgb[s]!;
+        g += rgb[s + 1]!;
+        b += rgb[s + 2]!;
+      }
+      reduced[t] = r * scale;
+      reduced[t + 1] = g * scale;
+      reduced[t + 2] = b * scale;
       reduced[t + 3] = 1;
     }
   }
