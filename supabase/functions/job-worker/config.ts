@@ -58,7 +58,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     geminiBaseUrl: env('GEMINI_BASE_URL') || undefined,
     resultsBucket: env('WORKER_RESULTS_BUCKET') || 'results',
     concurrency: integer(env, 'WORKER_CONCURRENCY', 8, 1, 64),
-    answerBudgetMb: integer(env, 'WORKER_ANSWER_BUDGET_MB', 48, 1, 4096),
+    answerBudgetMb: integer(env, 'WORKER_ANSWER_BUDGET_MB', 24, 1, 4096),
     wallClockBudgetMs: integer(env, 'WORKER_WALL_CLOCK_MS', 140_000, 1_000, 3_600_000),
     attemptBudgetMs: integer(env, 'WORKER_ATTEMPT_BUDGET_MS', 110_000, 200, 3_600_000),
     callTimeoutMs,

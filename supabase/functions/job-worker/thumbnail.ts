@@ -18,11 +18,14 @@ export const THUMBNAIL_LONGEST_SIDE = 256;
 export const THUMBNAIL_QUALITY = 80;
 export const THUMBNAIL_MIME_TYPE = 'image/jpeg';
 /**
- * Largest PNG thumbnailed, in pixels. Memory does not grow with it (rows are streamed); CPU does,
- * at about 20-25 ms per megapixel on the shared 2-core machine (docs/benchmarks.md, Thumbnails).
- * Gemini's largest image, 4K 21:9, is 17 MP.
+ * Largest PNG thumbnailed, in pixels: every 2K size (2K 21:9 is 4.3 MP), no 4K one. Memory does
+ * not grow with the image's rows (they are streamed), but the inflated data passes through as
+ * short-lived chunks the runtime collects late, and CPU grows with the pixels: a 4K PNG (16.8 MP)
+ * cost 284 ms of CPU (a seventh of a hosted edge function's 2 s) and left about 40 MB of RSS,
+ * against 86 ms and 12 MB at 2K (docs/benchmarks.md, Thumbnails). A 4K result gets no thumbnail
+ * and the gallery shows the image itself, as when a thumbnail fails.
  */
-export const MAX_PNG_PIXELS = 40_000_000;
+export const MAX_PNG_PIXELS = 4_500_000;
 /**
  * Largest JPEG thumbnailed, in pixels. jpeg-js decodes a whole JPEG at once, about 10 bytes per
  * pixel at its peak (RGBA out plus its component planes): 4.5 MP, every 2K size, is about 45 MB.
