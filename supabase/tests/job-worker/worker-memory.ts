@@ -47,7 +47,7 @@ export interface WorkerBurst {
   /** RSS after cold start and warm-up, before the burst. */
   baseline_rss_mb: number | null;
   peak_rss_mb: number;
-  /** The peer, when asked: @google/genai alone with `slots` of the same answers in flight. */
+  /** The peer, when asked: @google/genai alone with as many of the same answers in flight as the worker held at its peak. */
   sdk_alone?: { rss_before_mb: number; peak_rss_mb: number };
 }
 
@@ -153,7 +153,7 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
     );
     const stats = f.standIn.stats();
     const served = stats.byOutcome.ok ?? 0;
-    const sdkAlone = options.sdkPeer ? await measureSdkAlone(f.standIn.url, options.model, slots) : undefined;
+    const sdkAlone = options.sdkPeer ? await measureSdkAlone(f.standIn.url, options.model, Math.max(1, peakInFlight)) : undefined;
     return {
       model: options.model,
       image: `${rows[0]!.width}x${rows[0]!.height} PNG`,
