@@ -79,9 +79,8 @@ export type RowChannels = 3 | 4;
 
 /**
  * Undoes one row's filter in place against the row above; false for an unknown filter type.
- * A top-level function over its own locals: written as a closure over the decoder's swapped
- * row variables it ran about three times slower in Deno (every byte re-read the closure's
- * context), and unfiltering is most of a thumbnail's JavaScript time (docs/worker.md).
+ * Unfiltering is most of a thumbnail's JavaScript time (Paeth, the filter Gemini's and the
+ * stand-in's PNGs use on every row, about 11 ms of a 1K image: docs/worker.md).
  */
 function unfilterRow(filter: number, row: Uint8Array, up: Uint8Array, stride: number, bpp: number): boolean {
   switch (filter) {

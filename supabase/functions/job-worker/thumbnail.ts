@@ -21,9 +21,10 @@ export const THUMBNAIL_MIME_TYPE = 'image/jpeg';
  * Largest PNG thumbnailed, in pixels: every 2K size (2K 21:9 is 4.3 MP), no 4K one. Memory does
  * not grow with the image's rows (they are streamed), but the inflated data passes through as
  * short-lived chunks the runtime collects late, and CPU grows with the pixels: a 4K PNG (16.8 MP)
- * cost 284 ms of CPU (a seventh of a hosted edge function's 2 s) and left about 40 MB of RSS,
- * against 86 ms and 12 MB at 2K (docs/benchmarks.md, Thumbnails). A 4K result gets no thumbnail
- * and the gallery shows the image itself, as when a thumbnail fails.
+ * costs 276-280 ms of CPU (a seventh of a hosted edge function's 2 s) and raised a process's
+ * high-water mark by 39-46 MB, against 80-82 ms and 30 MB at 2K (docs/benchmarks.md,
+ * Thumbnails). A 4K result gets no thumbnail and the gallery shows the image itself, as when a
+ * thumbnail fails.
  */
 export const MAX_PNG_PIXELS = 4_500_000;
 /**
@@ -184,7 +185,7 @@ export class AreaDownscaler {
   /**
    * reduceOpaque when each output column covers a whole number of source pixels, each weighing
    * the same (every 1:1 size Gemini makes: 1024, 2048, 4096 to 256): plain sums, no weight table.
-   * Measured at 1K in Deno: about a third of the reduction's time.
+   * Measured at 1K in Deno: about 1 ms of the 4.5 ms the reduction took.
    */
   private reduceOpaqueEven(rgb: Uint8Array) {
     const reduced = this.reduced;
