@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import process from 'node:process';
 import jpeg from 'jpeg-js';
 import { encodeJpeg } from '../functions/job-worker/jpeg-encoder.ts';
-import { downscale, shrinkImage, THUMBNAIL_QUALITY, thumbnailSize } from '../functions/job-worker/thumbnail.ts';
+import { downscale, MAX_JPEG_PIXELS, shrinkImage, THUMBNAIL_QUALITY, thumbnailSize } from '../functions/job-worker/thumbnail.ts';
 
 /**
  * The worker's thumbnail step timed a step at a time, in whichever runtime loads this module:
@@ -78,9 +78,13 @@ async function measure(png: Uint8Array, iterations: number, shrink: Step, encode
   };
 }
 
-/** The worker's way, as makeThumbnail does it (without its one-at-a-time queue: these run in turn anyway). */
+/**
+ * The worker's way, as makeThumbnail does it (without its one-at-a-time queue: these run in turn
+ * anyway). Without its pixel budget, so that the sizes it refuses (4K) show what they would cost.
+ */
 export function measureWorkerThumbnail(png: Uint8Array, iterations: number): Promise<ThumbnailCost> {
-  return measure(png, iterations, (data) => shrinkImage(data, 'image/png'), (small) => encodeJpeg(small.width, small.height, small.rgba, THUMBNAIL_QUALITY));
+  const unbounded = { maxPngPixels: Number.POSITIVE_INFINITY, maxJpegPixels: MAX_JPEG_PIXELS };
+  return measure(png, iterations, (data) => shrinkImage(data, 'image/png', unbounded), (small) => encodeJpeg(small.width, small.height, small.rgba, THUMBNAIL_QUALITY));
 }
 
 /** The peer: whole-image pngjs decode, the same area average, jpeg-js encode. */

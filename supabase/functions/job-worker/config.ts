@@ -8,8 +8,14 @@ export interface WorkerConfig {
   /** Points @google/genai at another host (the local stand-in); unset means Google. */
   geminiBaseUrl?: string;
   resultsBucket: string;
-  /** Jobs in flight per process. Each holds one PNG (about 1-2 MB as base64 at 1K) at a time. */
+  /** Jobs in flight per process, at most; the answer budget may allow fewer. */
   concurrency: number;
+  /**
+   * Memory the Gemini answers of the jobs in flight may take, in MB (answer-budget.ts): the
+   * worker claims only the jobs whose answers fit. Sized so that the process stays under the
+   * hosted 256 MB with its modules and clients (about 100 MB) and garbage not yet collected.
+   */
+  answerBudgetMb: number;
   /**
    * Claim no new job later than this after the latest invocation minus one attempt budget, so
    * every attempt ends inside the platform's wall clock (150 s hosted; 140 s leaves 10 s to
@@ -52,6 +58,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     geminiBaseUrl: env('GEMINI_BASE_URL') || undefined,
     resultsBucket: env('WORKER_RESULTS_BUCKET') || 'results',
     concurrency: integer(env, 'WORKER_CONCURRENCY', 8, 1, 64),
+    answerBudgetMb: integer(env, 'WORKER_ANSWER_BUDGET_MB', 24, 1, 4096),
     wallClockBudgetMs: integer(env, 'WORKER_WALL_CLOCK_MS', 140_000, 1_000, 3_600_000),
     attemptBudgetMs: integer(env, 'WORKER_ATTEMPT_BUDGET_MS', 110_000, 200, 3_600_000),
     callTimeoutMs,

@@ -1,11 +1,13 @@
+import { createAnswerBudget, MB } from './answer-budget.ts';
 import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
-import { runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
+import { imagesRequested, runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
 
 /**
  * The worker process: what one edge-function instance does across the invocations it serves.
  *
- * - An invocation claims as many jobs as there are free slots (one claim_jobs call), answers at
+ * - An invocation claims as many jobs as there are free slots and room in the answer budget
+ *   (answer-budget.ts: the Gemini answers in flight must fit in memory; one claim_jobs call), answers at
  *   once, and the jobs run in the background (EdgeRuntime.waitUntil). While the wall-clock
  *   budget of the latest invocation lasts, every finished job frees a slot that is claimed again
  *   right away, so a busy queue keeps the process full without waiting for the next invocation.
@@ -48,11 +50,15 @@ export interface JobWorker {
 interface Held {
   job: ClaimedJob;
   stop: AbortController;
+  /** Its share of the answer budget, given back when it ends. */
+  weight: number;
 }
 
 export function createJobWorker(deps: JobWorkerDeps): JobWorker {
   const { clock, config, pipeline } = deps;
   const held = new Map<string, Held>();
+  const answers = createAnswerBudget(config.answerBudgetMb * MB);
+  const attemptDeps = { ...deps, observeAnswer: answers.observe };
   let stopping = false;
   let wallClockEnds = 0;
   let claiming: Promise<number> = Promise.resolve(0);
@@ -70,7 +76,7 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
   const claimWindowOpen = () => !stopping && clock.now() < wallClockEnds - config.attemptBudgetMs;
 
   const claimOnce = async (): Promise<number> => {
-    const free = config.concurrency - held.size;
+    const free = Math.min(config.concurrency - held.size, answers.room());
     if (free <= 0 || !claimWindowOpen()) return 0;
     let jobs: ClaimedJob[];
     try {
@@ -98,11 +104,12 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
   const start = (job: ClaimedJob) => {
     if (stopping) return;
     const stop = new AbortController();
-    held.set(job.id, { job, stop });
-    const run = runAttempt(deps, job, { stop: stop.signal, notAfter: wallClockEnds })
+    held.set(job.id, { job, stop, weight: answers.take(imagesRequested(job)) });
+    const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds })
       .then((report) => deps.onAttempt?.(report))
       .catch((error) => deps.log(`job ${job.id}: ${(error as Error).stack ?? error}`))
       .finally(() => {
+        answers.give(held.get(job.id)!.weight);
         held.delete(job.id);
         if (!stopping) void fill();
         checkIdle();

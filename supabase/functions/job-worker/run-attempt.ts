@@ -27,6 +27,8 @@ export interface AttemptDeps {
   config: WorkerConfig;
   workerId: string;
   log: (line: string) => void;
+  /** Told the size of each image answer as it arrives (the worker's answer budget learns from it). */
+  observeAnswer?: (bytes: number) => void;
 }
 
 export type AttemptOutcome = 'succeeded' | 'retry_scheduled' | 'failed' | 'fenced' | 'released' | 'stopped';
@@ -54,6 +56,9 @@ type Step =
   | { kind: 'defer'; delaySeconds: number }
   | { kind: 'stopped' };
 
+/** The images a job asks for: its number_of_images, 1 to 4. */
+export const imagesRequested = (job: ClaimedJob) => Math.min(4, Math.max(1, Math.trunc(Number(job.options?.number_of_images ?? 1)) || 1));
+
 export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: AttemptOptions): Promise<AttemptReport> {
   const { clock, config, pipeline } = deps;
   const started = clock.now();
@@ -71,7 +76,7 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
   const stop = AbortSignal.any([options.stop, heartbeat.fenced]);
   const stopped = () => report(heartbeat.fenced.aborted ? 'fenced' : 'stopped');
   try {
-    const count = Math.min(4, Math.max(1, Math.trunc(Number(job.options?.number_of_images ?? 1)) || 1));
+    const count = imagesRequested(job);
     const images: GeneratedImage[] = [];
     // claim_jobs took one token of the model's budget for the attempt's first call.
     const budget = { claimed: true };
@@ -164,6 +169,7 @@ async function generateWithRetries(
 
     switch (call.disposition) {
       case 'success':
+        deps.observeAnswer?.(call.image!.data.length);
         return { kind: 'image', image: call.image! };
       case 'permanent':
         return { kind: 'fail', errorClass: call.errorClass, message: call.message, retryable: false };

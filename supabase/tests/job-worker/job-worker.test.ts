@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
+import type { WorkerConfig } from '../../functions/job-worker/config.ts';
 import type { AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
 import { until } from '../support/wait.ts';
@@ -54,29 +55,54 @@ describe('cold start', () => {
   });
 });
 
+/**
+ * `count` of alice's jobs and a worker with `config` over them, its peak of jobs in flight
+ * tracked; `finish` waits until it is idle, checks that every job succeeded and returns the peak.
+ */
+async function trackedWorker(count: number, workerId: string, config: Partial<WorkerConfig>, onAttempt?: (r: AttemptReport) => void) {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await f.enqueue('alice')).id);
+  const worker = createJobWorker({ ...f.deps, workerId, verifyAtStart: false, config: { ...f.config, ...config }, onAttempt });
+  let peak = 0;
+  const track = setInterval(() => (peak = Math.max(peak, worker.inFlight)), 5);
+  const finish = async () => {
+    await worker.idle();
+    clearInterval(track);
+    for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
+    return peak;
+  };
+  return { ids, worker, finish };
+}
+
 describe('claiming', () => {
   test('claims only free slots and refills them as jobs finish, until the queue is empty', async () => {
     f.standIn.setLatency({ p50: 80, p99: 120 });
-    const ids = [];
-    for (let i = 0; i < 7; i++) ids.push((await f.enqueue('alice')).id);
     const reports: AttemptReport[] = [];
-    let peak = 0;
-    const worker = createJobWorker({
-      ...f.deps,
-      workerId: 'slots',
-      verifyAtStart: false,
-      config: { ...f.config, concurrency: 3 },
-      onAttempt: (r) => reports.push(r),
-    });
-    const track = setInterval(() => (peak = Math.max(peak, worker.inFlight)), 5);
-    const reply = await worker.invoke();
-    assert.equal(reply.claimed, 3);
-    await worker.idle();
-    clearInterval(track);
+    const { worker, finish } = await trackedWorker(7, 'slots', { concurrency: 3 }, (r) => reports.push(r));
+    assert.equal((await worker.invoke()).claimed, 3);
+    const peak = await finish();
     assert.equal(reports.length, 7);
     assert.ok(reports.every((r) => r.outcome === 'succeeded'));
     assert.ok(peak <= 3, `peak in flight ${peak}`);
-    for (const id of ids) assert.equal((await jobRow(f.db, id)).status, 'succeeded');
+  });
+
+  test('claims only the jobs whose answers fit the answer budget, learnt from the answers; the rest stay queued', async () => {
+    f.standIn.setLatency({ p50: 150, p99: 200 });
+    // Before any answer a job weighs a 2 MB 1K estimate (x4): 20 MB holds two. The stand-in's 1K
+    // answers are about 0.7 MB (x4, 2.8 MB each): once one has arrived, seven fit, so the slots
+    // (4) decide again.
+    const { ids, worker, finish } = await trackedWorker(6, 'answer-budget', { concurrency: 4, answerBudgetMb: 20 });
+    assert.equal((await worker.invoke()).claimed, 2, 'two estimated 1K answers fit 20 MB, the slots would take four');
+    const { rows } = await f.db.query<{ queued: number }>(`select count(*)::int as queued from public.jobs where id = any($1) and status = 'queued'`, [ids]);
+    assert.equal(rows[0]!.queued, 4, 'what did not fit was left unclaimed');
+    assert.equal(await finish(), 4, 'after the first answers the process held as many as its slots');
+  });
+
+  test('a process whose answers are larger than the whole budget still runs one job at a time', async () => {
+    f.standIn.setLatency({ p50: 50, p99: 80 });
+    const { worker, finish } = await trackedWorker(3, 'tiny-budget', { concurrency: 4, answerBudgetMb: 1 });
+    assert.equal((await worker.invoke()).claimed, 1);
+    assert.equal(await finish(), 1);
   });
 
   test('no claims once the wall-clock budget leaves no room for a whole attempt', async () => {

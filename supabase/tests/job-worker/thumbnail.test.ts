@@ -8,6 +8,7 @@ import { crc32 } from '../../local/gemini/png.ts';
 import { encodeJpeg } from '../../functions/job-worker/jpeg-encoder.ts';
 import { readPngRows } from '../../functions/job-worker/png-rows.ts';
 import {
+  AreaDownscaler,
   createThumbnailMaker,
   downscale,
   ImageTooLargeError,
@@ -227,6 +228,22 @@ describe('downscale', () => {
         assert.equal(small.rgba[i + 3], 255);
       }
     }
+  });
+
+  test('an opaque RGB row whose width divides evenly (the plain-sum path) averages as the weighted path does', () => {
+    const [w, h, tw, th] = [64, 48, 16, 12];
+    const rgb = new Uint8Array(w * h * 3).map((_, i) => (i * 2654435761) >>> 24);
+    const rgba = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : rgb[Math.floor(i / 4) * 3 + (i % 4)]!));
+    const even = new AreaDownscaler(w, h, tw, th);
+    const weighted = new AreaDownscaler(w, h, tw, th);
+    for (let y = 0; y < h; y++) {
+      even.addRow(rgb.subarray(y * w * 3, (y + 1) * w * 3), y, 3);
+      weighted.addRow(rgba.subarray(y * w * 4, (y + 1) * w * 4), y, 4);
+    }
+    const a = even.result().rgba;
+    const b = weighted.result().rgba;
+    assert.ok(a.every((v, i) => Math.abs(v - b[i]!) <= 1), 'every channel within one step of rounding');
+    assert.ok(a.some((v) => v > 100 && v < 155), 'a real average, not a copy of one pixel');
   });
 
   test('a 2x2 block becomes its exact mean', () => {

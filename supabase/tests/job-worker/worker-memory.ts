@@ -38,6 +38,8 @@ export interface WorkerBurst {
   image: string;
   png_bytes: number;
   slots: number;
+  /** The worker's answer budget (WORKER_ANSWER_BUDGET_MB, its default): it admits fewer jobs than slots when their answers would not fit. */
+  answer_budget_mb: number;
   jobs: number;
   peak_in_flight: number;
   succeeded: number;
@@ -45,7 +47,7 @@ export interface WorkerBurst {
   /** RSS after cold start and warm-up, before the burst. */
   baseline_rss_mb: number | null;
   peak_rss_mb: number;
-  /** The peer, when asked: @google/genai alone with `slots` of the same answers in flight. */
+  /** The peer, when asked: @google/genai alone with as many of the same answers in flight as the worker held at its peak. */
   sdk_alone?: { rss_before_mb: number; peak_rss_mb: number };
 }
 
@@ -83,8 +85,9 @@ export function procMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | un
 
 const round1 = (mb: number) => Math.round(mb * 10) / 10;
 
+const DEPLOYED_CONFIG = readWorkerConfig((name) => (name === 'GEMINI_API_KEY' ? 'unused' : undefined));
 /** The worker's own default WORKER_CONCURRENCY, read from its config as deployed. */
-export const DEFAULT_WORKER_SLOTS = readWorkerConfig((name) => (name === 'GEMINI_API_KEY' ? 'unused' : undefined)).concurrency;
+export const DEFAULT_WORKER_SLOTS = DEPLOYED_CONFIG.concurrency;
 
 /** The deployed worker in one Deno process with `slots` slots, invoked the way production invokes it. */
 export async function startDenoWorker(slots: number) {
@@ -136,7 +139,8 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
         peakRss = Math.max(peakRss, procMemoryMb(pid, 'VmRSS') ?? 0);
         return counts.open === 0;
       },
-      { timeoutMs: 120_000, intervalMs: 5, label: 'the burst to finish' },
+      // 4K answers at the default budget go a few at a time, each held holdMs by the stand-in.
+      { timeoutMs: 300_000, intervalMs: 5, label: 'the burst to finish' },
     );
     if (!f.functions!.pids('job-worker').includes(pid)) throw new Error('the worker process was replaced during the burst: its peak is lost');
     const highWater = procMemoryMb(pid, 'VmHWM') ?? peakRss;
@@ -149,12 +153,13 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
     );
     const stats = f.standIn.stats();
     const served = stats.byOutcome.ok ?? 0;
-    const sdkAlone = options.sdkPeer ? await measureSdkAlone(f.standIn.url, options.model, slots) : undefined;
+    const sdkAlone = options.sdkPeer ? await measureSdkAlone(f.standIn.url, options.model, Math.max(1, peakInFlight)) : undefined;
     return {
       model: options.model,
       image: `${rows[0]!.width}x${rows[0]!.height} PNG`,
       png_bytes: served ? Math.round(stats.imageBytes / served) : 0,
       slots,
+      answer_budget_mb: DEPLOYED_CONFIG.answerBudgetMb,
       jobs: ids.length,
       peak_in_flight: peakInFlight,
       succeeded: rows[0]!.succeeded,
