@@ -436,9 +436,9 @@ export default async function queueBenchmark(): Promise<Record<string, unknown>>
     }
 
     // job_health on a database of its own: the throughput rounds above delete what they made,
-    // and history written into the freed pages would scatter job_events.at across them, which
-    // the BRIN index the not-yet-rolled-up tail is found through cannot skip (the real table
-    // is append-only, so it never looks like that).
+    // and history written into the freed pages would scatter job_events.at across them, so its
+    // reads would measure that table's layout rather than the history's (the tail is found
+    // through a B-tree on time, which the retention pass made necessary: docs/retention.md).
     const healthDatabase = await createTestDatabase();
     const healthDb = new pg.Pool({ connectionString: healthDatabase.url, max: 2 });
     const health = await jobHealthAtScale(healthDb).finally(async () => {

@@ -168,6 +168,36 @@ describe('pruning expired data', () => {
     assert.equal((await prune()).rows, 0);
   });
 
+  test('small batches walk forward in time: rows sharing one time across batches, and rows a kind keeps between them, end as one large batch would', async () => {
+    // 7 jobs' timelines at one instant (21 rows), more than any batch below holds, then 3 later.
+    const tied = await finishedJobs(7, 30, 'tied ');
+    const later = await finishedJobs(3, 25, 'later ');
+    const client = await t.db.connect();
+    try {
+      await client.query('set session_replication_role = replica');
+      await client.query(`update public.job_events set at = date_trunc('second', now()) - interval '30 days' where job_id = any($1)`, [tied]);
+    } finally {
+      await client.query('set session_replication_role = origin');
+      client.release();
+    }
+    // Deliveries: a pending one (kept whatever its age) between finished ones, oldest first.
+    const [channel] = await query<{ id: string }>(t.db, 'admin', `select * from public.create_alert_channel('walk', 'slack', 'https://hooks.slack.com/services/T0/B0/w', 'prune test')`);
+    await t.db.query(
+      `insert into public.alert_deliveries (channel_id, event, status, payload, created_at)
+       select $1, 'test', case when g = 3 then 'pending' else 'delivered' end, '{}', now() - interval '60 days' + g * interval '1 minute'
+         from generate_series(1, 6) g`,
+      [channel!.id],
+    );
+    const result = await prune(4, 4000);
+    assert.equal(result.kinds.job_events!.rows, 30, 'every row of the 10 jobs, in batches of 4');
+    assert.equal(await count('select 1 from public.job_events where job_id = any($1)', [[...tied, ...later]]), 0);
+    assert.equal(result.kinds.alert_deliveries!.rows, 5);
+    assert.deepEqual(
+      (await t.db.query<{ status: string }>('select status from public.alert_deliveries where channel_id = $1', [channel!.id])).rows,
+      [{ status: 'pending' }],
+    );
+  });
+
   test('accounting rows and the gallery are never pruned, however old', async () => {
     const ancient = await finishedJobs(5, 3000, 'ancient ', { charged: true });
     await query(t.db, 'support', `select public.grant_credits($1, 2, 'prune test')`, [DEMO_USERS.bob.id]);
