@@ -2,6 +2,7 @@ import { createAnswerBudget, MB } from './answer-budget.ts';
 import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
 import { imagesRequested, runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
+import type { ClaimTiming } from './tracing.ts';
 
 /**
  * The worker process: what one edge-function instance does across the invocations it serves.
@@ -79,13 +80,15 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     const free = Math.min(config.concurrency - held.size, answers.room());
     if (free <= 0 || !claimWindowOpen()) return 0;
     let jobs: ClaimedJob[];
+    const claimStart = clock.now();
     try {
       jobs = await pipeline.claimJobs(deps.workerId, free, config.leaseSeconds);
     } catch (error) {
       deps.log(`claim failed: ${(error as Error).message}`);
       return 0;
     }
-    for (const job of jobs) start(job);
+    const claim = { start: claimStart, end: clock.now() };
+    for (const job of jobs) start(job, claim);
     return jobs.length;
   };
 
@@ -101,11 +104,14 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     return next;
   };
 
-  const start = (job: ClaimedJob) => {
+  const start = (job: ClaimedJob, claim: ClaimTiming) => {
     if (stopping) return;
     const stop = new AbortController();
     held.set(job.id, { job, stop, weight: answers.take(imagesRequested(job)) });
-    const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds })
+    const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds, claim })
+      // The attempt's spans leave inside the work the invocation keeps alive: before the slot
+      // is freed, before onAttempt and idle() hear of it. tracing.flush never rejects.
+      .finally(() => deps.tracing?.flush())
       .then((report) => deps.onAttempt?.(report))
       .catch((error) => deps.log(`job ${job.id}: ${(error as Error).stack ?? error}`))
       .finally(() => {
