@@ -23,7 +23,8 @@ describe('a job trace context', () => {
   test('a job made with no incoming context starts its own trace, sampled', async () => {
     const a = await createJob(t.db, 'alice');
     const b = await createJob(t.db, 'alice');
-    const [ta, tb] = [(a as { traceparent: string }).traceparent, (b as { traceparent: string }).traceparent];
+    const { rows } = await t.db.query<{ traceparent: string }>('select traceparent from public.jobs where id = any($1) order by created_at, id', [[a.id, b.id]]);
+    const [ta, tb] = rows.map((r) => r.traceparent) as [string, string];
     assert.match(ta, TRACEPARENT);
     assert.match(tb, TRACEPARENT);
     assert.ok(ta.endsWith('-01'));
