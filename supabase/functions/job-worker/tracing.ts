@@ -153,16 +153,20 @@ export function startedByDatabase(traceId: string, spanId: string): boolean {
 }
 
 /**
- * Keep a trace? The TraceIdRatioBased rule (the trace id's low 8 bytes under ratio * 2^64) so
- * every process with the same ratio decides the same for the same trace, and a whole trace stays
- * together; a parent that said "not sampled" is honoured under the parentbased samplers.
+ * Keep a trace? Under the parentbased_* samplers (the default) the worker follows the decision
+ * that came with the job (the traceparent's sampled flag, set where the trace started), so a
+ * trace is kept or dropped whole. Where the worker is the root (the database started the trace,
+ * or no parentbased sampler is set) it decides by the trace id, with the rule of the
+ * OpenTelemetry JS SDK's TraceIdRatioBasedSampler, which the app uses: the same trace gets the
+ * same answer in both.
  */
-export function sampled(traceId: string, parentSampled: boolean, config: Pick<TracingConfig, 'ratio' | 'parentBased'>): boolean {
-  if (config.parentBased && !parentSampled) return false;
+export function sampled(traceId: string, parent: { sampled: boolean; root: boolean }, config: Pick<TracingConfig, 'ratio' | 'parentBased'>): boolean {
+  if (config.parentBased && !parent.root) return parent.sampled;
   if (config.ratio >= 1) return true;
   if (config.ratio <= 0) return false;
-  const low = BigInt(`0x${traceId.slice(16)}`);
-  return low < BigInt(Math.floor(config.ratio * 2 ** 53)) * 2048n; // ratio * 2^64, in integer steps
+  let accumulated = 0;
+  for (let i = 0; i < traceId.length / 8; i++) accumulated = (accumulated ^ parseInt(traceId.slice(i * 8, i * 8 + 8), 16)) >>> 0;
+  return accumulated < Math.floor(config.ratio * 0xffffffff);
 }
 
 interface OtlpAttribute {
@@ -240,7 +244,8 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
     const parent = parseTraceparent(job.traceparent);
     // A job without a usable context (a row from before traces) gets a trace of its own here.
     const traceId = parent?.traceId ?? `${randomSpanId()}${randomSpanId()}`;
-    if (!sampled(traceId, parent?.sampled ?? true, config)) return NOOP_ATTEMPT;
+    const root = !parent || startedByDatabase(parent.traceId, parent.spanId);
+    if (!sampled(traceId, { sampled: parent?.sampled ?? true, root }, config)) return NOOP_ATTEMPT;
     const jobSpanId = parent?.spanId;
 
     const span = (name: string, parentSpanId: string | undefined, kind: number, attributes: Attributes, start: number): SpanHandle => {

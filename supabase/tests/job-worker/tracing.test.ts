@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { SamplingDecision, TraceIdRatioBasedSampler, type BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { context } from '@opentelemetry/api';
 import { createJobInTrace } from '../../../lib/jobs/create-job-in-trace.ts';
 import { registerAppTracing } from '../../../lib/tracing/register.ts';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
-import { createTracing, readTracingConfig } from '../../functions/job-worker/tracing.ts';
+import { createTracing, parseTraceparent, readTracingConfig, sampled } from '../../functions/job-worker/tracing.ts';
 import { signedInClient } from '../support/database.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 import { until } from '../support/wait.ts';
@@ -202,5 +203,50 @@ describe('a job trace', () => {
     assert.equal(children.at(-2)!.attributes['jobhealth.thumbnail'], true);
 
     for (const body of receiver.bodies()) assert.ok(!body.includes('secret lighthouse'), 'no prompt text in any export');
+  });
+});
+
+describe("the worker's tracing settings", () => {
+  test('read from the standard variables; nothing to export without an endpoint, or when switched off', () => {
+    const read = (env: Record<string, string>) => readTracingConfig((name) => env[name]);
+    assert.equal(read({}), null);
+    assert.equal(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }), null);
+    assert.equal(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }), null);
+    assert.equal(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_SAMPLER: 'always_off' }), null);
+    const config = read({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://api.honeycomb.io/',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=abc%3D,x-other = 1',
+      OTEL_SERVICE_NAME: 'worker-eu',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod',
+    })!;
+    assert.equal(config.endpoint, 'https://api.honeycomb.io/v1/traces');
+    assert.deepEqual(config.headers, { 'x-honeycomb-team': 'abc=', 'x-other': '1' });
+    assert.deepEqual([config.serviceName, config.ratio, config.parentBased, config.captureContent], ['worker-eu', 0.25, true, false]);
+    assert.equal(read({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/custom', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })!.endpoint, 'http://collector:4318/custom');
+  });
+
+  test('a malformed traceparent is no context at all', () => {
+    assert.equal(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')?.sampled, true);
+    assert.equal(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')?.sampled, false);
+    for (const bad of ['', 'x', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`, '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01']) {
+      assert.equal(parseTraceparent(bad), null, bad);
+    }
+  });
+
+  test("the worker's ratio decision at a root is the OpenTelemetry SDK's, so app and worker keep the same traces", () => {
+    const sdk = new TraceIdRatioBasedSampler(0.3);
+    let kept = 0;
+    for (let i = 0; i < 2000; i++) {
+      const traceId = hex(16);
+      const theirs = sdk.shouldSample(context.active(), traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      assert.equal(sampled(traceId, { sampled: true, root: true }, { ratio: 0.3, parentBased: true }), theirs, traceId);
+      if (theirs) kept++;
+    }
+    assert.ok(kept > 400 && kept < 800, `about 30 % kept: ${kept} of 2000`);
+    // Below a parent, the parent's decision, whatever the ratio.
+    assert.equal(sampled(hex(16), { sampled: false, root: false }, { ratio: 1, parentBased: true }), false);
+    assert.equal(sampled(hex(16), { sampled: true, root: false }, { ratio: 0, parentBased: true }), true);
   });
 });
