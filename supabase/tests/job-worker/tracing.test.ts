@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { SamplingDecision, TraceIdRatioBasedSampler, type BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { context } from '@opentelemetry/api';
+import { runJobActionInTrace } from '../../../lib/admin-jobs/job-action-in-trace.ts';
 import { createJobInTrace } from '../../../lib/jobs/create-job-in-trace.ts';
 import { registerAppTracing } from '../../../lib/tracing/register.ts';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
@@ -203,6 +204,37 @@ describe('a job trace', () => {
     assert.equal(children.at(-2)!.attributes['jobhealth.thumbnail'], true);
 
     for (const body of receiver.bodies()) assert.ok(!body.includes('secret lighthouse'), 'no prompt text in any export');
+  });
+
+  test("staff actions are traces linked to the job's; the attempt after a retry continues the job's trace", async () => {
+    const { client: alice } = await signedInClient(f.stack, 'alice');
+    const { client: admin } = await signedInClient(f.stack, 'admin');
+    const job = await createJobInTrace(alice, input);
+    const reason = 'a staff note that stays in the audit log';
+    for (const action of ['cancel', 'retry'] as const) {
+      const outcomes = await runJobActionInTrace(admin, { action, ids: [job.id], reason });
+      assert.deepEqual(outcomes.map((o) => o.outcome), ['done'], action);
+    }
+    await app.forceFlush();
+    const create = one(named(receiver.spans(), 'job.create').filter((s) => s.attributes['job.id'] === job.id), 'job.create');
+    const actions = named(receiver.spans(), 'job.staff_action');
+    assert.deepEqual(actions.map((a) => [a.attributes['jobhealth.action'], a.attributes['jobhealth.done']]), [['cancel', 1], ['retry', 1]]);
+    for (const action of actions) {
+      assert.notEqual(action.traceId, create.traceId, 'a trace of its own');
+      assert.equal(action.parentSpanId, undefined);
+      assert.deepEqual(action.links, [{ traceId: create.traceId, spanId: create.spanId }]);
+    }
+
+    const invoked = await fetch(`${f.stack.apiUrl}/functions/v1/job-worker`, { method: 'POST', headers: { apikey: f.stack.secretKey }, body: '{}' });
+    await invoked.body?.cancel();
+    const attempt = await until(
+      () => receiver.spans().find((s) => s.name === 'job.attempt' && s.attributes['job.id'] === job.id && s.attributes['job.outcome'] !== undefined),
+      { timeoutMs: 60_000, label: "the retried job's attempt" },
+    );
+    assert.equal(attempt.traceId, create.traceId);
+    assert.equal(attempt.parentSpanId, create.spanId);
+    assert.equal(attempt.attributes['job.outcome'], 'succeeded');
+    for (const body of receiver.bodies()) assert.ok(!body.includes('a staff note'), 'the reason stays in the audit log');
   });
 });
 
