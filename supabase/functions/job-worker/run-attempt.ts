@@ -77,7 +77,7 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
   };
 
   if (jobDeadline - started <= FINISH_MARGIN_MS) {
-    const reply = await failTraced(trace, () => pipeline.failJob(job, 'deadline_exceeded', 'too little time left before the job deadline to call the model', false));
+    const reply = await trace.step('job.fail', () => pipeline.failJob(job, 'deadline_exceeded', 'too little time left before the job deadline to call the model', false), failed);
     return report(reply.outcome, 'deadline_exceeded');
   }
 
@@ -99,9 +99,8 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
       }
       if (step.kind === 'fail') {
         if (stop.aborted) return stopped();
-        const reply = await failTraced(trace, () =>
-          pipeline.failJob(job, step.errorClass, step.message, step.retryable, step.retryAfterMs === undefined ? undefined : step.retryAfterMs / 1000),
-        );
+        const retryAfterSeconds = step.retryAfterMs === undefined ? undefined : step.retryAfterMs / 1000;
+        const reply = await trace.step('job.fail', () => pipeline.failJob(job, step.errorClass, step.message, step.retryable, retryAfterSeconds), failed);
         return report(reply.outcome, step.errorClass);
       }
       images.push(step.image);
@@ -125,7 +124,7 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
     const message = (error as Error).message ?? String(error);
     deps.log(`job ${job.id} attempt ${job.attempt} failed in the worker: ${message}`);
     try {
-      const reply = await failTraced(trace, () => pipeline.failJob(job, 'worker_error', message, true));
+      const reply = await trace.step('job.fail', () => pipeline.failJob(job, 'worker_error', message, true), failed);
       return report(reply.outcome, 'worker_error');
     } catch {
       return report('fenced', 'worker_error'); // the reaper will requeue it when the lease runs out
@@ -258,16 +257,9 @@ async function record(
   }
 }
 
-/** fail_job as a span; its outcome (retry_scheduled, or failed with the credits refunded) as attributes. */
-async function failTraced(trace: AttemptTrace, fail: () => Promise<TransitionReply>): Promise<TransitionReply> {
-  const span = trace.span('job.fail');
-  try {
-    const reply = await fail();
-    span.set({ 'job.outcome': reply.outcome, 'jobhealth.refunded_credits': reply.refunded_credits, 'job.run_at': reply.run_at ?? undefined });
-    span.end();
-    return reply;
-  } catch (error) {
-    span.end(undefined, (error as Error).name || 'Error');
-    throw error;
-  }
-}
+/** fail_job's span: its outcome (retry_scheduled, or failed with the credits refunded) as attributes. */
+const failed = (reply: TransitionReply) => ({
+  'job.outcome': reply.outcome,
+  'jobhealth.refunded_credits': reply.refunded_credits,
+  'job.run_at': reply.run_at ?? undefined,
+});
