@@ -372,7 +372,7 @@ async function measureWorkerCpu(f: WorkerFixture, pid: number) {
   };
 }
 
-const TRACING_ROUNDS = 2;
+const TRACING_ROUNDS = 3;
 
 export async function measureTracingOverhead() {
   const receiver = await new OtlpReceiver().start();

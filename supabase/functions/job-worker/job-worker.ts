@@ -2,7 +2,7 @@ import { createAnswerBudget, MB } from './answer-budget.ts';
 import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
 import { imagesRequested, runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
-import type { ClaimTiming } from './tracing.ts';
+import { FLUSH_SPANS, type ClaimTiming } from './tracing.ts';
 
 /**
  * The worker process: what one edge-function instance does across the invocations it serves.
@@ -61,6 +61,8 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
   const answers = createAnswerBudget(config.answerBudgetMb * MB);
   const attemptDeps = { ...deps, observeAnswer: answers.observe };
   let stopping = false;
+  /** Attempts started and not yet past their trace flush. */
+  let attemptsRunning = 0;
   let wallClockEnds = 0;
   let claiming: Promise<number> = Promise.resolve(0);
   let pendingClaims = 0;
@@ -108,10 +110,16 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     if (stopping) return;
     const stop = new AbortController();
     held.set(job.id, { job, stop, weight: answers.take(imagesRequested(job)) });
+    attemptsRunning += 1;
     const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds, claim })
-      // The attempt's spans leave inside the work the invocation keeps alive: before the slot
-      // is freed, before onAttempt and idle() hear of it. tracing.flush never rejects.
-      .finally(() => deps.tracing?.flush())
+      // The spans leave inside the work the invocation keeps alive: when this was the last
+      // attempt running (counted here, synchronously, so of attempts ending in the same tick
+      // the last one sends), so before idle() resolves and before the process can be stopped;
+      // or when enough are waiting to be worth a request. tracing.flush never rejects.
+      .finally(() => {
+        attemptsRunning -= 1;
+        if (deps.tracing && (attemptsRunning === 0 || deps.tracing.buffered >= FLUSH_SPANS)) return deps.tracing.flush();
+      })
       .then((report) => deps.onAttempt?.(report))
       .catch((error) => deps.log(`job ${job.id}: ${(error as Error).stack ?? error}`))
       .finally(() => {

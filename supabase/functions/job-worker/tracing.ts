@@ -10,8 +10,9 @@ import type { GeminiCallResult } from './gemini-call.ts';
  * packages add several MB to an edge function's 256 MB; the worker needs none of it. Spans of
  * one job are built where the work happens (run-attempt.ts calls these hooks) and buffered;
  * every attempt's end flushes the buffer inside the background work the invocation keeps alive
- * (EdgeRuntime.waitUntil), so nothing is lost when the runtime stops the instance. Attempts that
- * end together share one request.
+ * (EdgeRuntime.waitUntil), so nothing is lost when the runtime stops the instance: the worker
+ * flushes when its last attempt in flight ends, or when FLUSH_SPANS are waiting (job-worker.ts),
+ * so a busy process sends one request for several jobs.
  *
  * Unset, it is a set of constant no-ops: no buffer, no timer, no request. An export that fails
  * (receiver down, slow, refusing) is logged and dropped: it never fails or delays a job beyond
@@ -58,10 +59,15 @@ export interface TracedJob {
 
 export interface Tracing {
   readonly enabled: boolean;
+  /** Spans waiting for the next flush. */
+  readonly buffered: number;
   attempt(job: TracedJob, claim: ClaimTiming | undefined, workerId: string): AttemptTrace;
   /** Sends what is buffered; resolves when the receiver answered, failed or timed out. */
   flush(): Promise<void>;
 }
+
+/** Spans that make a request worth sending while other attempts still run (about 8 jobs' worth). */
+export const FLUSH_SPANS = 64;
 
 const NOOP_SPAN: SpanHandle = { spanId: '', set() {}, end() {} };
 const NOOP_ATTEMPT: AttemptTrace = {
@@ -70,7 +76,7 @@ const NOOP_ATTEMPT: AttemptTrace = {
   call() {},
   end() {},
 };
-export const noTracing: Tracing = { enabled: false, attempt: () => NOOP_ATTEMPT, flush: () => Promise.resolve() };
+export const noTracing: Tracing = { enabled: false, buffered: 0, attempt: () => NOOP_ATTEMPT, flush: () => Promise.resolve() };
 
 export interface TracingConfig {
   /** The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
@@ -346,6 +352,9 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
 
   return {
     enabled: true,
+    get buffered() {
+      return buffer.length;
+    },
     attempt,
     flush() {
       // Chained so two attempts ending together do not race for the buffer; the second usually
