@@ -3,6 +3,7 @@ import type { DatabaseClient } from '@/lib/supabase/database';
 import type pg from 'pg';
 import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
 import { expect, test } from './support/test.ts';
 
 /**
@@ -39,7 +40,9 @@ async function confirmAction(page: Page, opener: string, confirm: string, reason
 
 test('an admin fails-and-refunds a running job: balance restored, audit row shown', async ({ adminPage: admin, clientAs, db, gemini, tag, saveScreenshot }) => {
   const before = await aliceBalance(db);
-  // The job's Gemini call never answers, so the job stays running until staff act.
+  // The job's first Gemini call gets a 503 and its retry never answers, so the job stays
+  // running until staff act.
+  await gemini.force({ outcome: 'error503', count: 1, model: FLASH });
   await gemini.force({ outcome: 'hang', count: 1, model: FLASH });
   const alice = await clientAs('alice');
   const jobId = await createJob(alice, `${tag}-admin: stuck in generation`);
@@ -47,6 +50,11 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
 
   await admin.goto(`/admin/jobs/${jobId}`);
   await expect(admin.getByTestId('job-status')).toHaveText('running');
+  await expect
+    .poll(async () => (await db.query('select count(*)::int as n from public.provider_calls where job_id = $1', [jobId])).rows[0].n, {
+      message: 'the 503 is recorded',
+    })
+    .toBe(1);
   const reason = `ticket ${tag}: generation hung`;
   await expect(await confirmAction(admin, 'Fail and refund', 'Fail and refund this job', reason)).toHaveText('1 done');
   await admin.getByRole('button', { name: 'Close' }).click();
@@ -59,6 +67,20 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   await expect(audit.getByRole('row').filter({ hasText: 'fail_and_refund_jobs' }).filter({ hasText: reason })).toBeVisible();
   await expect(admin.getByRole('list', { name: 'Timeline' }).getByText('running → failed')).toBeVisible();
   expect(await aliceBalance(db), "alice's balance is restored").toBe(before);
+
+  // The job's spans, from its timeline and calls: the queue, the attempt with its 503 and the
+  // backoff after it, and the end by the admin; its trace id, linked to the tracing tool.
+  const waterfall = admin.getByRole('list', { name: 'Trace waterfall' });
+  const rows = waterfall.getByRole('listitem');
+  await expect(rows.filter({ hasText: 'In the queue' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'Attempt 1' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: `Gemini ${FLASH}` }).filter({ hasText: 'server_error · HTTP 503' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'Failed and refunded' }).filter({ hasText: `by admin: ${reason}` })).toHaveCount(1);
+  const { rows: traced } = await db.query<{ traceparent: string }>('select traceparent from public.jobs where id = $1', [jobId]);
+  const traceId = traced[0]!.traceparent.split('-')[1]!;
+  await expect(admin.getByTestId('trace-id')).toHaveText(traceId);
+  await expect(admin.getByRole('link', { name: 'Open the trace' })).toHaveAttribute('href', TRACE_URL_TEMPLATE.replace('{traceId}', traceId));
+  await saveScreenshot(admin.getByRole('region', { name: 'Trace', exact: true }), 'job-trace-waterfall');
   await saveScreenshot(admin, 'admin-job-detail', { fullPage: true });
 
   // The audit log page finds the same row by the job, and the user page shows the balance.

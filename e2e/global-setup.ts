@@ -10,7 +10,7 @@ import { startStack, type RunningStack } from '../supabase/local/stack.ts';
 import { chromiumLaunchOptions } from '../supabase/tests/support/chromium.ts';
 import { DEMO_USERS } from '../supabase/tests/support/database.ts';
 import { signIn } from '../supabase/tests/support/sign-in.ts';
-import { publishStackInfo } from './support/e2e-env.ts';
+import { publishStackInfo, TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
 
 /**
  * The whole product, once for the run: Postgres in a temp directory, the gateway, worker
@@ -78,6 +78,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         // One fixed directory (Next.js adds its types to tsconfig.json by name), not .next, which
         // `npm run dev` locks.
         NEXT_DIST_DIR: '.next-e2e',
+        // The job page links each job's trace id to the operator's tracing tool; never followed here.
+        JOBHEALTH_TRACE_URL_TEMPLATE: TRACE_URL_TEMPLATE,
       },
       output: verbose ? (chunk) => process.stderr.write(chunk) : undefined,
       // A bound on liveness only: on two busy cores the first compile of the sign-in page alone

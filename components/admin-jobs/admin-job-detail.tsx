@@ -13,11 +13,12 @@ import { useAdminJobLive } from '@/lib/admin-jobs/use-admin-jobs-live';
 import type { AppRole } from '@/lib/auth/roles';
 import { useResultUrl } from '@/lib/jobs/result-url-query';
 import { JobActionsPanel } from './job-actions-panel';
+import { JobWaterfall } from './job-waterfall';
 import './admin-tables.css';
 
 
 /** Everything about one job for staff: the row, the actions, the result, the timeline, calls, ledger and audit. */
-export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }) {
+export function AdminJobDetail({ jobId, role, traceUrlTemplate }: { jobId: string; role: AppRole; traceUrlTemplate?: string }) {
   const job = useAdminJob(jobId);
   const records = useJobRecords(jobId);
   const live = useAdminJobLive(jobId, job.data?.user_id);
@@ -111,7 +112,10 @@ export function AdminJobDetail({ jobId, role }: { jobId: string; role: AppRole }
       ) : records.isError ? (
         <ErrorPanel title="The job's history could not be loaded" error={records.error} onRetry={() => void records.refetch()} />
       ) : (
-        <JobRecordsView records={records.data} errors={j.errors} pruned={prunedRecords(j, records.data)} />
+        <>
+          <JobWaterfall events={records.data.events} calls={records.data.calls} traceparent={j.traceparent} latest={j.updated_at} traceUrlTemplate={traceUrlTemplate} />
+          <JobRecordsView records={records.data} errors={j.errors} pruned={prunedRecords(j, records.data)} />
+        </>
       )}
     </div>
   );

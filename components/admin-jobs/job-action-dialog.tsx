@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { ReasonDialog } from '@/components/audit/reason-dialog';
 import { JOB_ACTION_EFFECT, JOB_ACTION_LABEL, type JobAction } from '@/lib/admin-jobs/job-actions';
-import { useJobActionMutation } from '@/lib/admin-jobs/job-action-mutation';
+import { useJobActionMutation } from '@/lib/admin-jobs/use-job-action-mutation';
 
 /**
  * Confirms a retry / requeue / cancel / fail-and-refund of one or many jobs with a reason, then

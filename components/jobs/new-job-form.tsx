@@ -4,7 +4,8 @@ import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { useBalance } from '@/lib/credits/balance-query';
 import { ASPECT_RATIOS, createJobSchema, jobCost, PROMPT_MAX_LENGTH } from '@/lib/jobs/create-job-schema';
-import { JobActionError, useCreateJobMutation } from '@/lib/jobs/create-job-mutation';
+import { JobActionError } from '@/lib/jobs/create-job-mutation';
+import { useCreateJobMutation } from '@/lib/jobs/use-create-job-mutation';
 import { useModels } from '@/lib/models/models-query';
 
 export function NewJobForm({ userId }: { userId: string }) {

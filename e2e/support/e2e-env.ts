@@ -22,3 +22,6 @@ export function stackInfo(): E2eStackInfo {
   if (!value) throw new Error(`${VARIABLE} is not set: run the journeys with "npx playwright test", whose global setup starts the product`);
   return JSON.parse(value) as E2eStackInfo;
 }
+
+/** JOBHEALTH_TRACE_URL_TEMPLATE for the journeys' app: a Jaeger-style trace page (never opened). */
+export const TRACE_URL_TEMPLATE = 'http://127.0.0.1:16686/trace/{traceId}';

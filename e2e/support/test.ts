@@ -1,4 +1,4 @@
-import { test as base, expect, type BrowserContext, type Page, type PageScreenshotOptions } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Locator, type Page, type PageScreenshotOptions } from '@playwright/test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import path from 'node:path';
 import pg from 'pg';
@@ -49,7 +49,8 @@ interface TestFixtures {
   clientAs: (persona: Persona) => Promise<DatabaseClient>;
   modelQueues: ModelQueues;
   /** Saves `test-results/screenshots/<name>.png` (the README's pictures among them) and attaches it to the report. */
-  saveScreenshot: (page: Page, name: string, options?: Pick<PageScreenshotOptions, 'fullPage'>) => Promise<void>;
+  /** A picture of a page (or of one part of it, a locator) under a fixed name. */
+  saveScreenshot: (target: Page | Locator, name: string, options?: Pick<PageScreenshotOptions, 'fullPage'>) => Promise<void>;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
@@ -154,9 +155,10 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   },
 
   saveScreenshot: async ({}, use, testInfo) => {
-    await use(async (page, name, options) => {
+    await use(async (target, name, options) => {
       const file = path.join(testInfo.project.outputDir, 'screenshots', `${name}.png`);
-      await page.screenshot({ path: file, fullPage: options?.fullPage ?? false });
+      if ('goto' in target) await target.screenshot({ path: file, fullPage: options?.fullPage ?? false });
+      else await target.screenshot({ path: file });
       await testInfo.attach(name, { path: file, contentType: 'image/png' });
     });
   },

@@ -1,7 +1,6 @@
-import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { QueryClient } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import { creditKeys } from '@/lib/credits/keys';
-import { createClient } from '@/lib/supabase/client';
 import type { CreateJobInput } from './create-job-schema';
 import { prependJob } from './apply-user-job-changes';
 import { describeJobError, type JobErrorView } from './job-errors';
@@ -14,13 +13,17 @@ export class JobActionError extends Error {
   }
 }
 
-/** create_job validates, enqueues and charges in one transaction; this only calls it. */
-export async function createJob(supabase: DatabaseClient, input: CreateJobInput): Promise<Job> {
-  const { data, error } = await supabase.rpc('create_job', {
+/**
+ * create_job validates, enqueues and charges in one transaction; this only calls it.
+ * `traceparent`: the trace the job joins (create-job-in-trace.ts), sent as the W3C header.
+ */
+export async function createJob(supabase: DatabaseClient, input: CreateJobInput, traceparent?: string): Promise<Job> {
+  const call = supabase.rpc('create_job', {
     p_model_id: input.modelId,
     p_prompt: input.prompt,
     p_options: { aspect_ratio: input.aspectRatio, number_of_images: input.numberOfImages },
   });
+  const { data, error } = await (traceparent ? call.setHeader('traceparent', traceparent) : call);
   if (error) throw new JobActionError(describeJobError(error));
   return jobSchema.parse(data);
 }
@@ -30,12 +33,4 @@ export function showCreatedJob(queryClient: QueryClient, job: Job): void {
   queryClient.setQueryData(jobKeys.detail(job.id), job);
   prependJob(queryClient, job.user_id, job);
   void queryClient.invalidateQueries({ queryKey: creditKeys.balance(job.user_id), exact: true });
-}
-
-export function useCreateJobMutation() {
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: (input: CreateJobInput) => createJob(createClient(), input),
-    onSuccess: (job) => showCreatedJob(queryClient, job),
-  });
 }

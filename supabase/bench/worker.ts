@@ -10,6 +10,7 @@ import { workerSchedulerOptions } from '../local/worker-dispatch.ts';
 import { startScheduler } from '../local/scheduler.ts';
 import { until } from '../tests/support/wait.ts';
 import { percentile, round } from '../tests/support/percentiles.ts';
+import { OtlpReceiver } from '../tests/support/otlp-receiver.ts';
 
 /**
  * `npm run bench worker`: what the worker waits for, what it costs the machine, how fast a new
@@ -47,6 +48,12 @@ import { percentile, round } from '../tests/support/percentiles.ts';
  *    (`peak_in_flight`); the rest wait in the queue. Beside each, the peer: the @google/genai
  *    SDK alone in Deno with as many of the same answers in flight as the worker held, the floor
  *    under any worker that uses it.
+ * 6. Tracing's cost (`tracing_overhead_cpu_ratio`): the worker CPU per job of part 2 with trace
+ *    export on (OTEL_EXPORTER_OTLP_ENDPOINT naming an OTLP receiver in this process) over the same
+ *    with it off: two Deno workers on two stacks, started together, measured in turns
+ *    (off, on, off, on) so the machine's load falls on both alike; the ratio of the sums.
+ *    Each job exports its whole trace (the root the database named, the queue wait, the attempt,
+ *    the claim, the call, the upload, the completion): the most spans a successful job sends.
  * 5. Idle cost (`idle_invocations_per_hour`): the local scheduler, which asks the database the
  *    same question as the hosted pg_cron sweep (private.job_worker_has_work()), sweeps an empty
  *    queue IDLE_SWEEPS times, 25 ms apart instead of 10 s: one simulated hour of the hosted
@@ -365,8 +372,53 @@ async function measureWorkerCpu(f: WorkerFixture, pid: number) {
   };
 }
 
+const TRACING_ROUNDS = 3;
+
+export async function measureTracingOverhead() {
+  const receiver = await new OtlpReceiver().start();
+  const [off, on] = await Promise.all([
+    startDenoWorker(INFLIGHT_JOBS),
+    startDenoWorker(INFLIGHT_JOBS, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'job-worker' }),
+  ]);
+  try {
+    for (const { f } of [off, on]) {
+      await grantCredits(f, 1000);
+      // Cold start (Deno boot, npm modules, model verification) is not what this measures.
+      const { id } = await f.enqueue('alice');
+      await until(async () => (await f.db.query(`select 1 from public.jobs where id = $1 and status = 'succeeded'`, [id])).rowCount === 1, {
+        timeoutMs: 60_000,
+        label: 'the warm-up job',
+      });
+    }
+    const us = { off: [] as number[], on: [] as number[] };
+    for (let turn = 0; turn < TRACING_ROUNDS; turn++) {
+      for (const [name, w] of [['off', off], ['on', on]] as const) {
+        const cpu = await measureWorkerCpu(w.f, w.f.functions!.pids('job-worker')[0]!);
+        if (cpu.worker_process_us_per_job === null || cpu.succeeded !== cpu.jobs) throw new Error(`tracing ${name}: ${JSON.stringify(cpu)}`);
+        us[name].push(cpu.worker_process_us_per_job);
+      }
+    }
+    const spans = receiver.spans().length;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    return {
+      ratio: round(sum(us.on) / sum(us.off), 3),
+      off_us_per_job: us.off,
+      on_us_per_job: us.on,
+      spans_received_per_job: round(spans / ((TRACING_ROUNDS * CPU_JOBS) + 1), 1),
+      export_requests: receiver.http.received.length,
+    };
+  } finally {
+    for (const { f, dispatch } of [off, on]) {
+      await dispatch.stop().catch(() => {});
+      await f.stop();
+    }
+    await receiver.stop();
+  }
+}
+
 export default async function workerBenchmark() {
   const rpc = await measureRpcRoundTrips();
+  const tracing = await measureTracingOverhead();
   const { latency, cpu, idle } = await measureDenoWorker();
   const { calls, realtime, ...rpcTimes } = rpc;
   const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
@@ -402,6 +454,13 @@ export default async function workerBenchmark() {
     worker_cpu: {
       ...cpu,
       measures: 'user + system CPU per job of the Deno worker process; beside it the Postgres cluster and the Node process that hosts the gateway, the Gemini stand-in and the scheduler',
+    },
+    tracing_overhead_cpu_ratio: tracing.ratio,
+    tracing_overhead_detail: {
+      ...tracing,
+      target: 1.05,
+      pass: tracing.ratio <= 1.05,
+      measures: `worker CPU per job (Deno process, ${CPU_JOBS} jobs a round, ${INFLIGHT_JOBS} slots, ${TRACING_ROUNDS} rounds each, taken in turns) with trace export on to a local OTLP/HTTP receiver over the same with it off`,
     },
     enqueue_to_running_ms: { ...latency, target_p99: 250, replaces_polling_interval_ms: 5000, pass: latency.p99 <= 250 },
     worker_memory: {

@@ -107,6 +107,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         }
       : { GEMINI_API_KEY: 'local-stand-in', GEMINI_BASE_URL: gemini!.url };
     if (process.env.GEMINI_MODEL) geminiEnv.GEMINI_MODEL = process.env.GEMINI_MODEL;
+    // Trace export (docs/tracing.md): the standard OTEL_* variables reach the worker as secrets
+    // set on a hosted project would; Next.js reads them from the same environment.
+    const tracingEnv = Object.fromEntries(Object.entries(process.env).filter(([name, value]) => name.startsWith('OTEL_') && value !== undefined)) as Record<string, string>;
     const running = await startGateway({
       dbUrl,
       port: options.apiPort,
@@ -115,7 +118,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       log: (line) => log(`[gateway] ${line}`),
       services: options.services,
       storage: { root: options.storageRoot ?? path.join(localDir, 'storage') },
-      functions: { env: geminiEnv },
+      functions: { env: { ...geminiEnv, ...tracingEnv } },
     });
     gateway = running;
     const dispatch =

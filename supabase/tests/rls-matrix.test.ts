@@ -236,6 +236,9 @@ describe('RLS matrix: functions', () => {
       assert.equal(await attempt(actor, `select private.refund_job(null, 'x')`), '42501', actor);
       // What the alert senders call: it hands out channel URLs and signs with their secrets.
       assert.equal(await attempt(actor, `select * from private.take_alert_deliveries('local')`), '42501', actor);
+      // The job trace context's helpers: only the insert trigger uses them.
+      assert.equal(await attempt(actor, `select private.new_traceparent()`), '42501', actor);
+      assert.equal(await attempt(actor, `select private.valid_traceparent('x')`), '42501', actor);
     }
   });
 

@@ -64,6 +64,7 @@ const SLOWEST_FIRST = [
   'supabase/tests/evaluate-alerts.test.ts',
   'supabase/local/alert-delivery.test.ts',
   'supabase/tests/job-worker/run-attempt.test.ts',
+  'supabase/tests/job-worker/tracing.test.ts',
   'supabase/tests/new-api-keys.test.ts',
 ].map((f) => path.join(repoRoot, f));
 const rank = (file: string) => (SLOWEST_FIRST.includes(file) ? SLOWEST_FIRST.indexOf(file) : SLOWEST_FIRST.length);

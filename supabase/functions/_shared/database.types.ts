@@ -517,6 +517,7 @@ export type Database = {
           run_at: string
           stage: string | null
           status: string
+          traceparent: string | null
           updated_at: string
           user_id: string
           worker_id: string | null
@@ -546,6 +547,7 @@ export type Database = {
           run_at?: string
           stage?: string | null
           status?: string
+          traceparent?: string | null
           updated_at?: string
           user_id: string
           worker_id?: string | null
@@ -575,6 +577,7 @@ export type Database = {
           run_at?: string
           stage?: string | null
           status?: string
+          traceparent?: string | null
           updated_at?: string
           user_id?: string
           worker_id?: string | null
@@ -1151,6 +1154,7 @@ export type Database = {
           run_at: string
           stage: string | null
           status: string
+          traceparent: string | null
           updated_at: string
           user_id: string
           worker_id: string | null
@@ -1230,6 +1234,7 @@ export type Database = {
           run_at: string
           stage: string | null
           status: string
+          traceparent: string | null
           updated_at: string
           user_id: string
           worker_id: string | null
@@ -1354,6 +1359,7 @@ export type Database = {
           run_at: string
           stage: string | null
           status: string
+          traceparent: string | null
           updated_at: string
           user_id: string
           worker_id: string | null

@@ -55,6 +55,8 @@ export interface GeminiCallResult {
   retryAfterMs?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** The candidate's finish reason (STOP, IMAGE_SAFETY, ...), for the call's trace span. */
+  finishReason?: string;
   image?: GeneratedImage;
 }
 
@@ -113,7 +115,7 @@ export async function callGeminiImage(ai: GoogleGenAI, request: GeminiImageReque
 
 export function inspectResponse(response: GenerateContentResponse, base: CallBase): GeminiCallResult {
   const usage = response.usageMetadata;
-  const tokens = {
+  const tokens: Pick<GeminiCallResult, 'inputTokens' | 'outputTokens' | 'finishReason'> = {
     inputTokens: usage?.promptTokenCount,
     outputTokens: usage ? (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0) : undefined,
   };
@@ -122,10 +124,11 @@ export function inspectResponse(response: GenerateContentResponse, base: CallBas
     return { ...base, ...tokens, outcome: 'safety_blocked', disposition: 'permanent', httpStatus: 200, errorClass: 'safety_blocked', message: `the prompt was blocked (${blockReason})` };
   }
   const candidate = response.candidates?.[0];
+  const finishReason = candidate?.finishReason as string | undefined;
+  tokens.finishReason = finishReason;
   if (!candidate) {
     return { ...base, ...tokens, outcome: 'ok', disposition: 'retry', httpStatus: 200, errorClass: 'no_image', message: 'the answer had no candidates' };
   }
-  const finishReason = candidate.finishReason as string | undefined;
   if (finishReason && SAFETY_FINISH_REASONS.has(finishReason)) {
     return { ...base, ...tokens, outcome: 'safety_blocked', disposition: 'permanent', httpStatus: 200, errorClass: 'safety_blocked', message: `the image was withheld (${finishReason})` };
   }

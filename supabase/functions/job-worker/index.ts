@@ -13,6 +13,7 @@ import { createPipeline, type WorkerClient } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
 import { makeThumbnail } from './thumbnail.ts';
 import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
+import { createTracing, readTracingConfig } from './tracing.ts';
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
@@ -42,6 +43,7 @@ const worker = createJobWorker({
   workerId: `job-worker:${crypto.randomUUID()}`,
   log,
   keepAlive,
+  tracing: createTracing(readTracingConfig(env), { now: systemClock.now, log }),
 });
 
 // The runtime is about to stop this instance: hand back what it holds, inside the grace period.

@@ -2,6 +2,7 @@ import { createAnswerBudget, MB } from './answer-budget.ts';
 import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
 import { imagesRequested, runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
+import { FLUSH_SPANS, type ClaimTiming } from './tracing.ts';
 
 /**
  * The worker process: what one edge-function instance does across the invocations it serves.
@@ -60,6 +61,8 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
   const answers = createAnswerBudget(config.answerBudgetMb * MB);
   const attemptDeps = { ...deps, observeAnswer: answers.observe };
   let stopping = false;
+  /** Attempts started and not yet past their trace flush. */
+  let attemptsRunning = 0;
   let wallClockEnds = 0;
   let claiming: Promise<number> = Promise.resolve(0);
   let pendingClaims = 0;
@@ -79,13 +82,15 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     const free = Math.min(config.concurrency - held.size, answers.room());
     if (free <= 0 || !claimWindowOpen()) return 0;
     let jobs: ClaimedJob[];
+    const claimStart = clock.now();
     try {
       jobs = await pipeline.claimJobs(deps.workerId, free, config.leaseSeconds);
     } catch (error) {
       deps.log(`claim failed: ${(error as Error).message}`);
       return 0;
     }
-    for (const job of jobs) start(job);
+    const claim = { start: claimStart, end: clock.now() };
+    for (const job of jobs) start(job, claim);
     return jobs.length;
   };
 
@@ -101,11 +106,20 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
     return next;
   };
 
-  const start = (job: ClaimedJob) => {
+  const start = (job: ClaimedJob, claim: ClaimTiming) => {
     if (stopping) return;
     const stop = new AbortController();
     held.set(job.id, { job, stop, weight: answers.take(imagesRequested(job)) });
-    const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds })
+    attemptsRunning += 1;
+    const run = runAttempt(attemptDeps, job, { stop: stop.signal, notAfter: wallClockEnds, claim })
+      // The spans leave inside the work the invocation keeps alive: when this was the last
+      // attempt running (counted here, synchronously, so of attempts ending in the same tick
+      // the last one sends), so before idle() resolves and before the process can be stopped;
+      // or when enough are waiting to be worth a request. tracing.flush never rejects.
+      .finally(() => {
+        attemptsRunning -= 1;
+        if (deps.tracing && (attemptsRunning === 0 || deps.tracing.buffered >= FLUSH_SPANS)) return deps.tracing.flush();
+      })
       .then((report) => deps.onAttempt?.(report))
       .catch((error) => deps.log(`job ${job.id}: ${(error as Error).stack ?? error}`))
       .finally(() => {

@@ -18,7 +18,7 @@ type ClaimedRow = Functions['claim_jobs']['Returns'][number];
  * A job as claim_jobs hands it out: the generated row's columns the worker reads, with what the
  * schema cannot say made precise (a claimed job always holds a lease; the options it reads).
  */
-export type ClaimedJob = Pick<ClaimedRow, 'id' | 'user_id' | 'model_id' | 'prompt' | 'attempt' | 'max_attempts' | 'deadline_at'> & {
+export type ClaimedJob = Pick<ClaimedRow, 'id' | 'user_id' | 'model_id' | 'prompt' | 'attempt' | 'max_attempts' | 'deadline_at' | 'run_at' | 'created_at' | 'traceparent'> & {
   options: { aspect_ratio?: string; number_of_images?: number } | null;
   lease_token: string;
   lease_expires_at: string;

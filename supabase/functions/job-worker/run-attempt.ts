@@ -5,8 +5,9 @@ import type { WorkerConfig } from './config.ts';
 import { callGeminiImage, type GeminiCallResult, type GeneratedImage } from './gemini-call.ts';
 import { startHeartbeat, type Heartbeat } from './heartbeat.ts';
 import type { ModelRegistry } from './model-registry.ts';
-import type { ClaimedJob, ModelHealthReply, Pipeline } from './pipeline.ts';
+import type { ClaimedJob, ModelHealthReply, Pipeline, TransitionReply } from './pipeline.ts';
 import type { ResultStore } from './result-store.ts';
+import { noTracing, type AttemptTrace, type ClaimTiming, type Tracing } from './tracing.ts';
 
 /**
  * One attempt at one claimed job: Gemini call(s) with in-attempt retries, every call recorded,
@@ -29,6 +30,8 @@ export interface AttemptDeps {
   log: (line: string) => void;
   /** Told the size of each image answer as it arrives (the worker's answer budget learns from it). */
   observeAnswer?: (bytes: number) => void;
+  /** The job's trace (tracing.ts); off when not given. */
+  tracing?: Tracing;
 }
 
 export type AttemptOutcome = 'succeeded' | 'retry_scheduled' | 'failed' | 'fenced' | 'released' | 'stopped';
@@ -45,6 +48,8 @@ export interface AttemptOptions {
   stop: AbortSignal;
   /** Epoch ms the attempt must end by (the invocation's wall clock). */
   notAfter?: number;
+  /** When the claim that handed out the job ran, for its trace. */
+  claim?: ClaimTiming;
 }
 
 /** Time kept back before the job's deadline for storing and completing after the last call. */
@@ -65,10 +70,14 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
   const jobDeadline = Date.parse(job.deadline_at);
   const deadline = Math.min(started + config.attemptBudgetMs, jobDeadline - FINISH_MARGIN_MS, options.notAfter ?? Infinity);
   let calls = 0;
-  const report = (outcome: AttemptOutcome, errorClass?: string): AttemptReport => ({ jobId: job.id, outcome, errorClass, calls });
+  const trace = (deps.tracing ?? noTracing).attempt(job, options.claim, deps.workerId);
+  const report = (outcome: AttemptOutcome, errorClass?: string): AttemptReport => {
+    trace.end(outcome, errorClass);
+    return { jobId: job.id, outcome, errorClass, calls };
+  };
 
   if (jobDeadline - started <= FINISH_MARGIN_MS) {
-    const reply = await pipeline.failJob(job, 'deadline_exceeded', 'too little time left before the job deadline to call the model', false);
+    const reply = await trace.step('job.fail', () => pipeline.failJob(job, 'deadline_exceeded', 'too little time left before the job deadline to call the model', false), failed);
     return report(reply.outcome, 'deadline_exceeded');
   }
 
@@ -82,21 +91,16 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
     const budget = { claimed: true };
     for (let index = 0; index < count; index++) {
       const last = index === count - 1;
-      const step = await generateWithRetries(deps, job, heartbeat, deadline, stop, budget, last, () => (calls += 1));
+      const step = await generateWithRetries(deps, job, heartbeat, deadline, stop, budget, last, () => (calls += 1), trace);
       if (step.kind === 'stopped') return stopped();
       if (step.kind === 'defer') {
-        const reply = await pipeline.releaseJobs([job], step.delaySeconds, 'no rate budget for the model within the attempt');
+        const reply = await trace.step('job.release', () => pipeline.releaseJobs([job], step.delaySeconds, 'no rate budget for the model within the attempt'));
         return report(reply.released > 0 ? 'released' : 'fenced');
       }
       if (step.kind === 'fail') {
         if (stop.aborted) return stopped();
-        const reply = await pipeline.failJob(
-          job,
-          step.errorClass,
-          step.message,
-          step.retryable,
-          step.retryAfterMs === undefined ? undefined : step.retryAfterMs / 1000,
-        );
+        const retryAfterSeconds = step.retryAfterMs === undefined ? undefined : step.retryAfterMs / 1000;
+        const reply = await trace.step('job.fail', () => pipeline.failJob(job, step.errorClass, step.message, step.retryable, retryAfterSeconds), failed);
         return report(reply.outcome, step.errorClass);
       }
       images.push(step.image);
@@ -105,9 +109,13 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
     // 'storing'): a worker that lost the job must not overwrite the object the job's new owner
     // may already have stored.
     if (stop.aborted) return stopped();
-    const result = await deps.results.store(job, images);
+    const result = await trace.step('job.upload', () => deps.results.store(job, images), (r) => ({
+      'jobhealth.images': images.length,
+      'jobhealth.bytes': images.reduce((n, image) => n + image.data.byteLength, 0),
+      'jobhealth.thumbnail': r.thumbnail_path !== null,
+    }));
     if (options.stop.aborted) return stopped();
-    const reply = await pipeline.completeJob(job, result);
+    const reply = await trace.step('job.complete', () => pipeline.completeJob(job, result), (r) => ({ 'job.outcome': r.outcome }));
     return report(reply.outcome === 'succeeded' ? 'succeeded' : 'fenced');
   } catch (error) {
     // The database, Storage or the network between failed us, not the job: end the attempt
@@ -116,7 +124,7 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
     const message = (error as Error).message ?? String(error);
     deps.log(`job ${job.id} attempt ${job.attempt} failed in the worker: ${message}`);
     try {
-      const reply = await pipeline.failJob(job, 'worker_error', message, true);
+      const reply = await trace.step('job.fail', () => pipeline.failJob(job, 'worker_error', message, true), failed);
       return report(reply.outcome, 'worker_error');
     } catch {
       return report('fenced', 'worker_error'); // the reaper will requeue it when the lease runs out
@@ -135,6 +143,7 @@ async function generateWithRetries(
   budget: { claimed: boolean },
   last: boolean,
   counted: () => void,
+  trace: AttemptTrace,
 ): Promise<Step> {
   const { clock, config, pipeline } = deps;
   const aspectRatio = typeof job.options?.aspect_ratio === 'string' ? job.options.aspect_ratio : undefined;
@@ -148,7 +157,9 @@ async function generateWithRetries(
       if (clock.now() + waitMs + config.callTimeoutMs > deadline) {
         return { kind: 'defer', delaySeconds: Math.min(3600, waitMs / 1000) };
       }
+      const waiting = trace.span('job.rate_budget_wait', { 'jobhealth.wait_ms': waitMs });
       await clock.sleep(waitMs, stop);
+      waiting.end();
     }
     budget.claimed = false;
     if (stop.aborted) return { kind: 'stopped' };
@@ -156,6 +167,7 @@ async function generateWithRetries(
     const timeoutMs = Math.max(1, Math.min(config.callTimeoutMs, deadline - clock.now()));
     const call = await callGeminiImage(deps.ai, { model: job.model_id, prompt: job.prompt, aspectRatio, timeoutMs, signal: stop }, clock);
     counted();
+    trace.call(job.model_id, call, job.prompt);
     // A call the worker itself abandoned (fence lost, shutdown) says nothing about the provider:
     // recording it as a timeout would push the model's circuit toward open for our own reasons.
     if (call.disposition === 'aborted') return { kind: 'stopped' };
@@ -198,7 +210,13 @@ async function generateWithRetries(
         if (callNumber >= config.maxCallsPerAttempt) return giveUp(`${callNumber} calls in this attempt`);
         const delay = backoffDelayMs(callNumber, { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs }, deps.random, call.retryAfterMs);
         if (clock.now() + delay + config.callTimeoutMs > deadline) return giveUp('no time left in this attempt for another call');
+        const waiting = trace.span(call.retryAfterMs === undefined ? 'job.backoff' : 'job.retry_after_wait', {
+          'jobhealth.wait_ms': delay,
+          'jobhealth.retry_after_ms': call.retryAfterMs,
+          'jobhealth.after_call': callNumber,
+        });
         await clock.sleep(delay, stop);
+        waiting.end();
         break;
       }
     }
@@ -238,3 +256,10 @@ async function record(
     return undefined;
   }
 }
+
+/** fail_job's span: its outcome (retry_scheduled, or failed with the credits refunded) as attributes. */
+const failed = (reply: TransitionReply) => ({
+  'job.outcome': reply.outcome,
+  'jobhealth.refunded_credits': reply.refunded_credits,
+  'job.run_at': reply.run_at ?? undefined,
+});

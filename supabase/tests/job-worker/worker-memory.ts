@@ -90,8 +90,8 @@ const DEPLOYED_CONFIG = readWorkerConfig((name) => (name === 'GEMINI_API_KEY' ? 
 export const DEFAULT_WORKER_SLOTS = DEPLOYED_CONFIG.concurrency;
 
 /** The deployed worker in one Deno process with `slots` slots, invoked the way production invokes it. */
-export async function startDenoWorker(slots: number) {
-  const f = await startWorkerFixture({ functions: { instances: 1, env: denoWorkerEnv(slots) } });
+export async function startDenoWorker(slots: number, env: Record<string, string> = {}) {
+  const f = await startWorkerFixture({ functions: { instances: 1, env: { ...denoWorkerEnv(slots), ...env } } });
   const dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 5_000 });
   return { f, dispatch };
 }

@@ -24,7 +24,7 @@ export default async function AdminJobPage({ params }: { params: Promise<{ id: s
       <p>
         <Link href="/admin/jobs">← All jobs</Link>
       </p>
-      <AdminJobDetail jobId={id} role={roleOf(user) ?? 'user'} />
+      <AdminJobDetail jobId={id} role={roleOf(user) ?? 'user'} traceUrlTemplate={process.env.JOBHEALTH_TRACE_URL_TEMPLATE} />
     </HydrationBoundary>
   );
 }
