@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { tracesEndpoint } from './tracing-env';
+import { tracesEndpoint } from '../../supabase/functions/_shared/otel-endpoint.ts';
 
 /**
  * The app's trace export (docs/tracing.md), registered by instrumentation.ts at server start:
@@ -18,7 +18,7 @@ import { tracesEndpoint } from './tracing-env';
  * same SDK underneath. Next.js reports its own request spans through the provider registered here.
  */
 export function registerAppTracing(env: NodeJS.ProcessEnv = process.env): BasicTracerProvider | null {
-  if (!tracesEndpoint(env)) return null;
+  if (!tracesEndpoint((name) => env[name])) return null;
   const resource = resourceFromAttributes({ 'service.name': 'job-health-app' }).merge(detectResources({ detectors: [envDetector] }));
   const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

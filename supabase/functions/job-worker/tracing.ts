@@ -1,4 +1,5 @@
 import type { GeminiCallResult } from './gemini-call.ts';
+import { tracesEndpoint } from '../_shared/otel-endpoint.ts';
 
 /**
  * The worker's side of a job's trace (docs/tracing.md): spans under the W3C trace context the
@@ -115,11 +116,7 @@ export function parseKeyValues(raw: string | undefined): Record<string, string> 
  * keeps nothing.
  */
 export function readTracingConfig(env: (name: string) => string | undefined): TracingConfig | null {
-  if (env('OTEL_SDK_DISABLED')?.trim().toLowerCase() === 'true') return null;
-  if (env('OTEL_TRACES_EXPORTER')?.trim().toLowerCase() === 'none') return null;
-  const traces = env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')?.trim();
-  const base = env('OTEL_EXPORTER_OTLP_ENDPOINT')?.trim();
-  const endpoint = traces || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  const endpoint = tracesEndpoint(env);
   if (!endpoint) return null;
   const sampler = (env('OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on').trim().toLowerCase();
   const arg = Number(env('OTEL_TRACES_SAMPLER_ARG'));
