@@ -1,8 +1,8 @@
 import type { Page } from '@playwright/test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import type pg from 'pg';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
-import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
+import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
 import { expect, test } from './support/test.ts';
 

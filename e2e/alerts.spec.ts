@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { FLASH } from '../supabase/tests/support/fixtures.ts';
-import { verifyJobHealthSignature, WebhookReceiver } from '../supabase/tests/support/webhook-receiver.ts';
+import { FLASH } from '../testkit/database/fixtures.ts';
+import { verifyJobHealthSignature, WebhookReceiver } from '../testkit/http/webhook-receiver.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 

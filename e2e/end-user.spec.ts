@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import type pg from 'pg';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
-import { FLASH } from '../supabase/tests/support/fixtures.ts';
-import { signIn } from '../supabase/tests/support/sign-in.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
+import { FLASH } from '../testkit/database/fixtures.ts';
+import { signIn } from '../testkit/browser/sign-in.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 

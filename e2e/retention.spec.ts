@@ -1,5 +1,5 @@
 import { expect, test } from './support/test.ts';
-import { FLASH, moveJobsBack } from '../supabase/tests/support/fixtures.ts';
+import { FLASH, moveJobsBack } from '../testkit/database/fixtures.ts';
 
 /**
  * The data life cycle in the console: an admin reads what each table weighs and changes a

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 

@@ -6,8 +6,10 @@ import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts
 import { createResultStore, type JobResult } from '../../supabase/functions/job-worker/result-store.ts';
 import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
-import { createTestClient, DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
-import { FLASH, PRO } from '../../supabase/tests/support/fixtures.ts';
+import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH, PRO } from '../../testkit/database/fixtures.ts';
 import { fetchBalance } from '../credits/balance-query.ts';
 import { creditKeys } from '../credits/keys.ts';
 import { fetchJobRefund } from '../credits/job-refund-query.ts';

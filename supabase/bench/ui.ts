@@ -8,10 +8,11 @@ import type { Browser, Page } from 'playwright-core';
 import { localDir, repoRoot } from '../local/config.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
-import { launchChromium } from '../tests/support/chromium.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../tests/support/database.ts';
-import { median as medianOrNull, round as roundTo } from '../tests/support/percentiles.ts';
-import { signIn } from '../tests/support/sign-in.ts';
+import { launchChromium } from '../../testkit/browser/chromium.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { median as medianOrNull, round as roundTo } from '../../testkit/percentiles.ts';
+import { signIn } from '../../testkit/browser/sign-in.ts';
 import { routeClientJs } from './client-js.ts';
 import { generateHealthHistory } from './health-history.ts';
 
@@ -307,10 +308,8 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       serverHtml.kpis_visible && serverHtml.kpi_values.length >= 8 && serverHtml.kpi_values.every((v) => v !== '') && serverHtml.charts >= 4 && serverHtml.series_elements_per_chart.every((n) => n > 0);
 
     // 3. The stream, watched by the page and by a plain admin client counting deliveries.
-    const admin = createTestClient(stack.info, stack.info.publishableKey);
+    const { client: admin } = await signedInClient(stack.info, 'admin');
     Object.assign(watcher, { removeAllChannels: () => admin.removeAllChannels(), disconnect: () => admin.realtime.disconnect() });
-    await admin.auth.signInWithPassword({ email: DEMO_USERS.admin.email, password: DEMO_PASSWORD });
-    await admin.realtime.setAuth();
     let delivered = 0;
     await new Promise<void>((resolve, reject) => {
       admin

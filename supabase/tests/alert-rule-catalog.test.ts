@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ALERT_UNITS } from '../../lib/alerts/alert-schemas.ts';
 import { formatAlertValue } from '../../lib/alerts/alert-value-format.ts';
-import { openTestDb, type TestDb } from './support/fixtures.ts';
+import { openTestDb, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * The catalog of alert rules is one list: a rule is its row in public.alert_rules and its

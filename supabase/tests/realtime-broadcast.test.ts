@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 

@@ -6,13 +6,14 @@ import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import {
   closeClients,
   Inbox,
-  signedInClient,
   subscribe,
   writer,
   type BroadcastEvent,
-} from '../local/gateway/realtime/test-fixtures.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { FLASH, query } from './support/fixtures.ts';
+} from '../../testkit/realtime/channels.ts';
+import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH, query } from '../../testkit/database/fixtures.ts';
 
 /**
  * The end users' feed end to end: the official client joins 'user:<id>:jobs' through the

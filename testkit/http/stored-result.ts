@@ -1,9 +1,9 @@
-import type { DatabaseClient } from '../../../lib/supabase/database.ts';
+import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import type pg from 'pg';
-import type { ClaimedJob } from '../../functions/job-worker/pipeline.ts';
-import { createResultStore, type JobResult } from '../../functions/job-worker/result-store.ts';
-import { makeThumbnail } from '../../functions/job-worker/thumbnail.ts';
-import { drawPromptImage } from '../../local/gemini/image.ts';
+import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
+import { createResultStore, type JobResult } from '../../supabase/functions/job-worker/result-store.ts';
+import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
+import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
 
 /**
  * A finished job's image as the worker leaves it: the image and its thumbnail stored through
