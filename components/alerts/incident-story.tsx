@@ -98,7 +98,7 @@ export function IncidentStoryView({ story }: { story: Story }) {
         <h1>{incident.title}</h1>
         <span>
           <SeverityBadge severity={incident.severity} />{' '}
-          <span className={`incident-status incident-status-${incident.status}`} data-testid="incident-status">
+          <span className={`incident-status incident-status-${incident.status}`}>
             {incident.status === 'open' ? (incident.acknowledged_at ? 'Open, acknowledged' : 'Open') : 'Resolved'}
           </span>
         </span>

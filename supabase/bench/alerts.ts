@@ -199,7 +199,7 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     const page: Page = await context.newPage();
     page.setDefaultTimeout(120_000);
     await signIn(page, app.url, 'admin', '/admin');
-    await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor();
+    await page.getByRole('status', { name: 'Live updates' }).filter({ hasText: 'Live' }).waitFor();
 
     // The steady load: one job every 1/LOAD_PER_SECOND s, alternating models and users.
     const users = await Promise.all(
