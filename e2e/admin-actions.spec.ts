@@ -93,7 +93,7 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   await expect(admin.getByRole('table', { name: 'Audit entries' }).getByRole('row').filter({ hasText: reason })).toContainText('admin');
   await admin.goto('/admin/users?email=alice');
   await admin.getByRole('link', { name: DEMO_USERS.alice.email }).click();
-  await expect(admin.getByRole('definition', { name: 'Balance' })).toHaveText(`${before} credits`);
+  await expect(admin.getByLabel('Balance', { exact: true })).toHaveText(`${before} credits`);
 });
 
 test('a support user can fail-and-refund but is offered no retry or requeue', async ({ supportPage: support, clientAs, db, modelQueues, tag }) => {

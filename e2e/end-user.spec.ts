@@ -79,7 +79,7 @@ test('a user creates a job and watches progress move and the image appear withou
   const jobId = await createJobInUi(page, prompt);
   await markPage(page);
 
-  const stage = page.getByRole('definition', { name: 'Stage' });
+  const stage = page.getByLabel('Stage', { exact: true });
   const progress = page.getByRole('progressbar');
   await expect(stage).toHaveText('Generating');
   // Between the ends: the bar moves while the call runs, not only at its start and finish.
@@ -162,7 +162,7 @@ test('a queued job can be cancelled from its page and its credits come back', as
   const balance = await balanceOf(page);
   await modelQueues.pause(FLASH);
   await createJobInUi(page, `${tag}-cancel: never mind`);
-  const stage = page.getByRole('definition', { name: 'Stage' });
+  const stage = page.getByLabel('Stage', { exact: true });
   await expect(stage).toHaveText('Waiting for a worker');
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'refunded' })).toHaveText('1 credit refunded');
@@ -180,7 +180,7 @@ test('switching between two running jobs never pulls the user back', async ({ al
   await expect(page).toHaveURL('/jobs');
   await page.getByRole('link', { name: `${tag}-switch: first` }).click();
   await expect(page).toHaveURL(`/jobs/${first}`);
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   // The second job finishing too must not move the user.
   await expect.poll(() => jobStatus(db, second), { message: 'the second job finishes' }).toBe('succeeded');
   await expect(page).toHaveURL(`/jobs/${first}`);
@@ -188,7 +188,7 @@ test('switching between two running jobs never pulls the user back', async ({ al
   await page.goBack();
   await page.goBack();
   await expect(page).toHaveURL(`/jobs/${second}`);
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   await saveScreenshot(page, 'job-switch');
 });
 
@@ -221,7 +221,7 @@ test("alice gets a 404 for bob's job page and receives none of its events", asyn
   await expect.poll(() => jobStatus(db, bobsJobId), { message: "bob's job finishes" }).toBe('succeeded');
   // Her own job's events do arrive on the same socket, so silence about bob's is meaningful.
   const control = await createJobInUi(page, `${tag}-private: alice control`);
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   expect(frames.some((f) => f.includes(control)), "alice's own job events arrived").toBe(true);
   expect(frames.filter((f) => f.includes(bobsJobId)), "frames about bob's job that reached alice").toEqual([]);
   expect(frames.filter((f) => f.includes(bobsPrompt)), "frames with bob's prompt that reached alice").toEqual([]);
@@ -234,8 +234,8 @@ test('a waiting job shows its place in the queue, moving live as other jobs leav
   const { data: ahead, error } = await bob.rpc('create_job', { p_model_id: FLASH, p_prompt: `${tag}-queue: ahead` });
   expect(error).toBeNull();
   await createJobInUi(page, `${tag}-queue: waiting`);
-  const position = page.getByRole('definition', { name: 'Queue position' });
-  const eta = page.getByRole('definition', { name: /^Estimated time/ });
+  const position = page.getByLabel('Queue position', { exact: true });
+  const eta = page.getByLabel(/^Estimated time/);
   await expect(position).toHaveText('2');
   await expect(eta).toContainText('This model is paused');
   await saveScreenshot(page, 'job-queued-position');
@@ -251,7 +251,7 @@ test('a waiting job shows its place in the queue, moving live as other jobs leav
   await expect(page.getByText('Estimated time left')).toBeVisible();
   await expect(eta).toHaveText(/about \d+ s|Any moment now/);
   await saveScreenshot(page, 'job-running-eta');
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
 });
 
@@ -265,7 +265,7 @@ const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'j
 test('alice downloads an image, from its page and from its card: the stored bytes, named with the extension of their type', async ({ alicePage: page, clientAs, db, tag }) => {
   const prompt = `${tag}-download: a red bicycle`;
   const jobId = await createJobInUi(page, prompt);
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   const result = await storedResult(db, jobId);
   const alice = await clientAs('alice');
   const { data: stored, error } = await alice.storage.from(result.bucket).download(result.path);
@@ -295,7 +295,7 @@ test('alice downloads an image, from its page and from its card: the stored byte
 test('alice deletes a finished job: its card leaves a second open tab without a reload, its image stops serving, the ledger is unchanged', async ({ alicePage: page, pageAs, db, tag, saveScreenshot }) => {
   const prompt = `${tag}-delete: a snowman on a roof`;
   const jobId = await createJobInUi(page, prompt);
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
   const image = page.getByRole('img', { name: `Generated image: ${prompt}` });
   await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the image has loaded' }).toBeGreaterThan(0);
   const imageUrl = (await image.getAttribute('src'))!;
@@ -354,7 +354,7 @@ test('generating again from a failed job makes a new job with the same prompt, c
   await expect(page.getByText(/^Credits: /)).toHaveText(`Credits: ${balance - 1}`);
   // It runs like any job (a 12 s call here, then storing, slower on a busy machine), and ends charged once.
   await expect.poll(() => jobStatus(db, newId), { message: 'the new job finishes', timeout: 120_000 }).toBe('succeeded');
-  await expect(page.getByRole('definition', { name: 'Stage' })).toHaveText('Done');
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
 
   const jobs = (await db.query('select id, model_id, prompt, options from public.jobs where id = any($1) order by created_at', [[failedId, newId]])).rows;
   expect(jobs.map((j) => j.id)).toEqual([failedId, newId]);

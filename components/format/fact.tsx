@@ -1,9 +1,9 @@
 import { useId, type ReactNode } from 'react';
 
 /**
- * One term and its value in a `<dl>`, the value named by its term (`aria-labelledby`): assistive
- * technology reads "Stage: Generating" as one thing, and the value is found by that name
- * (`getByRole('definition', { name: 'Stage' })`).
+ * One term and its value in a `<dl>`, the value labelled by its term (`aria-labelledby`):
+ * assistive technology reads "Stage: Generating" as one thing, and the value is found by its
+ * label (`getByLabel('Stage', { exact: true })`).
  */
 export function Fact({ term, children, live }: { term: string; children: ReactNode; live?: boolean }) {
   const id = useId();
