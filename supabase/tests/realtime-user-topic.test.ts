@@ -111,7 +111,7 @@ describe('user:<id>:jobs over Realtime', () => {
     );
     assert.deepEqual(got.at(-1), {
       id: job.id, status: 'succeeded', old_status: 'running', stage: 'done', progress: 100, attempt: 1, error_class: null,
-      result: { bucket: 'results', path: result.path, width: 64, height: 64, thumbnail_path: result.thumbnail_path, thumbnail_width: 64, thumbnail_height: 64 },
+      result,
       refunded: 0, updated_at: got.at(-1)!.updated_at,
     });
     for (const p of got) assert.ok(!('user_id' in p) && !('prompt' in p) && !('lease_token' in p) && !('worker_id' in p));
