@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumLaunchOptions } from './supabase/tests/support/chromium.ts';
+import { chromiumLaunchOptions } from './testkit/browser/chromium.ts';
 
 /**
  * The browser journeys (e2e/*.spec.ts) against the whole product, which global setup starts once

@@ -1,8 +1,8 @@
 import type { Page } from '@playwright/test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import type pg from 'pg';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
-import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
+import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
 import { expect, test } from './support/test.ts';
 
@@ -17,6 +17,11 @@ async function createJob(user: DatabaseClient, prompt: string): Promise<string> 
   const { data, error } = await user.rpc('create_job', { p_model_id: FLASH, p_prompt: prompt });
   expect(error).toBeNull();
   return (data as { id: string }).id;
+}
+
+/** The job's status as its page shows it: the badge among the job's facts. */
+function jobStatus(page: Page) {
+  return page.getByRole('region', { name: 'Job facts' }).getByText(/^(Queued|Running|Done|Failed|Cancelled)$/);
 }
 
 async function aliceBalance(db: pg.Pool): Promise<number> {
@@ -49,7 +54,7 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   expect(await aliceBalance(db)).toBe(before - 1);
 
   await admin.goto(`/admin/jobs/${jobId}`);
-  await expect(admin.getByTestId('job-status')).toHaveText('running');
+  await expect(jobStatus(admin)).toHaveText('Running');
   await expect
     .poll(async () => (await db.query('select count(*)::int as n from public.provider_calls where job_id = $1', [jobId])).rows[0].n, {
       message: 'the 503 is recorded',
@@ -60,7 +65,7 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   await admin.getByRole('button', { name: 'Close' }).click();
 
   // The page follows: failed, the refund in the ledger, the audit row with the reason.
-  await expect(admin.getByTestId('job-status')).toHaveText('failed');
+  await expect(jobStatus(admin)).toHaveText('Failed');
   const ledger = admin.getByRole('table', { name: 'Ledger entries' });
   await expect(ledger.getByRole('row').filter({ hasText: 'job_refund' }).filter({ hasText: '+1' })).toBeVisible();
   const audit = admin.getByRole('table', { name: 'Audit entries' });
@@ -78,7 +83,7 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   await expect(rows.filter({ hasText: 'Failed and refunded' }).filter({ hasText: `by admin: ${reason}` })).toHaveCount(1);
   const { rows: traced } = await db.query<{ traceparent: string }>('select traceparent from public.jobs where id = $1', [jobId]);
   const traceId = traced[0]!.traceparent.split('-')[1]!;
-  await expect(admin.getByTestId('trace-id')).toHaveText(traceId);
+  await expect(admin.getByRole('region', { name: 'Trace', exact: true })).toContainText(`Trace id ${traceId}`);
   await expect(admin.getByRole('link', { name: 'Open the trace' })).toHaveAttribute('href', TRACE_URL_TEMPLATE.replace('{traceId}', traceId));
   await saveScreenshot(admin.getByRole('region', { name: 'Trace', exact: true }), 'job-trace-waterfall');
   await saveScreenshot(admin, 'admin-job-detail', { fullPage: true });
@@ -88,7 +93,7 @@ test('an admin fails-and-refunds a running job: balance restored, audit row show
   await expect(admin.getByRole('table', { name: 'Audit entries' }).getByRole('row').filter({ hasText: reason })).toContainText('admin');
   await admin.goto('/admin/users?email=alice');
   await admin.getByRole('link', { name: DEMO_USERS.alice.email }).click();
-  await expect(admin.getByTestId('user-balance')).toContainText(`${before} credits`);
+  await expect(admin.getByLabel('Balance', { exact: true })).toHaveText(`${before} credits`);
 });
 
 test('a support user can fail-and-refund but is offered no retry or requeue', async ({ supportPage: support, clientAs, db, modelQueues, tag }) => {
@@ -97,7 +102,7 @@ test('a support user can fail-and-refund but is offered no retry or requeue', as
   const alice = await clientAs('alice');
   const jobId = await createJob(alice, `${tag}-support: waiting`);
   await support.goto(`/admin/jobs/${jobId}`);
-  await expect(support.getByTestId('job-status')).toHaveText('queued');
+  await expect(jobStatus(support)).toHaveText('Queued');
 
   const actions = support.getByRole('region', { name: 'Actions' });
   for (const [name, why] of [
@@ -114,7 +119,7 @@ test('a support user can fail-and-refund but is offered no retry or requeue', as
 
   await expect(await confirmAction(support, 'Fail and refund', 'Fail and refund this job', `ticket ${tag}: support refund`)).toHaveText('1 done');
   await support.getByRole('button', { name: 'Close' }).click();
-  await expect(support.getByTestId('job-status')).toHaveText('failed');
+  await expect(jobStatus(support)).toHaveText('Failed');
   expect(await aliceBalance(db)).toBe(before);
 
   // The explorer's bulk actions offer support only what support may do.

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { FLASH } from '../supabase/tests/support/fixtures.ts';
-import { verifyJobHealthSignature, WebhookReceiver } from '../supabase/tests/support/webhook-receiver.ts';
+import { FLASH } from '../testkit/database/fixtures.ts';
+import { verifyJobHealthSignature, WebhookReceiver } from '../testkit/http/webhook-receiver.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 
@@ -139,11 +139,13 @@ test('Gemini fails: the banner appears without a reload and one signed "opened" 
   await ack.getByRole('button', { name: 'Acknowledge' }).click();
   await expect(ack.getByRole('status')).toContainText('Done');
   await ack.getByRole('button', { name: 'Close' }).click();
-  await expect(admin.getByTestId('incident-status')).toContainText('Open, acknowledged');
+  await expect(admin.getByText('Open, acknowledged', { exact: true })).toBeVisible();
   await expect(admin.getByRole('list', { name: 'Timeline' })).toContainText('Acknowledged by admin: looking at the safety filter');
   await expect(admin.getByRole('link', { name: FLASH }).first()).toBeVisible();
-  // The value and the threshold, each a line.
-  await expect(admin.locator('[data-testid="chart-incident-value"] .recharts-line-curve')).toHaveCount(2);
+  // The value against the threshold, drawn and named.
+  const valueChart = admin.getByRole('region', { name: 'Value at each evaluation' }).getByRole('img', { name: /^Value at each evaluation: Last .+; the threshold is .+\.$/ });
+  await expect(valueChart).toBeVisible();
+  await expect(valueChart.getByText('Threshold', { exact: true })).toBeVisible();
   await admin.evaluate(() => window.scrollTo(0, 0));
   await saveScreenshot(admin, 'incident');
 

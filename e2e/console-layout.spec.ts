@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
-import { FLASH } from '../supabase/tests/support/fixtures.ts';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
+import { FLASH } from '../testkit/database/fixtures.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
 import { expect, test } from './support/test.ts';
 
 /**

@@ -7,9 +7,9 @@ import { cacheAllFunctionDependencies } from '../supabase/local/gateway/function
 import { startNextApp, type RunningNextApp } from '../supabase/local/next-app.ts';
 import { freePort } from '../supabase/local/postgres.ts';
 import { startStack, type RunningStack } from '../supabase/local/stack.ts';
-import { chromiumLaunchOptions } from '../supabase/tests/support/chromium.ts';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
-import { signIn } from '../supabase/tests/support/sign-in.ts';
+import { chromiumLaunchOptions } from '../testkit/browser/chromium.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
+import { signIn } from '../testkit/browser/sign-in.ts';
 import { publishStackInfo, TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
-import { DEMO_USERS } from '../supabase/tests/support/database.ts';
-import { FLASH, PRO } from '../supabase/tests/support/fixtures.ts';
+import { DEMO_USERS } from '../testkit/demo-users.ts';
+import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { expect, test } from './support/test.ts';
 
 /**

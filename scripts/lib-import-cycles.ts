@@ -1,10 +1,15 @@
 /**
- * Fails when the folders of lib/ import each other in a circle (lib/a imports lib/b, which
- * imports lib/a, directly or through others). Each folder is one concern; a circle means two
- * concerns are really one, or that a shared piece sits in the wrong one. Run by `npm run lint`.
- * Tests are left out: a test may reach into any folder it exercises.
+ * Two checks on what imports what, run by `npm run lint`:
+ * - the folders of lib/ never import each other in a circle (lib/a imports lib/b, which imports
+ *   lib/a, directly or through others). Each folder is one concern; a circle means two concerns
+ *   are really one, or that a shared piece sits in the wrong one. Tests are left out: a test may
+ *   reach into any folder it exercises.
+ * - production code never imports the test kit (testkit/): what ships (app/, components/, lib/,
+ *   the edge functions, the root modules Next.js loads) and the local platform `npm run dev`
+ *   starts (supabase/local/) would otherwise carry fixtures, demo passwords and test-only
+ *   switches. Their tests may use it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const LIB = path.resolve(import.meta.dirname, '..', 'lib');
@@ -49,13 +54,52 @@ export function cycles(graph: Map<string, Map<string, string>>): string[][] {
   return [...found.values()];
 }
 
+const ROOT = path.resolve(import.meta.dirname, '..');
+/** What ships or runs under `npm run dev`; everything in it but its tests must not import testkit/. */
+export const PRODUCTION = ['app', 'components', 'lib', 'supabase/functions', 'supabase/local', 'proxy.ts', 'next.config.ts', 'instrumentation.ts'];
+const isTest = (file: string) => /\.(test|spec)\.tsx?$/.test(file);
+
+/** Each production file that imports from testkit/, with the import as written. */
+export function testkitImports(root: string): { file: string; specifier: string }[] {
+  const found: { file: string; specifier: string }[] = [];
+  const visit = (relative: string) => {
+    const full = path.join(root, relative);
+    let stat;
+    try {
+      stat = statSync(full);
+    } catch {
+      return;
+    }
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(full)) if (entry !== 'node_modules') visit(path.join(relative, entry));
+      return;
+    }
+    if (!/\.(ts|tsx|mts|js|mjs)$/.test(relative) || isTest(relative)) return;
+    for (const match of readFileSync(full, 'utf8').matchAll(IMPORT)) {
+      const specifier = match[1] ?? match[2]!;
+      const target = specifier.startsWith('@/')
+        ? specifier.slice(2)
+        : specifier.startsWith('.')
+          ? path.relative(root, path.resolve(root, path.dirname(relative), specifier))
+          : null;
+      if (target !== null && (target === 'testkit' || target.startsWith(`testkit${path.sep}`) || target.startsWith('testkit/'))) {
+        found.push({ file: relative, specifier });
+      }
+    }
+  };
+  for (const entry of PRODUCTION) visit(entry);
+  return found;
+}
+
 if (import.meta.filename === process.argv[1]) {
+  const leaks = testkitImports(ROOT);
+  for (const { file, specifier } of leaks) console.error(`Production code imports the test kit: ${file} imports '${specifier}'`);
   const graph = folderImports(LIB);
   const circles = cycles(graph);
   for (const circle of circles) {
     const steps = circle.slice(1).map((to, i) => `  lib/${circle[i]} -> lib/${to} (${graph.get(circle[i]!)!.get(to)})`);
     console.error(`Import cycle between lib/ folders:\n${steps.join('\n')}`);
   }
-  if (circles.length > 0) process.exit(1);
-  console.log(`lib/: ${graph.size} folders, no import cycle between them`);
+  if (circles.length > 0 || leaks.length > 0) process.exit(1);
+  console.log(`lib/: ${graph.size} folders, no import cycle between them; no production module imports testkit/`);
 }

@@ -7,6 +7,7 @@ import { TableScroll } from '@/components/tables/table-scroll';
 import { LedgerTable } from '@/components/users/ledger-table';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
+import { LiveStatus } from '@/components/health/live-status';
 import { useAdminJob } from '@/lib/admin-jobs/admin-job-query';
 import { prunedRecords, useJobRecords, type JobRecords } from '@/lib/admin-jobs/job-records-query';
 import { useAdminJobLive } from '@/lib/admin-jobs/use-admin-jobs-live';
@@ -35,18 +36,16 @@ export function AdminJobDetail({ jobId, role, traceUrlTemplate }: { jobId: strin
         <h1>
           Job <span className="mono">{j.id}</span>
         </h1>
-        <span className="muted" data-testid="live-status">
-          Live: {live.status}
-        </span>
+        <LiveStatus status={live.status} />
       </div>
       <div className="section-grid">
         <section className="card" aria-label="Job facts">
           <p>
-            <JobStatusBadge status={j.status} /> <span data-testid="job-status">{j.status}</span>
+            <JobStatusBadge status={j.status} />
             {j.status === 'running' && ` · ${j.stage ?? ''} ${j.progress}%`}
           </p>
           {j.content_deleted_at && (
-            <p className="notice" role="status" data-testid="content-deleted">
+            <p className="notice" role="status">
               Its owner deleted this job&apos;s content on <Timestamp iso={j.content_deleted_at} />: the prompt, options and
               images are erased; the job, its timeline, ledger and audit entries stay as the record.
             </p>
@@ -135,7 +134,7 @@ function JobRecordsView({
       <section className="card" aria-labelledby="timeline-h">
         <h2 id="timeline-h">Timeline</h2>
         {pruned.timeline !== null && (
-          <p className="muted" data-testid="timeline-pruned">
+          <p className="muted">
             This job&apos;s timeline was removed: timelines are kept for {pruned.timeline} days (
             <Link href="/admin/retention">data retention</Link>). Its status, charge and refunds below are kept.
           </p>
@@ -174,7 +173,7 @@ function JobRecordsView({
       <section className="card" aria-labelledby="calls-h">
         <h2 id="calls-h">Gemini calls</h2>
         {pruned.calls !== null ? (
-          <p className="muted" data-testid="calls-pruned">
+          <p className="muted">
             This job&apos;s call records were removed: they are kept for {pruned.calls} days (
             <Link href="/admin/retention">data retention</Link>). Its latency and cost stay in System Health&apos;s rollups.
           </p>

@@ -6,6 +6,7 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { JobStatusBadge } from '@/components/jobs/job-status-badge';
+import { LiveStatus } from '@/components/health/live-status';
 import { TableScroll } from '@/components/tables/table-scroll';
 import { explorerSearchParams, parseExplorerFilters, type ExplorerFilters } from '@/lib/admin-jobs/explorer-filters';
 import { JOB_ACTIONS, JOB_ACTION_LABEL, roleMayRun, type JobAction } from '@/lib/admin-jobs/job-actions';
@@ -64,9 +65,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
             {JOB_ACTION_LABEL[a]} selected
           </button>
         ))}
-        <span className="muted" data-testid="live-status">
-          Live: {live.status}
-        </span>
+        <LiveStatus status={live.status} />
         {live.newJobs > 0 && (
           <button type="button" className="link-button" onClick={live.showNewJobs}>
             {live.newJobs} new {live.newJobs === 1 ? 'job' : 'jobs'}: refresh

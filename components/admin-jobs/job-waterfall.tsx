@@ -42,7 +42,7 @@ export function JobWaterfall({
       <p className="muted">
         {traceId ? (
           <>
-            Trace id <span className="mono" data-testid="trace-id">{traceId}</span>
+            Trace id <span className="mono">{traceId}</span>
             {url && (
               <>
                 {' · '}

@@ -5,8 +5,7 @@ import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { RowActions, RowActionsHeader } from '@/components/tables/row-actions';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue, UNIT_LABEL } from '@/lib/alerts/alert-value-format';
-import type { AlertRule } from '@/lib/alerts/alert-schemas';
+import { UNIT_LABEL, type AlertRule } from '@/lib/alerts/alert-schemas';
 import { useAlertRules } from '@/lib/alerts/alert-rules-query';
 import { ruleEditSchema, SILENCE_CHOICES, useSilenceAlertRule, useUpdateAlertRule } from '@/lib/alerts/rule-mutations';
 import type { AppRole } from '@/lib/auth/roles';
@@ -78,7 +77,7 @@ export function AlertRulesTableView({
                     <div className="muted rule-description">{rule.description}</div>
                   </th>
                   <td>
-                    {rule.threshold_wording} <strong>{formatAlertValue(rule.unit, rule.threshold)}</strong>
+                    {rule.threshold_wording} <strong>{rule.threshold_text}</strong>
                     <div className="muted">{conditions(rule)}</div>
                   </td>
                   <td>

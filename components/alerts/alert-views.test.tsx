@@ -22,7 +22,9 @@ const incident = (id: number, overrides: Partial<Incident> = {}): Incident => ({
   summary: '75% of 40 finished jobs failed in the last 5 min (threshold 10%)',
   unit: 'percent',
   threshold: 10,
+  threshold_text: '10%',
   value: 75,
+  value_text: '75%',
   notify: true,
   opened_at: '2026-12-06T10:00:00Z',
   clear_since: null,
@@ -62,7 +64,7 @@ describe('incident banner', () => {
 describe('incident list', () => {
   test('open incidents as cards, resolved ones in the table, with the rule silenced said in words', () => {
     const html = renderToStaticMarkup(
-      <IncidentListView open={[incident(9, { notify: false })]} resolved={[incident(8, { status: 'resolved', resolved_at: '2026-12-06T10:10:00Z', value: 2 })]} />,
+      <IncidentListView open={[incident(9, { notify: false })]} resolved={[incident(8, { status: 'resolved', resolved_at: '2026-12-06T10:10:00Z', value: 2, value_text: '2%' })]} />,
     );
     assert.match(html, /aria-label="Open incidents".*href="\/admin\/incidents\/9"/);
     assert.match(text(html), /rule silenced: nothing sent/);
@@ -85,6 +87,7 @@ describe('rules table', () => {
     enabled: true,
     severity: 'critical',
     threshold: 10,
+    threshold_text: '10%',
     window_minutes: 5,
     min_count: 20,
     hold_down_minutes: 5,

@@ -22,7 +22,7 @@ export function DeliveryTable({ deliveries, label, showIncident = true }: { deli
       </thead>
       <tbody>
         {deliveries.map((d) => (
-          <tr key={d.id} data-testid={`delivery-${d.id}`}>
+          <tr key={d.id}>
             <td>
               <Timestamp iso={d.created_at} />
             </td>

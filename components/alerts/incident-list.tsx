@@ -4,7 +4,6 @@ import Link from 'next/link';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { Incident } from '@/lib/alerts/alert-schemas';
 import { useOpenIncidents } from '@/lib/alerts/open-incidents-query';
 import { useResolvedIncidents } from '@/lib/alerts/resolved-incidents-query';
@@ -89,7 +88,7 @@ export function IncidentListView({ open, resolved }: { open: Incident[]; resolve
                     <td>
                       <Timestamp iso={i.resolved_at} />
                     </td>
-                    <td>{formatAlertValue(i.unit, i.value)}</td>
+                    <td>{i.value_text}</td>
                   </tr>
                 ))}
               </tbody>

@@ -7,7 +7,6 @@ import { IncidentValueChart } from '@/components/charts/incident-value-chart';
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import { TableScroll } from '@/components/tables/table-scroll';
-import { formatAlertValue } from '@/lib/alerts/alert-value-format';
 import type { IncidentEvent } from '@/lib/alerts/alert-schemas';
 import { INCIDENT_ACTIONS, useIncidentAction, type IncidentAction } from '@/lib/alerts/incident-actions';
 import { useIncident, type IncidentStory as Story } from '@/lib/alerts/incident-query';
@@ -67,7 +66,7 @@ export function IncidentStory({ incidentId, role }: { incidentId: number; role: 
 
 /** What each timeline entry says (values of every evaluation are in the chart instead). */
 function describe(event: IncidentEvent, story: Story): string {
-  const value = formatAlertValue(story.incident.unit, event.value);
+  const value = event.value_text ?? '';
   switch (event.kind) {
     case 'opened':
       return `Opened at ${value}${event.note ? ` (${event.note})` : ''}`;
@@ -88,17 +87,16 @@ function describe(event: IncidentEvent, story: Story): string {
 
 export function IncidentStoryView({ story }: { story: Story }) {
   const { incident, rule, events, deliveries } = story;
-  const format = (v: number) => formatAlertValue(incident.unit, v);
   const models = [...new Set([incident.subject, incident.detail.model_id, ...(incident.detail.model_ids ?? [])].filter((m): m is string => Boolean(m)))];
   const jobs = incident.detail.job_ids ?? [];
-  const points = events.filter((e) => e.kind !== 'acknowledged' && e.kind !== 'note').map((e) => ({ at: e.at, value: e.value }));
+  const points = events.filter((e) => e.kind !== 'acknowledged' && e.kind !== 'note').map((e) => ({ at: e.at, value: e.value, text: e.value_text ?? '' }));
   return (
     <div className="stack">
       <div className="row spread">
         <h1>{incident.title}</h1>
         <span>
           <SeverityBadge severity={incident.severity} />{' '}
-          <span className={`incident-status incident-status-${incident.status}`} data-testid="incident-status">
+          <span className={`incident-status incident-status-${incident.status}`}>
             {incident.status === 'open' ? (incident.acknowledged_at ? 'Open, acknowledged' : 'Open') : 'Resolved'}
           </span>
         </span>
@@ -112,11 +110,11 @@ export function IncidentStoryView({ story }: { story: Story }) {
               {rule.name} <span className="muted">({rule.description})</span>
             </dd>
             <dt>Threshold</dt>
-            <dd>{format(incident.threshold)}</dd>
+            <dd>{incident.threshold_text}</dd>
             <dt>Latest value</dt>
-            <dd>{formatAlertValue(incident.unit, incident.value)}</dd>
+            <dd>{incident.value_text}</dd>
             <dt>Worst value</dt>
-            <dd>{formatAlertValue(incident.unit, incident.peak_value)}</dd>
+            <dd>{incident.peak_value_text}</dd>
             <dt>Opened</dt>
             <dd>
               <Timestamp iso={incident.opened_at} />
@@ -160,7 +158,7 @@ export function IncidentStoryView({ story }: { story: Story }) {
             )}
           </dl>
         </section>
-        <IncidentValueChart points={points} threshold={incident.threshold} format={format} />
+        <IncidentValueChart points={points} threshold={incident.threshold} thresholdText={incident.threshold_text} />
       </div>
       <section className="card" aria-labelledby="incident-timeline">
         <h2 id="incident-timeline">Timeline</h2>

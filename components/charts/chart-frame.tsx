@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
  */
 export function ChartFrame({ id, title, summary, empty, emptyText, children }: { id: string; title: string; summary: string; empty: boolean; emptyText: string; children: ReactNode }) {
   return (
-    <section className="card chart-card" aria-labelledby={`${id}-title`} data-testid={`chart-${id}`}>
+    <section className="card chart-card" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>{title}</h2>
       <p className="muted chart-summary">{summary}</p>
       {empty ? (

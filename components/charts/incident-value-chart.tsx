@@ -2,21 +2,27 @@
 
 import { memo, useMemo } from 'react';
 import { ChartFrame } from './chart-frame';
+import { formatCompact } from './format';
 import { CHART_COLORS } from './time-axis';
 import { TimeSeriesChart } from './time-series-chart';
 
 type Props = {
-  /** One point per evaluation while the incident was open, oldest first. */
-  points: { at: string; value: number | null }[];
+  /** One point per evaluation while the incident was open, oldest first, with its value in words. */
+  points: { at: string; value: number | null; text: string }[];
   threshold: number;
-  format: (value: number) => string;
+  /** The threshold in words. */
+  thresholdText: string;
 };
 
 /** Evaluations run every minute: each point is drawn in a one-minute bucket. */
 const EVALUATION_SECONDS = 60;
 
-/** An incident's value at every evaluation, against its rule's threshold (drawn as a second line). */
-export const IncidentValueChart = memo(function IncidentValueChart({ points, threshold, format }: Props) {
+/**
+ * An incident's value at every evaluation, against its rule's threshold (drawn as a second line).
+ * Values are worded by the database (each event's and the incident's text); the chart only
+ * looks them up, and the axis shows plain numbers in the same unit.
+ */
+export const IncidentValueChart = memo(function IncidentValueChart({ points, threshold, thresholdText }: Props) {
   const buckets = useMemo(() => points.map((p) => p.at), [points]);
   const series = useMemo(
     () => [
@@ -25,10 +31,15 @@ export const IncidentValueChart = memo(function IncidentValueChart({ points, thr
     ],
     [points, threshold],
   );
+  const wordsOf = useMemo(() => {
+    const words = new Map(points.flatMap((p) => (p.value === null ? [] : [[p.value, p.text] as const])));
+    words.set(threshold, thresholdText);
+    return (value: number) => words.get(value) ?? formatCompact(value);
+  }, [points, threshold, thresholdText]);
   const measured = points.filter((p) => p.value !== null);
-  const last = measured.at(-1)?.value ?? null;
+  const last = measured.at(-1) ?? null;
   const top = Math.max(threshold, ...measured.map((p) => p.value!)) * 1.1;
-  const summary = last === null ? `No value measured yet; the threshold is ${format(threshold)}.` : `Last ${format(last)}; the threshold is ${format(threshold)}.`;
+  const summary = last === null ? `No value measured yet; the threshold is ${thresholdText}.` : `Last ${last.text}; the threshold is ${thresholdText}.`;
   return (
     <ChartFrame id="incident-value" title="Value at each evaluation" summary={summary} empty={measured.length === 0} emptyText="No value measured yet.">
       <TimeSeriesChart
@@ -39,7 +50,8 @@ export const IncidentValueChart = memo(function IncidentValueChart({ points, thr
         bucketSeconds={EVALUATION_SECONDS}
         series={series}
         yMax={top > 0 ? top : undefined}
-        formatY={format}
+        formatY={formatCompact}
+        formatValue={wordsOf}
       />
     </ChartFrame>
   );

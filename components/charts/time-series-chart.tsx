@@ -111,12 +111,12 @@ const ChartBody = memo(function ChartBody({ geometry, kind, curve, series }: { g
   const color = (key: string) => series.find((s) => s.key === key)?.color;
   return (
     <>
-      <Layer className="recharts-cartesian-grid">
+      <Layer>
         {yTicks.map((t) => (
           <line key={t.value} x1={plot.left} x2={right} y1={t.y} y2={t.y} stroke={GRID_COLOR} strokeDasharray="3 3" />
         ))}
       </Layer>
-      <Layer className="recharts-yAxis" fontSize={AXIS_FONT_PX} fill={AXIS_COLOR}>
+      <Layer fontSize={AXIS_FONT_PX} fill={AXIS_COLOR}>
         <line x1={plot.left} x2={plot.left} y1={plot.top} y2={bottom} stroke={AXIS_COLOR} />
         {yTicks.map((t) => (
           <text key={t.value} x={plot.left - 6} y={t.y} textAnchor="end" dominantBaseline="middle">
@@ -124,7 +124,7 @@ const ChartBody = memo(function ChartBody({ geometry, kind, curve, series }: { g
           </text>
         ))}
       </Layer>
-      <Layer className="recharts-xAxis" fontSize={AXIS_FONT_PX} fill={AXIS_COLOR}>
+      <Layer fontSize={AXIS_FONT_PX} fill={AXIS_COLOR}>
         <line x1={plot.left} x2={right} y1={bottom} y2={bottom} stroke={AXIS_COLOR} />
         {xTicks.map((t) => (
           <text key={t.index} x={t.x} y={bottom + 15} textAnchor="middle">
@@ -134,23 +134,23 @@ const ChartBody = memo(function ChartBody({ geometry, kind, curve, series }: { g
       </Layer>
       {kind === 'bar'
         ? geometry.bars.map(({ key, bars }) => (
-            <Layer key={key} className="recharts-bar">
+            <Layer key={key}>
               {bars.map((b) => (
-                <rect key={b.index} className="recharts-bar-rectangle" x={b.x} y={b.y} width={b.width} height={b.height} fill={color(key)} />
+                <rect key={b.index} x={b.x} y={b.y} width={b.width} height={b.height} fill={color(key)} />
               ))}
             </Layer>
           ))
         : geometry.lines.map(({ key, points }) =>
             kind === 'area' ? (
-              <Layer key={key} className="recharts-area">
-                <Curve layout="horizontal" type={curve} points={points} baseLine={baseline} fill={color(key)} fillOpacity={0.25} stroke="none" className="recharts-area-area" />
-                <Curve layout="horizontal" type={curve} points={points} fill="none" stroke={color(key)} strokeWidth={1.5} className="recharts-area-curve" />
+              <Layer key={key}>
+                <Curve layout="horizontal" type={curve} points={points} baseLine={baseline} fill={color(key)} fillOpacity={0.25} stroke="none" />
+                <Curve layout="horizontal" type={curve} points={points} fill="none" stroke={color(key)} strokeWidth={1.5} />
               </Layer>
             ) : (
-              <Layer key={key} className="recharts-line">
-                <Curve layout="horizontal" type={curve} points={points} fill="none" stroke={color(key)} strokeWidth={1.5} className="recharts-line-curve" />
+              <Layer key={key}>
+                <Curve layout="horizontal" type={curve} points={points} fill="none" stroke={color(key)} strokeWidth={1.5} />
                 {isolatedPoints(points).map((p) => (
-                  <circle key={p.x} className="recharts-line-dot" cx={p.x} cy={p.y} r={2.5} fill={color(key)} />
+                  <circle key={p.x} cx={p.x} cy={p.y} r={2.5} fill={color(key)} />
                 ))}
               </Layer>
             ),
@@ -162,9 +162,9 @@ const ChartBody = memo(function ChartBody({ geometry, kind, curve, series }: { g
 function Cursor({ geometry, index, kind }: { geometry: ChartGeometry; index: number; kind: ChartKind }) {
   const { plot, band } = geometry;
   return kind === 'bar' ? (
-    <rect className="recharts-tooltip-cursor" x={plot.left + band * index} y={plot.top} width={band} height={plot.height} fill="#000" fillOpacity={0.06} pointerEvents="none" />
+    <rect x={plot.left + band * index} y={plot.top} width={band} height={plot.height} fill="#000" fillOpacity={0.06} pointerEvents="none" />
   ) : (
-    <line className="recharts-tooltip-cursor" x1={plot.left + band * (index + 0.5)} x2={plot.left + band * (index + 0.5)} y1={plot.top} y2={plot.top + plot.height} stroke={AXIS_COLOR} pointerEvents="none" />
+    <line x1={plot.left + band * (index + 0.5)} x2={plot.left + band * (index + 0.5)} y1={plot.top} y2={plot.top + plot.height} stroke={AXIS_COLOR} pointerEvents="none" />
   );
 }
 

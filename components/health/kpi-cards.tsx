@@ -33,11 +33,11 @@ export const KpiCards = memo(function KpiCards({ doc, windowMinutes, windowLabel
   return (
     <ul className="kpi-grid" aria-label="Key figures">
       {kpisOf(doc, windowMinutes, windowLabel).map((kpi) => (
-        <li key={kpi.id} className="kpi" aria-labelledby={`kpi-${kpi.id}-label`} data-testid={`kpi-${kpi.id}`}>
+        <li key={kpi.id} className="kpi" aria-labelledby={`kpi-${kpi.id}-label`}>
           <div className="kpi-label" id={`kpi-${kpi.id}-label`}>
             {kpi.label}
           </div>
-          <div className="kpi-value" data-testid={`kpi-${kpi.id}-value`}>
+          <div className="kpi-value">
             {kpi.value}
           </div>
           {kpi.hint ? <div className="kpi-hint">{kpi.hint}</div> : null}

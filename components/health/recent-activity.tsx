@@ -27,7 +27,7 @@ export const RecentActivity = memo(function RecentActivity({ changes }: { change
             </thead>
             <tbody>
               {changes.map((c) => (
-                <tr key={c.id} data-testid={`activity-${c.id}`}>
+                <tr key={c.id}>
                   <th scope="row" className="mono">
                     <Link href={`/admin/jobs/${c.id}`} title={c.id}>
                       {c.id.slice(0, 8)}

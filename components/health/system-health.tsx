@@ -106,7 +106,7 @@ function HealthBody({ doc, activity, windowMinutes, windowLabel }: { doc: Health
   const charted = useDeferredValue(doc);
   const { series, window } = charted;
   return (
-    <div data-testid="system-health">
+    <div>
       <KpiCards doc={doc} windowMinutes={windowMinutes} windowLabel={windowLabel} />
       <div className="chart-grid">
         <QueueDepthChart buckets={series.bucket} queued={series.queued} running={series.running} bucketSeconds={window.bucket_seconds} queuedNow={charted.current.queued} runningNow={charted.current.running} />

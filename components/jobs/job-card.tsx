@@ -6,7 +6,7 @@ import { Timestamp } from '@/components/format/timestamp';
 import { describeFailure } from '@/lib/jobs/failure-reason';
 import { galleryImage } from '@/lib/jobs/gallery-image';
 import type { GalleryItem } from '@/lib/jobs/gallery-query';
-import type { JobResult } from '@/lib/jobs/job-schema';
+import type { JobResult } from '@/supabase/functions/_shared/job-result';
 import { useImageDownload } from '@/lib/jobs/image-download';
 import { isTerminal } from '@/lib/jobs/job-schema';
 import { useResultUrl } from '@/lib/jobs/result-url-query';

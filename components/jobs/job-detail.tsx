@@ -1,6 +1,7 @@
 'use client';
 
 import Link from 'next/link';
+import { Fact } from '@/components/format/fact';
 import { Timestamp } from '@/components/format/timestamp';
 import { useJobRefund } from '@/lib/credits/job-refund-query';
 import { useCancelJobMutation } from '@/lib/jobs/cancel-job-mutation';
@@ -83,10 +84,9 @@ export function JobDetail({ jobId }: { jobId: string }) {
         <dd>
           {job.credits_cost} credit{job.credits_cost === 1 ? '' : 's'}
         </dd>
-        <dt>Stage</dt>
-        <dd data-testid="job-stage" aria-live="polite">
+        <Fact term="Stage" live>
           {stage}
-        </dd>
+        </Fact>
       </dl>
       <JobProgress value={progress} label={stage} />
       <JobQueueStatus job={job} />

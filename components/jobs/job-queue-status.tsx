@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
+import { Fact } from '@/components/format/fact';
 import type { Job } from '@/lib/jobs/job-schema';
 import { computeQueueEta, formatDuration } from '@/lib/jobs/queue-eta';
 import { useQueuePosition } from '@/lib/jobs/queue-position-query';
@@ -61,26 +62,23 @@ export function JobQueueStatus({ job }: { job: Job }) {
   if (eta.kind === 'queued') {
     return (
       <dl className="facts" aria-label="Queue">
-        <dt>Queue position</dt>
-        <dd data-testid="queue-position">{eta.position}</dd>
-        <dt>Estimated time</dt>
-        <dd data-testid="job-eta">
+        <Fact term="Queue position">{eta.position}</Fact>
+        <Fact term="Estimated time">
           {eta.paused
             ? 'This model is paused; your job waits until it resumes'
             : eta.etaMs === null
               ? 'Not enough recent calls to estimate'
               : `Done in ${formatDuration(eta.etaMs)}`}
-        </dd>
+        </Fact>
       </dl>
     );
   }
   if (eta.kind === 'running') {
     return (
       <dl className="facts" aria-label="Queue">
-        <dt>Estimated time left</dt>
-        <dd data-testid="job-eta">
+        <Fact term="Estimated time left">
           {eta.remainingMs === null ? 'Not enough recent calls to estimate' : eta.overdue ? 'Any moment now' : formatDuration(eta.remainingMs)}
-        </dd>
+        </Fact>
       </dl>
     );
   }

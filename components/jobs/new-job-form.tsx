@@ -101,7 +101,7 @@ export function NewJobForm({ userId }: { userId: string }) {
         </div>
       </div>
 
-      <p data-testid="job-cost" aria-live="polite">
+      <p aria-live="polite">
         {cost === null ? 'Choose a model to see the cost.' : `Cost: ${cost} credit${cost === 1 ? '' : 's'}`}
         {short ? <span className="error-text"> — more than your balance of {balance.data}</span> : null}
       </p>

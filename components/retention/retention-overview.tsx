@@ -75,7 +75,7 @@ export function RetentionOverview({ role }: { role: AppRole }) {
             </thead>
             <tbody>
               {status.data.tables.map((t) => (
-                <tr key={t.relation} data-relation={t.relation}>
+                <tr key={t.relation}>
                   <th scope="row" className="mono">
                     {t.relation}
                   </th>
@@ -113,7 +113,7 @@ export function RetentionOverview({ role }: { role: AppRole }) {
             </thead>
             <tbody>
               {status.data.policies.map((p) => (
-                <tr key={p.kind} data-kind={p.kind}>
+                <tr key={p.kind}>
                   <th scope="row">
                     {p.label}
                     <div className="mono muted">{p.kind}</div>

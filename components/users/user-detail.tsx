@@ -1,5 +1,6 @@
 'use client';
 
+import { Fact } from '@/components/format/fact';
 import { Timestamp } from '@/components/format/timestamp';
 import Link from 'next/link';
 import { JobExplorer } from '@/components/admin-jobs/job-explorer';
@@ -33,8 +34,7 @@ export function UserDetail({ userId, role }: { userId: string; role: AppRole }) 
             <dd className="mono">{user.id}</dd>
             <dt>Role</dt>
             <dd>{user.role}</dd>
-            <dt>Balance</dt>
-            <dd data-testid="user-balance">{user.balance} credits</dd>
+            <Fact term="Balance">{user.balance} credits</Fact>
             <dt>Joined</dt>
             <dd><Timestamp iso={user.created_at} /></dd>
           </dl>

@@ -3,8 +3,9 @@ import type { DatabaseClient } from '@/lib/supabase/database';
 import path from 'node:path';
 import pg from 'pg';
 import type { LatencyConfig } from '../../supabase/local/gemini/latency.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../../supabase/tests/support/database.ts';
-import { signIn } from '../../supabase/tests/support/sign-in.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { signIn } from '../../testkit/browser/sign-in.ts';
 import { stackInfo, type E2eStackInfo } from './e2e-env.ts';
 import { GeminiStandIn } from './gemini-stand-in.ts';
 import { PageChecks } from './page-checks.ts';
@@ -125,10 +126,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   clientAs: async ({ stack }, use) => {
     const clients: DatabaseClient[] = [];
     await use(async (persona) => {
-      const client = createTestClient(stack, stack.publishableKey);
+      const { client } = await signedInClient(stack, persona);
       clients.push(client);
-      const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[persona].email, password: DEMO_PASSWORD });
-      expect(error, `${persona} signs in through the API`).toBeNull();
       return client;
     });
     for (const client of clients) {

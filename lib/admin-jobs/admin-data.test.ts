@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
-import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
 import { fetchAuditPage } from '../audit/audit-log-query.ts';
 import { parseAuditFilters } from '../audit/audit-filters.ts';
 import { fetchUserLedger } from '../credits/user-ledger-query.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ColumnsOf } from '@/lib/supabase/database';
-import { jobResultSchema, JOB_STATUSES } from '@/lib/jobs/job-schema';
+import { jobResultSchema } from '../../supabase/functions/_shared/job-result.ts';
+import { JOB_STATUSES } from '@/lib/jobs/job-schema';
 
 /** A row of the explorer: what the table shows, nothing more (no prompt beyond a preview). */
 export const adminJobRowSchema = z.object({

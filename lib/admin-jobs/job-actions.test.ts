@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { as, identity, jobsInEveryState, openTestDb, type JobsInEveryState, type TestDb } from '../../supabase/tests/support/fixtures.ts';
+import { as, identity, jobsInEveryState, openTestDb, type JobsInEveryState, type TestDb } from '../../testkit/database/fixtures.ts';
 import { actionAvailability, JOB_ACTION_RPC, JOB_ACTIONS, jobActionOutcomeSchema } from './job-actions.ts';
 
 // The console disables what the database would refuse. This holds the two together: every

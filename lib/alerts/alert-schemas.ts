@@ -10,6 +10,16 @@ export type Severity = (typeof SEVERITIES)[number];
 export const ALERT_UNITS = ['percent', 'minutes', 'jobs', 'ms', 'usd', 'ratio'] as const;
 export type AlertUnit = (typeof ALERT_UNITS)[number];
 
+/** The unit an admin types a threshold in (milliseconds are typed as such). */
+export const UNIT_LABEL: Record<AlertUnit, string> = {
+  percent: '%',
+  minutes: 'minutes',
+  jobs: 'jobs',
+  ms: 'ms',
+  usd: 'USD',
+  ratio: '× per job',
+};
+
 const numeric = z.coerce.number();
 const nullableNumeric = z.union([z.null(), z.coerce.number()]);
 
@@ -22,6 +32,8 @@ export const alertRuleSchema = z.object({
   enabled: z.boolean(),
   severity: z.enum(SEVERITIES),
   threshold: numeric,
+  /** Values in words are the database's (private.alert_format_value): 23.8%, 6.5 min, $52.10. */
+  threshold_text: z.string(),
   window_minutes: z.number().int().nullable(),
   min_count: z.number().int().nullable(),
   hold_down_minutes: z.number().int(),
@@ -37,7 +49,7 @@ export const alertRuleSchema = z.object({
 } satisfies ColumnsOf<'alert_rules'>);
 export type AlertRule = z.infer<typeof alertRuleSchema>;
 export const ALERT_RULE_COLUMNS =
-  'id,name,description,scope,unit,enabled,severity,threshold,window_minutes,min_count,hold_down_minutes,silenced_until,silence_reason,threshold_wording,window_wording,min_count_wording,updated_at';
+  'id,name,description,scope,unit,enabled,severity,threshold,threshold_text,window_minutes,min_count,hold_down_minutes,silenced_until,silence_reason,threshold_wording,window_wording,min_count_wording,updated_at';
 
 export const incidentSchema = z.object({
   id: z.coerce.number(),
@@ -49,7 +61,9 @@ export const incidentSchema = z.object({
   summary: z.string(),
   unit: z.enum(ALERT_UNITS),
   threshold: numeric,
+  threshold_text: z.string(),
   value: nullableNumeric,
+  value_text: z.string(),
   notify: z.boolean(),
   opened_at: z.string(),
   clear_since: z.string().nullable(),
@@ -59,7 +73,7 @@ export const incidentSchema = z.object({
 } satisfies ColumnsOf<'alert_incidents'>);
 export type Incident = z.infer<typeof incidentSchema>;
 export const INCIDENT_COLUMNS =
-  'id,rule_id,subject,status,severity,title,summary,unit,threshold,value,notify,opened_at,clear_since,resolved_at,acknowledged_at,updated_at';
+  'id,rule_id,subject,status,severity,title,summary,unit,threshold,threshold_text,value,value_text,notify,opened_at,clear_since,resolved_at,acknowledged_at,updated_at';
 
 /** The evidence an incident carries: the jobs and models involved, and the rule's counts. */
 export const incidentDetailSchema = z
@@ -72,6 +86,7 @@ export const incidentDetailSchema = z
 
 export const incidentWithDetailSchema = incidentSchema.extend({
   peak_value: nullableNumeric,
+  peak_value_text: z.string(),
   detail: incidentDetailSchema,
   acknowledged_by: z.string().nullable(),
 });
@@ -83,6 +98,7 @@ export const incidentEventSchema = z.object({
   at: z.string(),
   kind: z.enum(INCIDENT_EVENT_KINDS),
   value: nullableNumeric,
+  value_text: z.string().nullable(),
   actor_role: z.string(),
   note: z.string().nullable(),
 } satisfies ColumnsOf<'alert_incident_events'>);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
-import { addJobMinute, evaluate, markRolledUp } from '../../supabase/tests/support/alerts.ts';
-import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
-import { FLASH } from '../../supabase/tests/support/fixtures.ts';
-import { until } from '../../supabase/tests/support/wait.ts';
+import { addJobMinute, evaluate, markRolledUp } from '../../testkit/database/alerts.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH } from '../../testkit/database/fixtures.ts';
+import { until } from '../../testkit/wait.ts';
 import { parseAdminAlertChange } from './alert-change.ts';
 import { fetchAlertChannels } from './alert-channels-query.ts';
 import { fetchAlertDeliveries } from './alert-deliveries-query.ts';

@@ -23,7 +23,7 @@ import { alertKeys } from './keys';
  */
 export const INCIDENT_VALUES_SHOWN = 1440;
 
-const EVENT_COLUMNS = 'id,at,kind,value,actor_role,note';
+const EVENT_COLUMNS = 'id,at,kind,value,value_text,actor_role,note';
 
 export interface IncidentStory {
   incident: IncidentWithDetail;
@@ -37,7 +37,7 @@ export interface IncidentStory {
 export async function fetchIncident(supabase: DatabaseClient, id: number): Promise<IncidentStory | null> {
   const { data, error } = await supabase
     .from('alert_incidents')
-    .select(`${INCIDENT_COLUMNS},peak_value,detail,acknowledged_by`)
+    .select(`${INCIDENT_COLUMNS},peak_value,peak_value_text,detail,acknowledged_by`)
     .eq('id', id)
     .maybeSingle();
   if (error) throw new Error(error.message);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEMO_USERS } from '../../supabase/tests/support/database.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { DEMO_ACCOUNTS, isLocalProject } from './demo-accounts.ts';
 
 describe('the demo accounts on the sign-in page', () => {

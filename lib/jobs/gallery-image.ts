@@ -1,4 +1,4 @@
-import type { JobResult } from './job-schema';
+import type { JobResult } from '../../supabase/functions/_shared/job-result.ts';
 
 export type GalleryImage = { bucket: string; path: string; width: number | null; height: number | null };
 

@@ -1,7 +1,8 @@
 import { useMutation } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
-import type { Job, JobResult } from './job-schema';
+import type { JobResult } from '../../supabase/functions/_shared/job-result.ts';
+import type { Job } from './job-schema';
 
 /**
  * Downloading a result: a signed URL with Storage's `download` option, so Storage answers with

@@ -1,26 +1,9 @@
 import { z } from 'zod';
 import type { ColumnsOf } from '@/lib/supabase/database';
+import { jobResultSchema } from '../../supabase/functions/_shared/job-result.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/**
- * Where the worker put the image: Storage bucket and object path (see the results bucket), and
- * the gallery thumbnail it stored beside it (null when it made none; absent on older results).
- */
-export const jobResultSchema = z.looseObject({
-  bucket: z.string(),
-  path: z.string(),
-  /** The stored image's content type (absent on results stored before it was recorded). */
-  mimeType: z.string().optional(),
-  width: z.number().nullable().optional(),
-  height: z.number().nullable().optional(),
-  thumbnail_path: z.string().nullable().optional(),
-  thumbnail_width: z.number().nullable().optional(),
-  thumbnail_height: z.number().nullable().optional(),
-});
-
-export type JobResult = z.infer<typeof jobResultSchema>;
 
 /**
  * The columns an end user's pages show. The same shape arrives from REST and from a

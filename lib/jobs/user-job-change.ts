@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { JOB_STATUSES, jobResultSchema } from './job-schema';
+import { jobResultSchema } from '../../supabase/functions/_shared/job-result.ts';
+import { JOB_STATUSES } from './job-schema';
 
 /**
  * The messages of the private topic 'user:<user_id>:jobs', as the jobs triggers and the credits

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
-import { DEMO_USERS, signedInClient, startTestStack, type TestStack } from '../../supabase/tests/support/database.ts';
-import { moveJobsBack } from '../../supabase/tests/support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { moveJobsBack } from '../../testkit/database/fixtures.ts';
 import { fetchAdminJob } from '../admin-jobs/admin-job-query.ts';
 import { fetchJobRecords, prunedRecords } from '../admin-jobs/job-records-query.ts';
 import { fetchRetentionStatus } from './retention-status-query.ts';

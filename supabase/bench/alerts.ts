@@ -5,17 +5,18 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
-import { signIn } from '../tests/support/sign-in.ts';
+import { signIn } from '../../testkit/browser/sign-in.ts';
 import { startNextApp, type RunningNextApp } from '../local/next-app.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
 import { allowLoopbackAlertTargets, startAlertDelivery } from '../local/alert-delivery.ts';
-import { launchChromium } from '../tests/support/chromium.ts';
-import { createTestClient, createTestDatabase, DEMO_PASSWORD, DEMO_USERS, type TestDatabase } from '../tests/support/database.ts';
-import { as, FLASH, PRO } from '../tests/support/fixtures.ts';
-import { percentile, round, summary } from '../tests/support/percentiles.ts';
-import { until } from '../tests/support/wait.ts';
-import { WebhookReceiver } from '../tests/support/webhook-receiver.ts';
+import { launchChromium } from '../../testkit/browser/chromium.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database/cluster.ts';
+import { as, FLASH, PRO } from '../../testkit/database/fixtures.ts';
+import { percentile, round, summary } from '../../testkit/percentiles.ts';
+import { until } from '../../testkit/wait.ts';
+import { WebhookReceiver } from '../../testkit/http/webhook-receiver.ts';
 import { generateHealthHistory } from './health-history.ts';
 
 /**
@@ -198,15 +199,11 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
     const page: Page = await context.newPage();
     page.setDefaultTimeout(120_000);
     await signIn(page, app.url, 'admin', '/admin');
-    await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor();
+    await page.getByRole('status', { name: 'Live updates' }).filter({ hasText: 'Live' }).waitFor();
 
     // The steady load: one job every 1/LOAD_PER_SECOND s, alternating models and users.
     const users = await Promise.all(
-      (['alice', 'bob'] as const).map(async (user) => {
-        const client = createTestClient(stack!.info, stack!.info.publishableKey);
-        await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-        return client;
-      }),
+      (['alice', 'bob'] as const).map(async (user) => (await signedInClient(stack!.info, user)).client),
     );
     let created = 0;
     let refused = 0;

@@ -1,8 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
-import { closeClients, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
-import { createTestClient } from '../tests/support/database.ts';
+import { closeClients, subscribe } from '../../testkit/realtime/channels.ts';
+import { createTestClient } from '../../testkit/http/clients.ts';
 import { serveParent } from './child-conversation.ts';
 import { wallClockMs } from './wall-clock.ts';
 

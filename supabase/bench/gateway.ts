@@ -4,9 +4,11 @@ import { loadSchemaCache } from '../local/gateway/rest/schema-cache.ts';
 import { applyQueryParams, buildReadTree, tableScope } from '../local/gateway/rest/read-plan.ts';
 import { AliasCounter } from '../local/gateway/rest/sql-fragments.ts';
 import { readStatement, routineSource } from '../local/gateway/rest/statements.ts';
-import { createTestClient, type FixtureSchema, DEMO_PASSWORD, DEMO_USERS, startTestStack } from '../tests/support/database.ts';
-import { until } from '../tests/support/wait.ts';
-import { summary } from '../tests/support/percentiles.ts';
+import { type FixtureSchema, signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack } from '../../testkit/http/stack.ts';
+import { until } from '../../testkit/wait.ts';
+import { summary } from '../../testkit/percentiles.ts';
 
 /**
  * What the REST gateway costs on top of Postgres. Two requests an app makes all the time,
@@ -81,10 +83,7 @@ export default async function gatewayBenchmark() {
   const txPool = new pg.Pool({ connectionString: authenticatorUrl(stack.dbUrl), max: 1 });
   try {
     await stack.db.query(SETUP_SQL);
-    const client = createTestClient<FixtureSchema>(stack, stack.publishableKey);
-    const { data: signIn, error } = await client.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
-    if (error) throw error;
-    const token = signIn.session!.access_token;
+    const { client, token } = await signedInClient<FixtureSchema>(stack, 'alice');
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     // The schema cache reload follows NOTIFY; wait until the table is served.
     await until(async () => !(await client.from('bench_items').select('id').limit(1)).error, { label: 'the bench table to be served' });

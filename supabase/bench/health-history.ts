@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { DEMO_USERS } from '../tests/support/database.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
 
 /**
  * A day of history at production scale, for benchmarks that read it (job_health in `queue`,

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Logger, makeWorkerUtils, run, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
-import { createTestDatabase, DEMO_USERS } from '../tests/support/database.ts';
-import { as, FLASH } from '../tests/support/fixtures.ts';
-import { median, percentile, round } from '../tests/support/percentiles.ts';
-import { until } from '../tests/support/wait.ts';
+import { createTestDatabase } from '../../testkit/database/cluster.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { as, FLASH } from '../../testkit/database/fixtures.ts';
+import { median, percentile, round } from '../../testkit/percentiles.ts';
+import { until } from '../../testkit/wait.ts';
 import { CpuMeter, type CpuUse } from './cpu.ts';
 import { generateHealthHistory } from './health-history.ts';
 

@@ -1,9 +1,10 @@
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import pg from 'pg';
-import { subscribe } from '../local/gateway/realtime/test-fixtures.ts';
-import { createTestClient, startTestStack } from '../tests/support/database.ts';
-import { percentile, round } from '../tests/support/percentiles.ts';
-import { userToken } from '../tests/support/tokens.ts';
+import { subscribe } from '../../testkit/realtime/channels.ts';
+import { createTestClient } from '../../testkit/http/clients.ts';
+import { startTestStack } from '../../testkit/http/stack.ts';
+import { percentile, round } from '../../testkit/percentiles.ts';
+import { userToken } from '../../testkit/http/tokens.ts';
 import { wallClockMs } from './wall-clock.ts';
 
 /**

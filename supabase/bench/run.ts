@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localDir } from '../local/config.ts';
-import { CLUSTER_ENV, startTestCluster } from '../tests/support/database.ts';
+import { CLUSTER_ENV, startTestCluster } from '../../testkit/database/cluster.ts';
 
 /**
  * `npm run bench [name]`: each benchmark is `supabase/bench/<name>.ts` exporting a

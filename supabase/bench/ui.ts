@@ -8,10 +8,11 @@ import type { Browser, Page } from 'playwright-core';
 import { localDir, repoRoot } from '../local/config.ts';
 import { freePort } from '../local/postgres.ts';
 import { startStack, type RunningStack } from '../local/stack.ts';
-import { launchChromium } from '../tests/support/chromium.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../tests/support/database.ts';
-import { median as medianOrNull, round as roundTo } from '../tests/support/percentiles.ts';
-import { signIn } from '../tests/support/sign-in.ts';
+import { launchChromium } from '../../testkit/browser/chromium.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { median as medianOrNull, round as roundTo } from '../../testkit/percentiles.ts';
+import { signIn } from '../../testkit/browser/sign-in.ts';
 import { routeClientJs } from './client-js.ts';
 import { generateHealthHistory } from './health-history.ts';
 
@@ -68,24 +69,36 @@ const screenshotDir = path.join(localDir, 'bench');
  * function: the TypeScript loader wraps named functions in a helper that does not exist in the
  * page.
  */
+/**
+ * What the probe and the no-JavaScript check look for, by the page's own structure: the list of
+ * key figures (its label), the queued figure (the value after its label), each chart's card, and
+ * a series drawn in it (a curve, stroked and unfilled, or a bar). Grid, axes and an area's fill
+ * are not series.
+ */
+const KPI_LIST = 'ul[aria-label="Key figures"]';
+const KPI_QUEUED = '#kpi-queued-label + .kpi-value';
+const KPI_VALUES = `${KPI_LIST} .kpi-value`;
+const CHARTS = 'section.chart-card';
+const CHART_SERIES = 'svg path[fill="none"], svg rect';
+
 const PAGE_PROBE = `(() => {
   const probe = { shownAt: null, firstChartAt: null, hydratedAt: null, longTasks: [], commits: [] };
   window.__probe = probe;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) probe.longTasks.push({ start: entry.startTime, duration: entry.duration });
   }).observe({ type: 'longtask', buffered: true });
-  const SERIES = '.recharts-area-curve, .recharts-bar-rectangle, .recharts-line-curve';
+  const SERIES = ${JSON.stringify(CHART_SERIES)};
   const shown = () => {
-    const kpi = document.querySelector('[data-testid="kpi-queued-value"]');
+    const kpi = document.querySelector(${JSON.stringify(KPI_QUEUED)});
     // Visible, not merely present: streamed markup can sit in a hidden block until a script moves it.
     if (!kpi || !kpi.checkVisibility()) return false;
-    const charts = document.querySelectorAll('section[data-testid^="chart-"]');
+    const charts = document.querySelectorAll(${JSON.stringify(CHARTS)});
     if (charts.length < 4) return false;
     return [...charts].every((chart) => chart.querySelector(SERIES));
   };
   new MutationObserver(() => {
     const now = performance.now();
-    if (probe.firstChartAt === null && document.querySelector('section[data-testid^="chart-"] :is(' + SERIES + ')')) probe.firstChartAt = now;
+    if (probe.firstChartAt === null && document.querySelector(${JSON.stringify(CHARTS)} + ' :is(' + SERIES + ')')) probe.firstChartAt = now;
     if (probe.shownAt === null) {
       if (shown()) probe.shownAt = now;
     } else {
@@ -95,7 +108,7 @@ const PAGE_PROBE = `(() => {
   // Hydration adopts the server's DOM without changing it, so no mutation announces it: look
   // after every frame for the fiber key React attaches to each element it hydrates.
   const hydrated = () => {
-    const root = document.querySelector('[data-testid="system-health"]');
+    const root = document.querySelector(${JSON.stringify(KPI_LIST)});
     return root !== null && Object.keys(root).some((key) => key.startsWith('__reactFiber$'));
   };
   const watch = () => {
@@ -286,14 +299,14 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       const context = await browser!.newContext({ viewport: { width: 1440, height: 900 }, storageState, javaScriptEnabled: false });
       const page = await context.newPage();
       await page.goto(`${appUrl}/admin`);
-      const kpiValues = await page.locator('[data-testid^="kpi-"][data-testid$="-value"]').allTextContents();
-      const charts = page.locator('section[data-testid^="chart-"]');
+      const kpiValues = await page.locator(KPI_VALUES).allTextContents();
+      const charts = page.locator(CHARTS);
       const seriesPerChart: number[] = [];
       for (let c = 0; c < (await charts.count()); c++) {
-        seriesPerChart.push(await charts.nth(c).locator('.recharts-area-curve, .recharts-bar-rectangle, .recharts-line-curve').count());
+        seriesPerChart.push(await charts.nth(c).locator(CHART_SERIES).count());
       }
       const result = {
-        kpis_visible: await page.locator('[data-testid="kpi-queued-value"]').isVisible(),
+        kpis_visible: await page.locator(KPI_QUEUED).isVisible(),
         kpi_values: kpiValues.map((v) => v.trim()),
         charts: seriesPerChart.length,
         series_elements_per_chart: seriesPerChart,
@@ -307,10 +320,8 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       serverHtml.kpis_visible && serverHtml.kpi_values.length >= 8 && serverHtml.kpi_values.every((v) => v !== '') && serverHtml.charts >= 4 && serverHtml.series_elements_per_chart.every((n) => n > 0);
 
     // 3. The stream, watched by the page and by a plain admin client counting deliveries.
-    const admin = createTestClient(stack.info, stack.info.publishableKey);
+    const { client: admin } = await signedInClient(stack.info, 'admin');
     Object.assign(watcher, { removeAllChannels: () => admin.removeAllChannels(), disconnect: () => admin.realtime.disconnect() });
-    await admin.auth.signInWithPassword({ email: DEMO_USERS.admin.email, password: DEMO_PASSWORD });
-    await admin.realtime.setAuth();
     let delivered = 0;
     await new Promise<void>((resolve, reject) => {
       admin
@@ -325,16 +336,16 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       await context.addInitScript(PAGE_PROBE);
       const page = await context.newPage();
       await page.goto(url);
-      await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('status', { name: 'Live updates' }).filter({ hasText: 'Live' }).waitFor({ timeout: 30_000 });
       await waitUntilShown(page);
-      const queuedBefore = await page.getByTestId('kpi-queued-value').textContent();
+      const queuedBefore = await page.locator(KPI_QUEUED).textContent();
       delivered = 0;
       const streamStart = await page.evaluate(() => performance.now());
       const stream = await streamChanges(stack!.info.dbUrl, STREAM_S);
       // Let the last batches land before reading.
       await page.waitForTimeout(1000);
       const streamEnd = await page.evaluate(() => performance.now());
-      const queuedAfter = await page.getByTestId('kpi-queued-value').textContent();
+      const queuedAfter = await page.locator(KPI_QUEUED).textContent();
       const probe = await readProbe(page);
       await context.close();
       const tasks = probe.longTasks.filter((t) => t.start >= streamStart);

@@ -4,13 +4,13 @@ import type { Pipeline } from '../functions/job-worker/pipeline.ts';
 import type { ResultStore } from '../functions/job-worker/result-store.ts';
 import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from '../tests/job-worker/worker-fixture.ts';
 import { DEFAULT_WORKER_SLOTS, measureWorkerBurst, startDenoWorker } from '../tests/job-worker/worker-memory.ts';
-import { DEMO_USERS } from '../tests/support/database.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { CpuMeter, processCpuMs, type CpuSample } from './cpu.ts';
 import { workerSchedulerOptions } from '../local/worker-dispatch.ts';
 import { startScheduler } from '../local/scheduler.ts';
-import { until } from '../tests/support/wait.ts';
-import { percentile, round } from '../tests/support/percentiles.ts';
-import { OtlpReceiver } from '../tests/support/otlp-receiver.ts';
+import { until } from '../../testkit/wait.ts';
+import { percentile, round } from '../../testkit/percentiles.ts';
+import { OtlpReceiver } from '../../testkit/http/otlp-receiver.ts';
 
 /**
  * `npm run bench worker`: what the worker waits for, what it costs the machine, how fast a new

@@ -13,10 +13,10 @@ import {
   setRule,
   SIGNING_SECRET,
   type Channel,
-} from '../tests/support/alerts.ts';
-import { claim, createJob, FLASH, openTestDb, query, type TestDb } from '../tests/support/fixtures.ts';
-import { until } from '../tests/support/wait.ts';
-import { verifyJobHealthSignature as verify, WebhookReceiver as Receiver, type ReceivedRequest as Received } from '../tests/support/webhook-receiver.ts';
+} from '../../testkit/database/alerts.ts';
+import { claim, createJob, FLASH, openTestDb, query, type TestDb } from '../../testkit/database/fixtures.ts';
+import { until } from '../../testkit/wait.ts';
+import { verifyJobHealthSignature as verify, WebhookReceiver as Receiver, type ReceivedRequest as Received } from '../../testkit/http/webhook-receiver.ts';
 
 /**
  * The local sender against a real HTTP receiver: what arrives, how a receiver verifies the

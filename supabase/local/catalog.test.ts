@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildDatabase, diffCatalogs, formatDifferences, readCatalog, type Catalog } from './catalog.ts';
-import { CLUSTER_ENV } from '../tests/support/database.ts';
+import { CLUSTER_ENV } from '../../testkit/database/cluster.ts';
 
 /**
  * The catalog comparison behind `npm run db:catalog-diff`: two migration folders that build the

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { repoRoot } from './config.ts';
 import { freePort } from './postgres.ts';
-import { createTestClient, DEMO_PASSWORD } from '../tests/support/database.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
 
 /**
  * `npm run stack` as a newcomer runs it: the real CLI in its own process, on free ports, with
@@ -69,10 +69,8 @@ async function startAndCheck(ports: { api: string; db: string }) {
   assert.equal(models.status, 200);
   assert.ok(run.output().includes('alice@example.com'), 'the banner lists the demo accounts');
 
-  const supabase = createTestClient(info, info.publishableKey);
-  const { data, error } = await supabase.auth.signInWithPassword({ email: 'alice@example.com', password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  assert.equal(data.user?.email, 'alice@example.com');
+  const { client: supabase } = await signedInClient(info, 'alice');
+  assert.equal((await supabase.auth.getUser()).data.user?.email, 'alice@example.com');
 
   const postmaster = Number(fs.readFileSync(path.join(localDir, 'db', 'postmaster.pid'), 'utf8').split('\n')[0]);
   run.child.kill('SIGTERM');

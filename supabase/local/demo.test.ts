@@ -8,7 +8,7 @@ import pg from 'pg';
 import { repoRoot } from './config.ts';
 import { freePort } from './postgres.ts';
 import { startStack, type RunningStack } from './stack.ts';
-import { DEMO_USERS } from '../tests/support/database.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
 
 /**
  * `npm run demo` as a newcomer runs it, in its own process, against a running stack (Postgres,

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { HealthDocument } from '../../lib/metrics/health-schema.ts';
 import { addHistoryOnce } from './history.ts';
-import { createTestDatabase, DEMO_USERS, type TestDatabase } from '../tests/support/database.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database/cluster.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
 
 /**
  * The day of demo history `npm run dev` adds to a fresh local database: realistic enough for the

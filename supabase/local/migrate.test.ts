@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MigrationError, prepareDatabase } from './migrate.ts';
 import { createEmptyDatabase } from './postgres.ts';
-import { CLUSTER_ENV, queryOnce } from '../tests/support/database.ts';
+import { CLUSTER_ENV, queryOnce } from '../../testkit/database/cluster.ts';
 
 const emptyDatabase = () => createEmptyDatabase(process.env[CLUSTER_ENV]!, 'migrate');
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { repoRoot } from './config.ts';
 import { freePort, PostgresStartError, startPostgres } from './postgres.ts';
-import { queryOnce } from '../tests/support/database.ts';
+import { queryOnce } from '../../testkit/database/cluster.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-pgtest-'));
 fs.chmodSync(root, 0o755);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startScheduler, type Scheduler } from './scheduler.ts';
-import { createTestDatabase, type TestDatabase } from '../tests/support/database.ts';
+import { createTestDatabase, type TestDatabase } from '../../testkit/database/cluster.ts';
 
 let database: TestDatabase;
 let db: pg.Pool;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { type Actor, balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, type JobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { type Actor, balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, type JobsInEveryState, testDbForFile, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
 
 let jobs: JobsInEveryState;
 const t = testDbForFile();

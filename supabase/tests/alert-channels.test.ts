@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allowLoopbackTargets, createChannel, SIGNING_SECRET } from './support/alerts.ts';
-import { ACTORS, openTestDb, query, rejects, type TestDb } from './support/fixtures.ts';
+import { allowLoopbackTargets, createChannel, SIGNING_SECRET } from '../../testkit/database/alerts.ts';
+import { ACTORS, openTestDb, query, rejects, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * Alert channels hold secrets: only admins set them, nobody reads them back, a bad URL is a

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createChannel, deliveries, SIGNING_SECRET } from './support/alerts.ts';
-import { openTestDb, query, type TestDb } from './support/fixtures.ts';
-import { verifyJobHealthSignature } from './support/webhook-receiver.ts';
+import { createChannel, deliveries, SIGNING_SECRET } from '../../testkit/database/alerts.ts';
+import { openTestDb, query, type TestDb } from '../../testkit/database/fixtures.ts';
+import { verifyJobHealthSignature } from '../../testkit/http/webhook-receiver.ts';
 
 /**
  * The hosted sender, private.send_alert_deliveries_via_pg_net(), against a stand-in for pg_net

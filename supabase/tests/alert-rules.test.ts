@@ -7,8 +7,8 @@ import {
   incidents,
   markRolledUp,
   type Incident,
-} from './support/alerts.ts';
-import { claim, createJob, FLASH, openTestDb, PRO, query, type TestDb } from './support/fixtures.ts';
+} from '../../testkit/database/alerts.ts';
+import { claim, createJob, FLASH, openTestDb, PRO, query, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * Each default rule, at its default settings, against data made to sit just below its

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, FLASH, getJob, jobsInEveryState, testDbForFile, PRO, query, rejects, statuses } from './support/fixtures.ts';
+import { claim, createJob, emptyQueue, FLASH, getJob, jobsInEveryState, testDbForFile, PRO, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 // Each test starts from an empty queue.

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
+import { claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 
-async function complete(id: string, token: string | null, result: object = { image: 'x.png' }) {
+async function complete(id: string, token: string | null, result: object = { bucket: 'results', path: 'owner/x.png' }) {
   const [row] = await query<{ r: { outcome: string; status: string | null } }>(t.db, 'service', 'select public.complete_job($1, $2, $3) as r', [
     id,
     token,
@@ -23,7 +23,7 @@ describe('complete_job', () => {
     assert.equal(done.status, 'succeeded');
     assert.equal(done.progress, 100);
     assert.equal(done.lease_token, null);
-    assert.deepEqual((done as unknown as { result: unknown }).result, { image: 'x.png' });
+    assert.deepEqual((done as unknown as { result: unknown }).result, { bucket: 'results', path: 'owner/x.png' });
     const { rows } = await t.db.query(`select from_status, to_status, actor_role from public.job_events where job_id = $1 order by id desc limit 1`, [job.id]);
     assert.deepEqual(rows[0], { from_status: 'running', to_status: 'succeeded', actor_role: 'worker' });
   });
@@ -120,7 +120,7 @@ describe('complete_job', () => {
     assert.equal(own.owner.updated_at, own.message.updated_at);
   });
 
-  test("the owner's message carries the thumbnail's reference, and null for a result without one", async () => {
+  test("the owner's message carries the result as stored: with its thumbnail, and without one", async () => {
     await emptyQueue(t.db);
     const [a, b] = [await createJob(t.db), await createJob(t.db)];
     const byId = Object.fromEntries((await claim(t.db, 2)).map((j) => [j.id, j]));
@@ -135,10 +135,8 @@ describe('complete_job', () => {
                        where payload->>'id' = $1 and payload->>'status' = 'succeeded' and topic like 'user:%'`, [id])
       ).rows[0].result;
     assert.deepEqual((await getJob(t.db, a.id) as unknown as { result: unknown }).result, { ...image, ...thumbnail }, 'stored as the worker sent it');
-    assert.deepEqual(await owner(a.id), { bucket: 'results', path: image.path, width: 336, height: 192, ...thumbnail });
-    assert.deepEqual(await owner(b.id), {
-      bucket: 'results', path: `${b.user_id}/${b.id}.png`, width: 336, height: 192, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null,
-    });
+    assert.deepEqual(await owner(a.id), { ...image, ...thumbnail }, "the owner's message carries it as stored");
+    assert.deepEqual(await owner(b.id), { ...image, path: `${b.user_id}/${b.id}.png` });
   });
 
   test('stands the jobs trigger down for its own statement only: later updates in the transaction write their events', async () => {

@@ -3,9 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
 import { drawPromptImage } from '../local/gemini/image.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { jobsInEveryState, notificationsDuring, query, rejects, type JobsInEveryState } from './support/fixtures.ts';
-import { storeResultAsWorker } from './support/stored-result.ts';
+import { createTestClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { jobsInEveryState, notificationsDuring, query, rejects, type JobsInEveryState } from '../../testkit/database/fixtures.ts';
+import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
 
 // delete_job against the fixture with one job in every state, all alice's, with the succeeded
 // job's image and thumbnail in Storage as the worker stores them: what goes (the content, the

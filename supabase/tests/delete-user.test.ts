@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { balance, jobsInEveryState, query, type JobsInEveryState } from './support/fixtures.ts';
-import { storeResultAsWorker } from './support/stored-result.ts';
+import { createTestClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { balance, jobsInEveryState, query, type JobsInEveryState } from '../../testkit/database/fixtures.ts';
+import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
 
 // Deleting a user through the Auth admin API, as the Supabase dashboard does: alice has a job in
 // every state, a ledger, an audit trail and an image in Storage. The policy is in the

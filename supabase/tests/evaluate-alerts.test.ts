@@ -13,8 +13,8 @@ import {
   markRolledUp,
   setRule,
   type Channel,
-} from './support/alerts.ts';
-import { FLASH, openTestDb, query, rejects, type TestDb } from './support/fixtures.ts';
+} from '../../testkit/database/alerts.ts';
+import { FLASH, openTestDb, query, rejects, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * An incident's life across evaluation runs, driven by the global failure-rate rule: opened

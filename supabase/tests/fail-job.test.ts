@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from './support/fixtures.ts';
+import { balance, claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 beforeEach(async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { ACTORS, testDbForFile, query, rejects } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { ACTORS, testDbForFile, query, rejects } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { balance, createJob, FLASH, jobsInEveryState, openTestDb, PRO, query, rejects, type Job, type JobsInEveryState, type TestDb } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { balance, createJob, FLASH, jobsInEveryState, openTestDb, PRO, query, rejects, type Job, type JobsInEveryState, type TestDb } from '../../testkit/database/fixtures.ts';
 
 // generate_again against the fixture with one job in every state, all alice's: a new job made by
 // create_job from the old one's model, prompt and options, charged like any new job.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openTestDb, type TestDb } from './support/fixtures.ts';
+import { openTestDb, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * private.histogram_percentile: the quantile of a 40-bin latency histogram, linear inside its

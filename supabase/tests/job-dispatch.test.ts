@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, type Job, notificationsDuring, openTestDb, query, type TestDb } from './support/fixtures.ts';
+import { claim, createJob, emptyQueue, type Job, notificationsDuring, openTestDb, query, type TestDb } from '../../testkit/database/fixtures.ts';
 
 // The worker wake-up: NOTIFY job_dispatch whenever a job becomes ready to run now, delivered once
 // per transaction, and never for changes that give the worker nothing new to do.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { claim, createJob, FLASH, openTestDb, PRO, query, rejects, type TestDb } from './support/fixtures.ts';
+import { claim, createJob, FLASH, openTestDb, PRO, query, rejects, type TestDb } from '../../testkit/database/fixtures.ts';
 
 let t: TestDb;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { jobsInEveryState, openTestDb, rejects, type JobsInEveryState, type TestDb } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { jobsInEveryState, openTestDb, rejects, type JobsInEveryState, type TestDb } from '../../testkit/database/fixtures.ts';
 
 let t: TestDb;
 let jobs: JobsInEveryState;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { as, claim, createJob, FLASH, testDbForFile, type Actor } from './support/fixtures.ts';
+import { as, claim, createJob, FLASH, testDbForFile, type Actor } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, testDbForFile, PRO, query, rejects } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, testDbForFile, PRO, query, rejects } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 // Each test starts from an empty queue and no latency history.

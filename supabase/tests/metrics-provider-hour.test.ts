@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FLASH, openTestDb, PRO, query, type TestDb } from './support/fixtures.ts';
+import { FLASH, openTestDb, PRO, query, type TestDb } from '../../testkit/database/fixtures.ts';
 
 /**
  * metrics_provider_hour: the hourly sums job_health reads for wide windows. They must equal the

@@ -6,9 +6,10 @@ import { DEFAULT_JWT_SECRET } from '../local/config.ts';
 import { legacyApiKeys, signHs256 } from '../local/jwt.ts';
 import type { Scheduler } from '../local/scheduler.ts';
 import { startWorkerDispatch } from '../local/worker-dispatch.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from './support/database.ts';
-import { nowSeconds } from './support/tokens.ts';
-import { until } from './support/wait.ts';
+import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { nowSeconds } from '../../testkit/http/tokens.ts';
+import { until } from '../../testkit/wait.ts';
 import { FLASH, jobRow, startWorkerFixture, type WorkerFixture } from './job-worker/worker-fixture.ts';
 
 // A project with its legacy keys switched off (SUPABASE_LEGACY_KEYS=off), driven only with the
@@ -21,10 +22,7 @@ let accessToken: string;
 before(async () => {
   f = await startWorkerFixture({ functions: { instances: 1 }, legacyKeys: false });
   dispatch = await startWorkerDispatch({ dbUrl: f.stack.dbUrl, apiUrl: f.stack.apiUrl, secretKey: f.stack.secretKey, sweepMs: 2_000 });
-  alice = createTestClient(f.stack, f.stack.publishableKey);
-  const { data, error } = await alice.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  accessToken = data.session!.access_token;
+  ({ client: alice, token: accessToken } = await signedInClient(f.stack, 'alice'));
 });
 after(async () => {
   await alice?.removeAllChannels();
@@ -92,9 +90,7 @@ describe('a project with only the new keys', () => {
     await new Promise<void>((resolve, reject) =>
       channel.subscribe((status, err) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(err) : undefined)),
     );
-    const admin = createTestClient(f.stack, f.stack.publishableKey);
-    assert.equal((await admin.auth.signInWithPassword({ email: DEMO_USERS.admin.email, password: DEMO_PASSWORD })).error, null);
-    await admin.realtime.setAuth();
+    const { client: admin } = await signedInClient(f.stack, 'admin');
     const broadcasts: string[] = [];
     const topic = admin.channel('admin:jobs', { config: { private: true } }).on('broadcast', { event: 'job_changed' }, (m) => broadcasts.push(m.payload?.id ?? m.payload?.record?.id ?? 'x'));
     await new Promise<void>((resolve, reject) =>

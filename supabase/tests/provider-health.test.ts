@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { balance, claim, createJob, emptyQueue, FLASH, getJob, testDbForFile, PRO, query, rejects } from './support/fixtures.ts';
+import { balance, claim, createJob, emptyQueue, FLASH, getJob, testDbForFile, PRO, query, rejects } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 beforeEach(async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from './support/database.ts';
-import { createJob, FLASH, moveJobsBack, query, rejects, testDbForFile } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { createJob, FLASH, moveJobsBack, query, rejects, testDbForFile } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile(10);
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from './support/database.ts';
-import { claim, createJob, getJob, testDbForFile, query } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { claim, createJob, getJob, testDbForFile, query } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
-import { closeClients, signedInClient, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
-import { DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { FLASH } from './support/fixtures.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { closeClients, subscribe } from '../../testkit/realtime/channels.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH } from '../../testkit/database/fixtures.ts';
 
 /**
  * The admin console's live feed end to end: the official client joins the private topic

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
-import { addJobMinute, allowLoopbackTargets, createChannel, evaluate, markRolledUp } from './support/alerts.ts';
-import { closeClients, signedInClient, subscribe } from '../local/gateway/realtime/test-fixtures.ts';
-import { DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { FLASH, identity, type Actor } from './support/fixtures.ts';
-import { until } from './support/wait.ts';
+import { addJobMinute, allowLoopbackTargets, createChannel, evaluate, markRolledUp } from '../../testkit/database/alerts.ts';
+import { signedInClient } from '../../testkit/http/clients.ts';
+import { closeClients, subscribe } from '../../testkit/realtime/channels.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH, identity, type Actor } from '../../testkit/database/fixtures.ts';
+import { until } from '../../testkit/wait.ts';
 
 /**
  * The console's live alerts end to end: the official client joins the private topic

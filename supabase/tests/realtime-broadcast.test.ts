@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEMO_USERS } from './support/database.ts';
-import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 
@@ -99,9 +99,9 @@ describe('realtime', () => {
       assert.equal(m.payload.refunded, 0);
     }
     assert.equal(messages[2]!.payload.result, null);
-    // The image's and its thumbnail's references only: the stored bytes and type stay in the job row.
+    // The result as the job row holds it (one shape: supabase/functions/_shared/job-result.ts, jobs_result_shape).
     assert.deepEqual(messages[3]!.payload.result, {
-      bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768,
+      bucket: 'results', path: `${job.user_id}/${job.id}.png`, width: 1024, height: 768, bytes: 9, mimeType: 'image/png',
       thumbnail_path: `${job.user_id}/${job.id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 192,
     });
     const bobs = await t.db.query(`select count(*)::integer as n from realtime.messages where topic = $1`, [`user:${DEMO_USERS.bob.id}:jobs`]);

@@ -6,13 +6,14 @@ import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import {
   closeClients,
   Inbox,
-  signedInClient,
   subscribe,
   writer,
   type BroadcastEvent,
-} from '../local/gateway/realtime/test-fixtures.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { FLASH, query } from './support/fixtures.ts';
+} from '../../testkit/realtime/channels.ts';
+import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { FLASH, query } from '../../testkit/database/fixtures.ts';
 
 /**
  * The end users' feed end to end: the official client joins 'user:<id>:jobs' through the
@@ -110,7 +111,7 @@ describe('user:<id>:jobs over Realtime', () => {
     );
     assert.deepEqual(got.at(-1), {
       id: job.id, status: 'succeeded', old_status: 'running', stage: 'done', progress: 100, attempt: 1, error_class: null,
-      result: { bucket: 'results', path: result.path, width: 64, height: 64, thumbnail_path: result.thumbnail_path, thumbnail_width: 64, thumbnail_height: 64 },
+      result,
       refunded: 0, updated_at: got.at(-1)!.updated_at,
     });
     for (const p of got) assert.ok(!('user_id' in p) && !('prompt' in p) && !('lease_token' in p) && !('worker_id' in p));

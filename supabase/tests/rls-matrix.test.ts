@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { DEMO_USERS } from './support/database.ts';
-import { ACTORS, as, claim, createJob, FLASH, identity, openTestDb, query, type Actor, type TestDb } from './support/fixtures.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { ACTORS, as, claim, createJob, FLASH, identity, openTestDb, query, type Actor, type TestDb } from '../../testkit/database/fixtures.ts';
 
 let t: TestDb;
 before(async () => {

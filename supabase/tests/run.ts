@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../local/config.ts';
 import { cacheAllFunctionDependencies } from '../local/gateway/functions/index.ts';
-import { CLUSTER_ENV, startTestCluster } from './support/database.ts';
+import { CLUSTER_ENV, startTestCluster } from '../../testkit/database/cluster.ts';
 
 /**
  * `npm test [-- files...]`: starts one throwaway Postgres cluster on a free port with a

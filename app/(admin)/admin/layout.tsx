@@ -33,7 +33,7 @@ export default async function AdminLayout({ children }: { children: ReactNode })
         </Link>
         <nav aria-label="Account" className="account">
           <span className="muted">
-            {user.email} · <span data-testid="admin-role">{role}</span>
+            {user.email} · {role}
           </span>
           <SignOutButton />
         </nav>

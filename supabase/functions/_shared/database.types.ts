@@ -168,6 +168,7 @@ export type Database = {
           kind: string
           note: string | null
           value: number | null
+          value_text: string | null
         }
         Insert: {
           actor_id?: string | null
@@ -178,6 +179,7 @@ export type Database = {
           kind: string
           note?: string | null
           value?: number | null
+          value_text?: string | null
         }
         Update: {
           actor_id?: string | null
@@ -188,6 +190,7 @@ export type Database = {
           kind?: string
           note?: string | null
           value?: number | null
+          value_text?: string | null
         }
         Relationships: [
           {
@@ -210,6 +213,7 @@ export type Database = {
           notify: boolean
           opened_at: string
           peak_value: number | null
+          peak_value_text: string
           resolved_at: string | null
           rule_id: string
           severity: string
@@ -217,10 +221,12 @@ export type Database = {
           subject: string
           summary: string
           threshold: number
+          threshold_text: string
           title: string
           unit: string
           updated_at: string
           value: number | null
+          value_text: string
         }
         Insert: {
           acknowledged_at?: string | null
@@ -232,6 +238,7 @@ export type Database = {
           notify?: boolean
           opened_at?: string
           peak_value?: number | null
+          peak_value_text?: never
           resolved_at?: string | null
           rule_id: string
           severity: string
@@ -239,10 +246,12 @@ export type Database = {
           subject?: string
           summary: string
           threshold: number
+          threshold_text?: never
           title: string
           unit: string
           updated_at?: string
           value?: number | null
+          value_text?: never
         }
         Update: {
           acknowledged_at?: string | null
@@ -254,6 +263,7 @@ export type Database = {
           notify?: boolean
           opened_at?: string
           peak_value?: number | null
+          peak_value_text?: never
           resolved_at?: string | null
           rule_id?: string
           severity?: string
@@ -261,10 +271,12 @@ export type Database = {
           subject?: string
           summary?: string
           threshold?: number
+          threshold_text?: never
           title?: string
           unit?: string
           updated_at?: string
           value?: number | null
+          value_text?: never
         }
         Relationships: [
           {
@@ -290,6 +302,7 @@ export type Database = {
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_text: string
           threshold_wording: string
           unit: string
           updated_at: string
@@ -310,6 +323,7 @@ export type Database = {
           silence_reason?: string | null
           silenced_until?: string | null
           threshold: number
+          threshold_text?: never
           threshold_wording: string
           unit: string
           updated_at?: string
@@ -330,6 +344,7 @@ export type Database = {
           silence_reason?: string | null
           silenced_until?: string | null
           threshold?: number
+          threshold_text?: never
           threshold_wording?: string
           unit?: string
           updated_at?: string
@@ -1058,6 +1073,7 @@ export type Database = {
           notify: boolean
           opened_at: string
           peak_value: number | null
+          peak_value_text: string
           resolved_at: string | null
           rule_id: string
           severity: string
@@ -1065,10 +1081,12 @@ export type Database = {
           subject: string
           summary: string
           threshold: number
+          threshold_text: string
           title: string
           unit: string
           updated_at: string
           value: number | null
+          value_text: string
         }
         SetofOptions: {
           from: "*"
@@ -1093,6 +1111,7 @@ export type Database = {
           notify: boolean
           opened_at: string
           peak_value: number | null
+          peak_value_text: string
           resolved_at: string | null
           rule_id: string
           severity: string
@@ -1100,10 +1119,12 @@ export type Database = {
           subject: string
           summary: string
           threshold: number
+          threshold_text: string
           title: string
           unit: string
           updated_at: string
           value: number | null
+          value_text: string
         }
         SetofOptions: {
           from: "*"
@@ -1603,6 +1624,7 @@ export type Database = {
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_text: string
           threshold_wording: string
           unit: string
           updated_at: string
@@ -1671,6 +1693,7 @@ export type Database = {
           silence_reason: string | null
           silenced_until: string | null
           threshold: number
+          threshold_text: string
           threshold_wording: string
           unit: string
           updated_at: string

@@ -1,3 +1,4 @@
+import type { JobResult, StoredImage } from '../_shared/job-result.ts';
 import type { GeneratedImage } from './gemini-call.ts';
 import type { ClaimedJob, WorkerClient } from './pipeline.ts';
 import type { MakeThumbnail } from './thumbnail.ts';
@@ -12,28 +13,8 @@ import type { MakeThumbnail } from './thumbnail.ts';
  * thumbnail beside it, <user_id>/<job_id>.thumb.jpg, for the gallery: same folder, so the same
  * read policy and the same erasure cover it. A thumbnail is a convenience: when it cannot be made
  * or stored the job still succeeds, with thumbnail_path null (the gallery then shows the result).
+ * The result's shape is ../_shared/job-result.ts, which the database's jobs_result_shape check holds.
  */
-export type StoredImage = {
-  path: string;
-  mimeType: string;
-  width: number | null;
-  height: number | null;
-  bytes: number;
-}
-
-export type JobResult = {
-  bucket: string;
-  path: string;
-  mimeType: string;
-  width: number | null;
-  height: number | null;
-  bytes: number;
-  images?: StoredImage[];
-  thumbnail_path: string | null;
-  thumbnail_width: number | null;
-  thumbnail_height: number | null;
-}
-
 export interface ResultStore {
   store(job: ClaimedJob, images: GeneratedImage[]): Promise<JobResult>;
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { forgedToken } from '../../tests/support/tokens.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../tests/support/database.ts';
+import { forgedToken } from '../../../testkit/http/tokens.ts';
+import { createTestClient } from '../../../testkit/http/clients.ts';
+import { DEMO_PASSWORD, DEMO_USERS } from '../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../testkit/http/stack.ts';
 
 let stack: TestStack;
 before(async () => {

@@ -4,8 +4,8 @@ import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
 import type { WorkerConfig } from '../../functions/job-worker/config.ts';
 import type { AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
-import { until } from '../support/wait.ts';
-import { as } from '../support/fixtures.ts';
+import { until } from '../../../testkit/wait.ts';
+import { as } from '../../../testkit/database/fixtures.ts';
 
 // The process-level worker: cold-start verification, claiming sized to free slots and refilled
 // as they free, the wall-clock window, and giving jobs back on shutdown.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createJobWorker, type JobWorker } from '../../functions/job-worker/job-worker.ts';
 import { FLASH, PRO, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
-import { as } from '../support/fixtures.ts';
+import { as } from '../../../testkit/database/fixtures.ts';
 
 // "Verify now" and enabling a model again mark it unverified (request_model_verification,
 // enable_model); the worker's next invocation checks exactly those models with the provider.

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import jpeg from 'jpeg-js';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
+import { signedInClient } from '../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../testkit/demo-users.ts';
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { WorkerConfig } from '../../functions/job-worker/config.ts';
 import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
 import { createThumbnailMaker } from '../../functions/job-worker/thumbnail.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
-import { until } from '../support/wait.ts';
+import { until } from '../../../testkit/wait.ts';
 
 // Each fault class through the real @google/genai SDK against the Gemini stand-in, and the real
 // pipeline through supabase-js: the job's final state, its ledger entries and its call rows.
@@ -71,8 +72,7 @@ describe('a successful call', () => {
     const { id } = await attempt();
     const path = `${DEMO_USERS.alice.id}/${id}.png`;
     const thumbnailPath = `${DEMO_USERS.alice.id}/${id}.thumb.jpg`;
-    const alice = createTestClient(f.stack, f.stack.publishableKey);
-    await alice.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
+    const { client: alice } = await signedInClient(f.stack, 'alice');
     const mine = await alice.storage.from('results').download(path);
     assert.equal(mine.error, null);
     const bytes = new Uint8Array(await mine.data!.arrayBuffer());
@@ -80,8 +80,7 @@ describe('a successful call', () => {
     const myThumbnail = await alice.storage.from('results').download(thumbnailPath);
     assert.equal(myThumbnail.error, null);
     assert.deepEqual([...new Uint8Array(await myThumbnail.data!.arrayBuffer()).subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
-    const bob = createTestClient(f.stack, f.stack.publishableKey);
-    await bob.auth.signInWithPassword({ email: DEMO_USERS.bob.email, password: DEMO_PASSWORD });
+    const { client: bob } = await signedInClient(f.stack, 'bob');
     for (const p of [path, thumbnailPath]) {
       const theirs = await bob.storage.from('results').download(p);
       assert.ok(theirs.error, `bob may not read alice's ${p}`);

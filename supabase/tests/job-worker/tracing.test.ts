@@ -7,9 +7,9 @@ import { createJobInTrace } from '../../../lib/jobs/create-job-in-trace.ts';
 import { registerAppTracing } from '../../../lib/tracing/register.ts';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
 import { createTracing, parseTraceparent, readTracingConfig, sampled } from '../../functions/job-worker/tracing.ts';
-import { signedInClient } from '../support/database.ts';
-import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
-import { until } from '../support/wait.ts';
+import { signedInClient } from '../../../testkit/http/clients.ts';
+import { OtlpReceiver, type ReceivedSpan } from '../../../testkit/http/otlp-receiver.ts';
+import { until } from '../../../testkit/wait.ts';
 import { FLASH, jobRow, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
 
 // One job's trace across the app and the worker, received by a real OTLP/HTTP receiver: the

@@ -4,7 +4,9 @@ import type pg from 'pg';
 import { imageDimensions, promptImage } from '../../local/gemini/image.ts';
 import { startGeminiStandIn, type RunningGeminiStandIn } from '../../local/gemini/server.ts';
 import { createFunctionsService, type FunctionsService } from '../../local/gateway/functions/index.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../support/database.ts';
+import { createTestClient } from '../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../testkit/http/stack.ts';
 import { systemClock } from '../../functions/job-worker/clock.ts';
 import { readWorkerConfig, type WorkerConfig } from '../../functions/job-worker/config.ts';
 import { createModelRegistry } from '../../functions/job-worker/model-registry.ts';
@@ -12,7 +14,7 @@ import { createPipeline, type ClaimedJob, type Pipeline } from '../../functions/
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
 import { makeThumbnail } from '../../functions/job-worker/thumbnail.ts';
-import { query } from '../support/fixtures.ts';
+import { query } from '../../../testkit/database/fixtures.ts';
 
 /**
  * The worker's logic wired to real parts for the Node tests and `npm run bench worker`: a stack of its own
@@ -22,9 +24,9 @@ import { query } from '../support/fixtures.ts';
  * a second. The call timeout and the attempt budget are not: an answer that is merely slow on a
  * busy machine must never become a timeout. A test about hung calls sets its own short timeout.
  */
-import { FLASH } from '../support/fixtures.ts';
+import { FLASH } from '../../../testkit/database/fixtures.ts';
 
-export { FLASH, PRO } from '../support/fixtures.ts';
+export { FLASH, PRO } from '../../../testkit/database/fixtures.ts';
 
 /** The prompt `enqueue` uses unless told. */
 export const DEFAULT_PROMPT = 'a lighthouse at dusk';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Scheduler } from '../../local/scheduler.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS } from '../support/database.ts';
+import { signedInClient } from '../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../testkit/demo-users.ts';
 import { startWorkerDispatch } from '../../local/worker-dispatch.ts';
 import { callRows, FLASH, jobRow, ledger, startWorkerFixture, type WorkerFixture } from './worker-fixture.ts';
-import { unknownSecretKey } from '../support/tokens.ts';
-import { until } from '../support/wait.ts';
+import { unknownSecretKey } from '../../../testkit/http/tokens.ts';
+import { until } from '../../../testkit/wait.ts';
 
 // End to end: supabase-js enqueues as a signed-in user, the enqueue trigger NOTIFYs, the local
 // scheduler invokes POST /functions/v1/job-worker through the gateway, and the worker runs in
@@ -33,17 +34,9 @@ after(async () => {
   await f?.stop();
 });
 
-/** Job state lives in a row; no event reaches this process for it, so poll, bounded. */
-async function signIn(user: 'alice' | 'bob') {
-  const client = createTestClient(f.stack, f.stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return client;
-}
-
 describe('the job-worker edge function', () => {
   test('a job created through supabase-js is picked up on NOTIFY, generated in Deno, stored and readable by its owner', async () => {
-    const alice = await signIn('alice');
+    const alice = (await signedInClient(f.stack, 'alice')).client;
     const { data: job, error } = await alice.rpc('create_job', { p_model_id: FLASH, p_prompt: 'a red kite over the dunes', p_options: { aspect_ratio: '1:1' } });
     assert.equal(error, null);
     const done = await until(async () => {
@@ -62,7 +55,7 @@ describe('the job-worker edge function', () => {
     const image = await alice.storage.from('results').download(done.result!.path as string);
     assert.equal(image.error, null);
     assert.equal(image.data!.size, done.result!.bytes);
-    const bob = await signIn('bob');
+    const bob = (await signedInClient(f.stack, 'bob')).client;
     assert.ok((await bob.storage.from('results').download(done.result!.path as string)).error);
     const { rows } = await f.db.query(`select to_status, actor_role from public.job_events where job_id = $1 order by id`, [job.id]);
     assert.deepEqual(rows, [
@@ -80,7 +73,7 @@ describe('the job-worker edge function', () => {
     assert.equal((await post({ apikey: unknownSecretKey() })).status, 401, 'a key the project does not have');
     assert.equal((await post({ apikey: f.stack.publishableKey })).status, 403, 'the publishable key');
     assert.equal((await post({ authorization: `Bearer ${f.stack.publishableKey}` })).status, 403, 'the publishable key as bearer');
-    const alice = await signIn('alice');
+    const alice = (await signedInClient(f.stack, 'alice')).client;
     const token = (await alice.auth.getSession()).data.session!.access_token;
     assert.equal((await post({ apikey: f.stack.publishableKey, authorization: `Bearer ${token}` })).status, 403, "alice's token");
     // supabase-js as alice: her token and the publishable key, as any signed-in app would send them.

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../local/config.ts';
 import { readWorkerConfig } from '../../functions/job-worker/config.ts';
 import { startWorkerDispatch } from '../../local/worker-dispatch.ts';
-import { DEMO_USERS } from '../support/database.ts';
-import { until } from '../support/wait.ts';
+import { DEMO_USERS } from '../../../testkit/demo-users.ts';
+import { until } from '../../../testkit/wait.ts';
 import { denoWorkerEnv, startWorkerFixture } from './worker-fixture.ts';
 
 /**

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FunctionsHttpError } from '@supabase/supabase-js';
-import { forgedToken } from '../../../tests/support/tokens.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { forgedToken } from '../../../../testkit/http/tokens.ts';
+import { createTestClient, signedInClient } from '../../../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-functions-'));
 const marker = path.join(dir, 'unloaded.txt');
@@ -45,13 +46,6 @@ before(async () => {
   stack = await startTestStack({ functions: { dir, env: { EXAMPLE_SECRET: 'shh' }, noVerifyJwt: ['open-echo'] } });
 });
 
-/** supabase-js signed in as alice: her access token passes verify_jwt. */
-async function signedIn(target: TestStack = stack) {
-  const supabase = createTestClient(target, target.publishableKey);
-  const { error } = await supabase.auth.signInWithPassword({ email: DEMO_USERS.alice.email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return supabase;
-}
 after(async () => {
   await stack?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -59,7 +53,7 @@ after(async () => {
 
 describe('edge functions', () => {
   test('functions.invoke reaches the function in Deno with the hosted environment', async () => {
-    const supabase = await signedIn();
+    const supabase = (await signedInClient(stack, 'alice')).client;
     const { data, error } = await supabase.functions.invoke('echo', { body: { hello: 'world' } });
     assert.equal(error, null);
     assert.deepEqual(data.body, { hello: 'world' });
@@ -87,7 +81,7 @@ describe('edge functions', () => {
   });
 
   test('EdgeRuntime.waitUntil work runs after the response', async () => {
-    const supabase = await signedIn();
+    const supabase = (await signedInClient(stack, 'alice')).client;
     const first = await supabase.functions.invoke('echo', { body: {} });
     const deadline = Date.now() + 5_000;
     let seen = first.data.background;
@@ -121,7 +115,7 @@ describe('edge functions', () => {
   });
 
   test('a killed function process is replaced on the next request', async () => {
-    const supabase = await signedIn();
+    const supabase = (await signedInClient(stack, 'alice')).client;
     await supabase.functions.invoke('echo', { body: {} });
     const crashed = await supabase.functions.invoke('echo/crash', { body: {} });
     assert.ok(crashed.error instanceof Error);
@@ -133,14 +127,14 @@ describe('edge functions', () => {
   test('stopping the gateway sends beforeunload to the function', async () => {
     const own = await startTestStack({ functions: { dir } });
     fs.rmSync(marker, { force: true });
-    const supabase = await signedIn(own);
+    const supabase = (await signedInClient(own, 'alice')).client;
     assert.equal((await supabase.functions.invoke('echo', { body: {} })).error, null);
     await own.stop();
     assert.equal(fs.readFileSync(marker, 'utf8'), 'bye');
   });
 
   test('errors from the function itself come back as FunctionsHttpError', async () => {
-    const supabase = await signedIn();
+    const supabase = (await signedInClient(stack, 'alice')).client;
     const { error } = await supabase.functions.invoke('echo', { body: 'not json', headers: { 'content-type': 'application/json' } });
     assert.ok(error instanceof FunctionsHttpError);
     assert.equal(error.context.status, 500);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { closeClients, Inbox, subscribe, type BroadcastEvent } from './test-fixtures.ts';
+import { createTestClient } from '../../../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
+import { closeClients, Inbox, subscribe, type BroadcastEvent } from '../../../../testkit/realtime/channels.ts';
 
 let stack: TestStack;
 let a: SupabaseClient;

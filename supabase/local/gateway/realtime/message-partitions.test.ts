@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { testDbForFile } from '../../../tests/support/fixtures.ts';
+import { testDbForFile } from '../../../../testkit/database/fixtures.ts';
 import { maintainMessagePartitions, PARTITION_DAYS_AHEAD, RETENTION_DAYS } from './message-partitions.ts';
 
 const t = testDbForFile();

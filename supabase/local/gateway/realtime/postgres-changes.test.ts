@@ -9,9 +9,11 @@ import type {
   SupabaseClient,
 } from '@supabase/supabase-js';
 import pg from 'pg';
-import { DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { until } from '../../../tests/support/wait.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
+import { until } from '../../../../testkit/wait.ts';
+import { signedInClient } from '../../../../testkit/http/clients.ts';
+import { closeClients, Inbox, subscribe, writer, type BroadcastEvent } from '../../../../testkit/realtime/channels.ts';
 
 let stack: TestStack;
 let db: pg.Pool;
@@ -324,7 +326,7 @@ describe('RLS isolation', () => {
   });
 
   test('anon, with no policy for it, receives nothing but its own allowed table', async () => {
-    const { createTestClient } = await import('../../../tests/support/database.ts');
+    const { createTestClient } = await import('../../../../testkit/http/clients.ts');
     const anon = createTestClient(stack, stack.publishableKey);
     await stack.db.query(`create policy "anon open" on public.rt_open for select to anon using (id = 500)`);
     const inbox = new Inbox<RealtimePostgresInsertPayload<AnyRow>>();

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RealtimeChannel, RealtimePresenceJoinPayload, RealtimePresenceLeavePayload, SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { closeClients, dropSocket, Inbox, subscribe } from './test-fixtures.ts';
-import { until } from '../../../tests/support/wait.ts';
+import { createTestClient } from '../../../../testkit/http/clients.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
+import { closeClients, dropSocket, Inbox, subscribe } from '../../../../testkit/realtime/channels.ts';
+import { until } from '../../../../testkit/wait.ts';
 
 let stack: TestStack;
 let a: SupabaseClient;

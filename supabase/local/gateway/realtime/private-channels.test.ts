@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { RealtimePresenceJoinPayload, SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
+import { createTestClient, signedInClient } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
+import { closeClients, Inbox, subscribe, writer, type BroadcastEvent } from '../../../../testkit/realtime/channels.ts';
 
 let stack: TestStack;
 let db: pg.Pool;

@@ -3,9 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type RealtimePostgresInsertPayload, type RealtimeSystemPayload, type SupabaseClient } from '@supabase/supabase-js';
 import type pg from 'pg';
 import WebSocket from 'ws';
-import { forgedToken } from '../../../tests/support/tokens.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { closeClients, Inbox, signedInClient, subscribe, writer, type BroadcastEvent } from './test-fixtures.ts';
+import { forgedToken } from '../../../../testkit/http/tokens.ts';
+import { createTestClient, signedInClient } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
+import { closeClients, Inbox, subscribe, writer, type BroadcastEvent } from '../../../../testkit/realtime/channels.ts';
 
 let stack: TestStack;
 let db: pg.Pool;

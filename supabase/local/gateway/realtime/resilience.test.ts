@@ -4,10 +4,13 @@ import type { RealtimePostgresInsertPayload, SupabaseClient } from '@supabase/su
 import pg from 'pg';
 import { generateSigningKey } from '../../jwt.ts';
 import { createProjectKeys } from '../../project-keys.ts';
-import { createTestClient, createTestDatabase, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { createTestClient, signedInClient } from '../../../../testkit/http/clients.ts';
+import { createTestDatabase } from '../../../../testkit/database/cluster.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
 import { startGateway } from '../server.ts';
-import { closeClients, dropSocket, Inbox, signedInClient, subscribe, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from './test-fixtures.ts';
-import { until } from '../../../tests/support/wait.ts';
+import { closeClients, dropSocket, Inbox, subscribe, writer, WRITER_APPLICATION_NAME, type BroadcastEvent } from '../../../../testkit/realtime/channels.ts';
+import { until } from '../../../../testkit/wait.ts';
 
 let stack: TestStack;
 let db: pg.Pool;

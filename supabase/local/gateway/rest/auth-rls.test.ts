@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { forgedToken } from '../../../tests/support/tokens.ts';
-import { createTestClient, type FixtureSchema, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
-import { rest, signedIn, startRestStack } from './fixture.ts';
-import { until } from '../../../tests/support/wait.ts';
+import { forgedToken } from '../../../../testkit/http/tokens.ts';
+import { createTestClient, signedInClient, type FixtureSchema } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { type TestStack } from '../../../../testkit/http/stack.ts';
+import { rest, startRestStack } from '../../../../testkit/http/rest-fixture.ts';
+import { until } from '../../../../testkit/wait.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -21,7 +23,7 @@ async function countNotes(): Promise<number> {
 describe('row level security through the API', () => {
   for (const user of ['alice', 'bob'] as const) {
     test(`${user} sees exactly their own rows`, async () => {
-      const client = await signedIn(stack, user);
+      const client = (await signedInClient<FixtureSchema>(stack, user)).client;
       const { data, error } = await client.from('notes').select('id, owner');
       assert.equal(error, null);
       const { rows } = await stack.db.query('select id from public.notes where owner = $1 order by id', [DEMO_USERS[user].id]);
@@ -43,7 +45,7 @@ describe('row level security through the API', () => {
   });
 
   test("inserting a row owned by someone else is 403 42501 'new row violates row-level security policy'", async () => {
-    const alice = await signedIn(stack, 'alice');
+    const alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
     const before = await countNotes();
     const { error, status } = await alice.from('notes').insert({ title: 'forged owner', owner: DEMO_USERS.bob.id });
     assert.equal(status, 403);
@@ -59,7 +61,7 @@ describe('row level security through the API', () => {
   });
 
   test('claims reach SQL as request.jwt.claims and the role is the token role', async () => {
-    const alice = await signedIn(stack, 'alice');
+    const alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
     await stack.db.query(`create function public.claims() returns jsonb language sql stable
       as $$ select jsonb_build_object('role', current_user, 'email', auth.jwt() ->> 'email',
         'method', current_setting('request.method', true), 'path', current_setting('request.path', true),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type FixtureSchema, type TestStack } from '../../../tests/support/database.ts';
-import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
+import { createTestClient, signedInClient, type FixtureSchema } from '../../../../testkit/http/clients.ts';
+import { type TestStack } from '../../../../testkit/http/stack.ts';
+import { rest, startRestStack } from '../../../../testkit/http/rest-fixture.ts';
 
 let stack: TestStack;
 let alice: SupabaseClient;
@@ -10,8 +11,8 @@ let aliceToken: string;
 let snapshot: string;
 before(async () => {
   stack = await startRestStack();
-  alice = await signedIn(stack, 'alice');
-  aliceToken = await accessToken(stack, 'alice');
+  alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
+  aliceToken = (await signedInClient(stack, 'alice')).token;
   snapshot = await tableSnapshot();
 });
 after(async () => {

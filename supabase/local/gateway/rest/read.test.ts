@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type FixtureSchema, type TestStack } from '../../../tests/support/database.ts';
-import { accessToken, rest, signedIn, startRestStack, waitForRelation } from './fixture.ts';
+import { createTestClient, signedInClient, type FixtureSchema } from '../../../../testkit/http/clients.ts';
+import { type TestStack } from '../../../../testkit/http/stack.ts';
+import { rest, startRestStack, waitForRelation } from '../../../../testkit/http/rest-fixture.ts';
 
 let stack: TestStack;
 let alice: SupabaseClient;
 let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
-  alice = await signedIn(stack, 'alice');
+  alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
   service = createTestClient<FixtureSchema>(stack, stack.secretKey);
 });
 after(async () => {
@@ -42,7 +43,7 @@ describe('selecting columns', () => {
   });
 
   test('bigints beyond 2^53 keep every digit in the JSON text', async () => {
-    const res = await rest(stack, '/notes?select=views&id=eq.3', { token: await accessToken(stack, 'alice') });
+    const res = await rest(stack, '/notes?select=views&id=eq.3', { token: (await signedInClient(stack, 'alice')).token });
     assert.equal(await res.text(), '[{"views":9007199254740993}]');
   });
 
@@ -94,7 +95,7 @@ describe('filters', () => {
   }
 
   test('not.or negates a whole logic tree', async () => {
-    const res = await rest(stack, '/notes?select=id&not.or=(id.eq.1,id.eq.2)&order=id', { token: await accessToken(stack, 'alice') });
+    const res = await rest(stack, '/notes?select=id&not.or=(id.eq.1,id.eq.2)&order=id', { token: (await signedInClient(stack, 'alice')).token });
     assert.deepEqual(await res.json(), [{ id: 3 }]);
   });
 
@@ -227,7 +228,7 @@ describe('embedding', () => {
   });
 
   test('embedded rows pass through RLS too', async () => {
-    const { data } = await (await signedIn(stack, 'bob')).from('categories').select('id, notes(id)').eq('id', 1);
+    const { data } = await ((await signedInClient<FixtureSchema>(stack, 'bob')).client).from('categories').select('id, notes(id)').eq('id', 1);
     assert.deepEqual(data, [{ id: 1, notes: [{ id: 4 }] }]);
   });
 

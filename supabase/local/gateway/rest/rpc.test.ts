@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type FixtureSchema, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
-import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
+import { createTestClient, signedInClient, type FixtureSchema } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { type TestStack } from '../../../../testkit/http/stack.ts';
+import { rest, startRestStack } from '../../../../testkit/http/rest-fixture.ts';
 
 let stack: TestStack;
 let alice: SupabaseClient;
@@ -11,8 +13,8 @@ let anon: SupabaseClient;
 let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
-  alice = await signedIn(stack, 'alice');
-  bob = await signedIn(stack, 'bob');
+  alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
+  bob = (await signedInClient<FixtureSchema>(stack, 'bob')).client;
   anon = createTestClient<FixtureSchema>(stack, stack.publishableKey);
   service = createTestClient<FixtureSchema>(stack, stack.secretKey);
 });
@@ -124,7 +126,7 @@ describe('function errors', () => {
   });
 
   test('PATCH on /rpc is 405 PGRST101', async () => {
-    const res = await rest(stack, '/rpc/noop', { method: 'PATCH', token: await accessToken(stack, 'alice') });
+    const res = await rest(stack, '/rpc/noop', { method: 'PATCH', token: (await signedInClient(stack, 'alice')).token });
     assert.equal(res.status, 405);
     assert.equal((await res.json()).code, 'PGRST101');
   });

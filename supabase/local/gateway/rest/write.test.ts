@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type FixtureSchema, DEMO_USERS, type TestStack } from '../../../tests/support/database.ts';
-import { accessToken, rest, signedIn, startRestStack } from './fixture.ts';
+import { createTestClient, signedInClient, type FixtureSchema } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { type TestStack } from '../../../../testkit/http/stack.ts';
+import { rest, startRestStack } from '../../../../testkit/http/rest-fixture.ts';
 
 let stack: TestStack;
 let alice: SupabaseClient;
 let service: SupabaseClient;
 before(async () => {
   stack = await startRestStack();
-  alice = await signedIn(stack, 'alice');
+  alice = (await signedInClient<FixtureSchema>(stack, 'alice')).client;
   service = createTestClient<FixtureSchema>(stack, stack.secretKey);
 });
 after(async () => {
@@ -68,7 +70,7 @@ describe('inserting', () => {
   test('Prefer: return=headers-only gives a Location with the primary key', async () => {
     const res = await rest(stack, '/notes', {
       method: 'POST',
-      token: await accessToken(stack, 'alice'),
+      token: (await signedInClient(stack, 'alice')).token,
       headers: { 'content-type': 'application/json', prefer: 'return=headers-only' },
       body: JSON.stringify({ id: 500, title: 'located' }),
     });

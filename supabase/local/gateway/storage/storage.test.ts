@@ -6,8 +6,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { drawPromptImage } from '../../gemini/image.ts';
-import { forgedToken } from '../../../tests/support/tokens.ts';
-import { createTestClient, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
+import { forgedToken } from '../../../../testkit/http/tokens.ts';
+import { createTestClient, signedInClient } from '../../../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../../../testkit/http/stack.ts';
 import { createStorageService } from './index.ts';
 
 let stack: TestStack;
@@ -18,13 +20,6 @@ let bob: SupabaseClient;
 let anon: SupabaseClient;
 
 const png = drawPromptImage('a result for alice', 64, 48);
-
-async function signedIn(user: keyof typeof DEMO_USERS) {
-  const client = createTestClient(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  assert.equal(error, null);
-  return client;
-}
 
 before(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
@@ -39,8 +34,8 @@ before(async () => {
   `);
   service = createTestClient(stack, stack.secretKey);
   anon = createTestClient(stack, stack.publishableKey);
-  alice = await signedIn('alice');
-  bob = await signedIn('bob');
+  alice = (await signedInClient(stack, 'alice')).client;
+  bob = (await signedInClient(stack, 'bob')).client;
   for (const [id, isPublic] of [['uploads', false], ['public-assets', true]] as const) {
     const { data, error } = await service.storage.createBucket(id, { public: isPublic });
     assert.equal(error, null);

@@ -1,16 +1,14 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import pg from 'pg';
-import type { TestStack } from '../../../tests/support/database.ts';
+import type { TestStack } from '../http/stack.ts';
 
 /**
- * Shared by the realtime test files: signed-in official clients, a subscribe that resolves on
+ * Shared by the Realtime test files (signed-in clients come from ../http/clients.ts): a subscribe that resolves on
  * SUBSCRIBED, an event inbox to await deliveries, and a writer connection. The writer commits
  * with synchronous_commit on: the test cluster turns it off for speed, and then a commit only
  * reaches the walsender when the WAL writer next flushes (up to 200 ms later).
  */
 export const DEADLINE_MS = 5_000;
-
-export { signedInClient } from '../../../tests/support/database.ts';
 
 /**
  * A Broadcast message as a `broadcast` listener receives it (the shape realtime-js hands its

@@ -1,6 +1,6 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
-import { createTestClient, type FixtureSchema, DEMO_PASSWORD, DEMO_USERS, startTestStack, type TestStack } from '../../../tests/support/database.ts';
-import { until } from '../../../tests/support/wait.ts';
+import { DEMO_USERS } from '../demo-users.ts';
+import { until } from '../wait.ts';
+import { startTestStack, type TestStack } from './stack.ts';
 
 /**
  * Test tables for the REST service, made in each test file's own database: `notes` owned by
@@ -112,21 +112,6 @@ export async function startRestStack(): Promise<TestStack> {
     await stack.stop();
     throw error;
   }
-}
-
-export type DemoUser = keyof typeof DEMO_USERS;
-
-export async function signedIn(stack: TestStack, user: DemoUser): Promise<SupabaseClient> {
-  const client = createTestClient<FixtureSchema>(stack, stack.publishableKey);
-  const { error } = await client.auth.signInWithPassword({ email: DEMO_USERS[user].email, password: DEMO_PASSWORD });
-  if (error) throw error;
-  return client;
-}
-
-export async function accessToken(stack: TestStack, user: DemoUser): Promise<string> {
-  const client = await signedIn(stack, user);
-  const { data } = await client.auth.getSession();
-  return data.session!.access_token;
 }
 
 /** Raw PostgREST call, for what supabase-js cannot send (invalid JSON, forged tokens). */

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { DEMO_PASSWORD, DEMO_USERS } from './database.ts';
+import { DEMO_PASSWORD, DEMO_USERS } from '../demo-users.ts';
 
 /** Signs a demo account in through the real form and waits for the landing page of its role. */
 export async function signIn(page: Page, appUrl: string, user: keyof typeof DEMO_USERS, landing: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { generateSigningKey, type JwtClaims } from '../../local/jwt.ts';
-import { createProjectKeys } from '../../local/project-keys.ts';
-import type { TestStack } from './database.ts';
+import { generateSigningKey, type JwtClaims } from '../../supabase/local/jwt.ts';
+import { createProjectKeys } from '../../supabase/local/project-keys.ts';
+import type { TestStack } from './stack.ts';
 
 /** Seconds since the epoch, as JWT claims count time. */
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import pg from 'pg';
-import { createTestDatabase, DEMO_USERS, type TestDatabase } from './database.ts';
+import { DEMO_USERS } from '../demo-users.ts';
+import { createTestDatabase, type TestDatabase } from './cluster.ts';
 
 /**
  * Acting as a caller the way PostgREST does: in one transaction, switch to the API role and set
