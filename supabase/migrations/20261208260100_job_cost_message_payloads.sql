@@ -15,6 +15,8 @@
 --     other jobs of the model still wait: the signal moves waiting jobs' positions, and with
 --     none left there is nobody to move. A job enqueued after the check and before the claim's
 --     commit reads its position on its page's join, which comes after that commit.
+-- The owner's payload leaves out its null keys in 20261208310300_owner_message_without_null_keys.sql
+-- (after the result's shape took its definition over).
 -- private.job_changed_payload loses its user parameter, so its three callers are redefined:
 -- jobs_broadcast (20261123000300_job_state_machine.sql), complete_job
 -- (20261123000600_claims_and_leases.sql) and jobs_after_update
@@ -38,28 +40,6 @@ as $$
   select json_object('id': p_id, 'model_id': p_model_id, 'status': p_status, 'old_status': p_old_status,
     'attempt': p_attempt, 'progress': p_progress, 'stage': p_stage, 'error_class': p_error_class,
     'updated_at': p_updated_at absent on null returning jsonb)
-$$;
-
--- The owner's broadcast, 'user:<user_id>:jobs': what the end-user pages show of a job and nothing
--- else (no user, model, prompt, lease or worker): {id, status, old_status, stage, progress,
--- attempt, error_class, result, refunded, updated_at}, each key present only when its value is
--- not null, and refunded only when the ledger returned credits for the job's current charge.
--- result is the image's reference (bucket, path, size) and its gallery thumbnail's
--- (thumbnail_path, thumbnail_width, thumbnail_height; null inside result when the worker stored
--- none).
-create or replace function private.user_job_changed_payload(
-  p_id uuid, p_status text, p_old_status text, p_stage text, p_progress smallint, p_attempt integer,
-  p_error_class text, p_result jsonb, p_refunded bigint, p_updated_at timestamptz
-) returns jsonb
-language sql stable
-as $$
-  select json_object('id': p_id, 'status': p_status, 'old_status': p_old_status, 'stage': p_stage, 'progress': p_progress,
-    'attempt': p_attempt, 'error_class': p_error_class,
-    'result': case when p_result is not null then jsonb_build_object(
-      'bucket', p_result -> 'bucket', 'path', p_result -> 'path', 'width', p_result -> 'width', 'height', p_result -> 'height',
-      'thumbnail_path', p_result -> 'thumbnail_path', 'thumbnail_width', p_result -> 'thumbnail_width',
-      'thumbnail_height', p_result -> 'thumbnail_height') end,
-    'refunded': nullif(p_refunded, 0), 'updated_at': p_updated_at absent on null returning jsonb)
 $$;
 
 -- Inserts: as in 20261123000300_job_state_machine.sql.
