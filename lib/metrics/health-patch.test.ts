@@ -4,14 +4,13 @@ import type { AdminJobChange } from '../admin-jobs/admin-job-change.ts';
 import { appendActivity, applyJobChangesToHealth, transitionCounts } from './health-patch.ts';
 import { healthDocumentSchema, type HealthDocument } from './health-schema.ts';
 
-const USER = '00000000-0000-4000-8000-000000000001';
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const at = (ms: number) => new Date(ms).toISOString();
 const jobId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 function change(n: number, old_status: AdminJobChange['old_status'], status: AdminJobChange['status'], time: number, model_id = 'flash'): AdminJobChange {
-  return { id: jobId(n), user_id: USER, model_id, status, old_status, attempt: 1, progress: null, stage: null, error_class: null, updated_at: at(time) };
+  return { id: jobId(n), model_id, status, old_status, attempt: 1, progress: null, stage: null, error_class: null, updated_at: at(time) };
 }
 
 /** A 3-bucket, 1-minute document starting at T0, shaped as job_health returns it. */

@@ -7,10 +7,9 @@ import { manualTimers } from './manual-timers.ts';
 
 const JOB_A = '00000000-0000-4000-8000-00000000000a';
 const JOB_B = '00000000-0000-4000-8000-00000000000b';
-const USER = '00000000-0000-4000-8000-000000000001';
 
 function change(id: string, status: AdminJobChange['status'], old_status: AdminJobChange['old_status'], second: number, progress: number | null = null): AdminJobChange {
-  return { id, user_id: USER, model_id: 'flash', status, old_status, attempt: 1, progress, stage: null, error_class: null, updated_at: new Date(Date.UTC(2026, 10, 23, 12, 0, second)).toISOString() };
+  return { id, model_id: 'flash', status, old_status, attempt: 1, progress, stage: null, error_class: null, updated_at: new Date(Date.UTC(2026, 10, 23, 12, 0, second)).toISOString() };
 }
 
 describe('mergeChange', () => {

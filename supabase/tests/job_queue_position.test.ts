@@ -208,22 +208,27 @@ describe('the queue signal', () => {
   }
   const now = async () => (await t.db.query<{ now: Date }>('select clock_timestamp() as now')).rows[0]!.now;
 
-  test('a claim of several jobs sends one message per model, carrying the model id only', async () => {
+  test('a claim sends one message per model whose jobs still wait, carrying the model id only', async () => {
     await createJob(t.db, 'alice');
-    await createJob(t.db, 'bob');
     await createJob(t.db, 'alice', PRO);
+    await createJob(t.db, 'bob');
+    await createJob(t.db, 'bob', PRO);
     const since = await now();
-    assert.equal((await claim(t.db, 10)).length, 3);
+    assert.equal((await claim(t.db, 2)).length, 2);
     assert.deepEqual(await signals(since), [
       { topic: `queue:${FLASH}`, event: 'queue_moved', private: true, payload: { model_id: FLASH } },
       { topic: `queue:${PRO}`, event: 'queue_moved', private: true, payload: { model_id: PRO } },
     ]);
+    const drained = await now();
+    assert.equal((await claim(t.db, 10)).length, 2);
+    assert.deepEqual(await signals(drained), [], 'the queue is empty: nobody waits, nobody moves');
   });
 
-  test('a cancel of a queued job signals; heartbeats, completions and new jobs do not', async () => {
+  test('a cancel of a queued job signals while others wait; heartbeats, completions and new jobs do not', async () => {
     const since = await now();
     await createJob(t.db, 'alice');
     const other = await createJob(t.db, 'alice');
+    const last = await createJob(t.db, 'alice');
     assert.deepEqual(await signals(since), [], 'a new job joins at the back and moves nobody');
     const [running] = await claim(t.db);
     const afterClaim = await now();
@@ -232,6 +237,9 @@ describe('the queue signal', () => {
     assert.deepEqual(await signals(afterClaim), []);
     await query(t.db, 'alice', `select * from public.cancel_jobs(array[$1]::uuid[], 'not needed')`, [other.id]);
     assert.deepEqual((await signals(afterClaim)).map((s) => s.topic), [`queue:${FLASH}`]);
+    const afterCancel = await now();
+    await query(t.db, 'alice', `select * from public.cancel_jobs(array[$1]::uuid[], 'not needed')`, [last.id]);
+    assert.deepEqual(await signals(afterCancel), [], 'the last waiting job left: nobody to move');
   });
 
   test('any signed-in user may join a queue topic; anon may not; nobody may send on it', async () => {
