@@ -227,7 +227,7 @@ test("alice gets a 404 for bob's job page and receives none of its events", asyn
   expect(frames.filter((f) => f.includes(bobsPrompt)), "frames with bob's prompt that reached alice").toEqual([]);
 });
 
-test('a waiting job shows its place in the queue, moving live as other jobs leave it, then the time left', async ({ alicePage: page, clientAs, modelQueues, tag, saveScreenshot }) => {
+test('a waiting job shows its place in the queue, moving live as other jobs leave it, then the time left', async ({ alicePage: page, clientAs, gemini, modelQueues, tag, saveScreenshot }) => {
   // A paused model takes jobs but no worker claims them: bob's job waits ahead of alice's.
   await modelQueues.pause(FLASH);
   const bob = await clientAs('bob');
@@ -246,7 +246,9 @@ test('a waiting job shows its place in the queue, moving live as other jobs leav
   expect(cancelError).toBeNull();
   await expect(position).toHaveText('1');
 
-  // Resumed, the job is claimed and shows the time left from the model's live latency.
+  // Resumed, the job is claimed and shows the time left from the model's live latency. The call
+  // takes two seconds, as a real one does, so the running state is on screen long enough to see.
+  await gemini.reset({ p50: 2000, p99: 2000 });
   await modelQueues.resume(FLASH);
   await expect(page.getByText('Estimated time left')).toBeVisible();
   await expect(eta).toHaveText(/about \d+ s|Any moment now/);
