@@ -224,53 +224,77 @@ begin
     -- The same calls at the coarsest grain that still fits: whole rolled-up hours from
     -- metrics_provider_hour, the minutes around them from pm. Over 24 hours that is about 50
     -- rows per model instead of 1,440; over 7 days about 170 instead of 10,080.
-    -- The histogram as integer[], the minute rows' type: a union with bigint[] would cast every
-    -- minute row's array and sum the bins as numeric (the 15-minute view took 40% longer).
-    -- An hour bin would need 600,000 calls a second in one latency bin of one model to overflow.
+    -- The histogram as bigint[], the hour rows' type: only the minutes around the hours (under
+    -- two hours' worth per model) are cast, not every hour row (casting the 2,900 hour rows of
+    -- a 90-day view element by element was about a fifth of its time).
     select h.hour as minute, h.model_id, h.calls, h.ok, h.rate_limited, h.server_error, h.timeout,
-           h.other_error, h.latency_hist::integer[], h.cost_usd
+           h.other_error, h.latency_hist, h.cost_usd
       from public.metrics_provider_hour h
      where h.hour >= v_hours_from and h.hour < v_hours_to
     union all
     select p.minute, p.model_id, p.calls, p.ok, p.rate_limited, p.server_error, p.timeout,
-           p.other_error, p.latency_hist, p.cost_usd
+           p.other_error, p.latency_hist::bigint[], p.cost_usd
       from pm p
      where p.minute < v_hours_from or p.minute >= v_hours_to
   ), pb as materialized (
-    -- One-minute buckets are the rollup rows themselves, with their exact percentiles: no
-    -- grouping and no histogram merge (the 40 sums per row were a fifth of the function's time).
-    -- The branches' conditions depend only on p_bucket, so only one of them runs. pct is
-    -- {p50, p95, p99}: one histogram walk per bucket and model, once (materialised: each
-    -- model's latency series reads its rows from here).
+    -- The latency series' rows, per bucket and model: calls, errors, and pct = {p50, p95, p99},
+    -- one histogram walk per bucket and model, once (materialised: each model's series reads
+    -- its rows from here). One-minute buckets are the rollup rows themselves, with their exact
+    -- percentiles: no grouping and no histogram merge (the 40 sums per row were a fifth of the
+    -- function's time). Buckets of whole hours merge pc's rows, other buckets pm's minutes
+    -- (pm's integer[] histograms sum as bigint, faster than casting them). The branches'
+    -- conditions depend only on p_bucket, so only one of them runs. The whole-hour branch also
+    -- keeps its sums: pt takes the window's totals from them (91 rows a model for 90 days
+    -- instead of 2,160 hour rows).
     select p.minute as bucket, p.model_id, p.calls::bigint as calls, (p.calls - p.ok)::bigint as errors,
-           array[p.p50_ms, p.p95_ms, p.p99_ms] as pct
+           array[p.p50_ms, p.p95_ms, p.p99_ms] as pct,
+           null::numeric as ok, null::numeric as rate_limited, null::numeric as server_error,
+           null::numeric as timeout, null::numeric as other_error, null::numeric as cost_usd, null::bigint[] as hist
       from pm p where p_bucket = interval '1 minute'
     union all
-    select date_bin(p_bucket, p.minute, timestamptz 'epoch'), p.model_id,
-           sum(p.calls), sum(p.calls - p.ok),
-           private.histogram_percentiles(array[sum(p.latency_hist[1]), sum(p.latency_hist[2]), sum(p.latency_hist[3]), sum(p.latency_hist[4]), sum(p.latency_hist[5]), sum(p.latency_hist[6]), sum(p.latency_hist[7]), sum(p.latency_hist[8]), 
-            sum(p.latency_hist[9]), sum(p.latency_hist[10]), sum(p.latency_hist[11]), sum(p.latency_hist[12]), sum(p.latency_hist[13]), sum(p.latency_hist[14]), sum(p.latency_hist[15]), sum(p.latency_hist[16]), 
-            sum(p.latency_hist[17]), sum(p.latency_hist[18]), sum(p.latency_hist[19]), sum(p.latency_hist[20]), sum(p.latency_hist[21]), sum(p.latency_hist[22]), sum(p.latency_hist[23]), sum(p.latency_hist[24]), 
-            sum(p.latency_hist[25]), sum(p.latency_hist[26]), sum(p.latency_hist[27]), sum(p.latency_hist[28]), sum(p.latency_hist[29]), sum(p.latency_hist[30]), sum(p.latency_hist[31]), sum(p.latency_hist[32]), 
-            sum(p.latency_hist[33]), sum(p.latency_hist[34]), sum(p.latency_hist[35]), sum(p.latency_hist[36]), sum(p.latency_hist[37]), sum(p.latency_hist[38]), sum(p.latency_hist[39]), sum(p.latency_hist[40])]::bigint[],
-             '{0.5, 0.95, 0.99}')
-      from (select x.minute, x.model_id, x.calls, x.ok, x.latency_hist from pc x
+    select g.bucket, g.model_id, g.calls, g.calls - g.ok, private.histogram_percentiles(g.hist, '{0.5, 0.95, 0.99}'),
+           g.ok, g.rate_limited, g.server_error, g.timeout, g.other_error, g.cost_usd, g.hist
+      from (select date_bin(p_bucket, p.minute, timestamptz 'epoch') as bucket, p.model_id, sum(p.calls) as calls,
+                   sum(p.ok) as ok, sum(p.rate_limited) as rate_limited, sum(p.server_error) as server_error,
+                   sum(p.timeout) as timeout, sum(p.other_error) as other_error, sum(p.cost_usd) as cost_usd,
+                   array[sum(p.latency_hist[1]), sum(p.latency_hist[2]), sum(p.latency_hist[3]), sum(p.latency_hist[4]), sum(p.latency_hist[5]), sum(p.latency_hist[6]), sum(p.latency_hist[7]), sum(p.latency_hist[8]),
+                   sum(p.latency_hist[9]), sum(p.latency_hist[10]), sum(p.latency_hist[11]), sum(p.latency_hist[12]), sum(p.latency_hist[13]), sum(p.latency_hist[14]), sum(p.latency_hist[15]), sum(p.latency_hist[16]),
+                   sum(p.latency_hist[17]), sum(p.latency_hist[18]), sum(p.latency_hist[19]), sum(p.latency_hist[20]), sum(p.latency_hist[21]), sum(p.latency_hist[22]), sum(p.latency_hist[23]), sum(p.latency_hist[24]),
+                   sum(p.latency_hist[25]), sum(p.latency_hist[26]), sum(p.latency_hist[27]), sum(p.latency_hist[28]), sum(p.latency_hist[29]), sum(p.latency_hist[30]), sum(p.latency_hist[31]), sum(p.latency_hist[32]),
+                   sum(p.latency_hist[33]), sum(p.latency_hist[34]), sum(p.latency_hist[35]), sum(p.latency_hist[36]), sum(p.latency_hist[37]), sum(p.latency_hist[38]), sum(p.latency_hist[39]), sum(p.latency_hist[40])]::bigint[] as hist
+              from pc p
              where extract(epoch from p_bucket)::bigint % 3600 = 0
-            union all
-            select x.minute, x.model_id, x.calls, x.ok, x.latency_hist from pm x
-             where extract(epoch from p_bucket)::bigint % 3600 <> 0) p
-     where p_bucket <> interval '1 minute' group by 1, 2
+             group by 1, 2) g
+    union all
+    select date_bin(p_bucket, p.minute, timestamptz 'epoch'), p.model_id, sum(p.calls), sum(p.calls - p.ok),
+           private.histogram_percentiles(array[sum(p.latency_hist[1]), sum(p.latency_hist[2]), sum(p.latency_hist[3]), sum(p.latency_hist[4]), sum(p.latency_hist[5]), sum(p.latency_hist[6]), sum(p.latency_hist[7]), sum(p.latency_hist[8]),
+             sum(p.latency_hist[9]), sum(p.latency_hist[10]), sum(p.latency_hist[11]), sum(p.latency_hist[12]), sum(p.latency_hist[13]), sum(p.latency_hist[14]), sum(p.latency_hist[15]), sum(p.latency_hist[16]),
+             sum(p.latency_hist[17]), sum(p.latency_hist[18]), sum(p.latency_hist[19]), sum(p.latency_hist[20]), sum(p.latency_hist[21]), sum(p.latency_hist[22]), sum(p.latency_hist[23]), sum(p.latency_hist[24]),
+             sum(p.latency_hist[25]), sum(p.latency_hist[26]), sum(p.latency_hist[27]), sum(p.latency_hist[28]), sum(p.latency_hist[29]), sum(p.latency_hist[30]), sum(p.latency_hist[31]), sum(p.latency_hist[32]),
+             sum(p.latency_hist[33]), sum(p.latency_hist[34]), sum(p.latency_hist[35]), sum(p.latency_hist[36]), sum(p.latency_hist[37]), sum(p.latency_hist[38]), sum(p.latency_hist[39]), sum(p.latency_hist[40])]::bigint[], '{0.5, 0.95, 0.99}'),
+           null, null, null, null, null, null, null
+      from pm p
+     where p_bucket <> interval '1 minute' and extract(epoch from p_bucket)::bigint % 3600 <> 0
+     group by 1, 2
   ), pt as (
+    -- The window's totals per model: from the bucket rows when they merged pc (whole hours),
+    -- otherwise from pc itself.
     select p.model_id, sum(p.calls) as calls, sum(p.ok) as ok, sum(p.rate_limited) as rate_limited,
            sum(p.server_error) as server_error, sum(p.timeout) as timeout, sum(p.other_error) as other_error,
            sum(p.cost_usd) as cost_usd,
-           private.histogram_percentiles(array[sum(p.latency_hist[1]), sum(p.latency_hist[2]), sum(p.latency_hist[3]), sum(p.latency_hist[4]), sum(p.latency_hist[5]), sum(p.latency_hist[6]), sum(p.latency_hist[7]), sum(p.latency_hist[8]), 
-            sum(p.latency_hist[9]), sum(p.latency_hist[10]), sum(p.latency_hist[11]), sum(p.latency_hist[12]), sum(p.latency_hist[13]), sum(p.latency_hist[14]), sum(p.latency_hist[15]), sum(p.latency_hist[16]), 
-            sum(p.latency_hist[17]), sum(p.latency_hist[18]), sum(p.latency_hist[19]), sum(p.latency_hist[20]), sum(p.latency_hist[21]), sum(p.latency_hist[22]), sum(p.latency_hist[23]), sum(p.latency_hist[24]), 
-            sum(p.latency_hist[25]), sum(p.latency_hist[26]), sum(p.latency_hist[27]), sum(p.latency_hist[28]), sum(p.latency_hist[29]), sum(p.latency_hist[30]), sum(p.latency_hist[31]), sum(p.latency_hist[32]), 
-            sum(p.latency_hist[33]), sum(p.latency_hist[34]), sum(p.latency_hist[35]), sum(p.latency_hist[36]), sum(p.latency_hist[37]), sum(p.latency_hist[38]), sum(p.latency_hist[39]), sum(p.latency_hist[40])]::bigint[],
-             '{0.5, 0.95, 0.99}') as pct
-      from pc p group by p.model_id
+           private.histogram_percentiles(array[sum(p.hist[1]), sum(p.hist[2]), sum(p.hist[3]), sum(p.hist[4]), sum(p.hist[5]), sum(p.hist[6]), sum(p.hist[7]), sum(p.hist[8]),
+             sum(p.hist[9]), sum(p.hist[10]), sum(p.hist[11]), sum(p.hist[12]), sum(p.hist[13]), sum(p.hist[14]), sum(p.hist[15]), sum(p.hist[16]),
+             sum(p.hist[17]), sum(p.hist[18]), sum(p.hist[19]), sum(p.hist[20]), sum(p.hist[21]), sum(p.hist[22]), sum(p.hist[23]), sum(p.hist[24]),
+             sum(p.hist[25]), sum(p.hist[26]), sum(p.hist[27]), sum(p.hist[28]), sum(p.hist[29]), sum(p.hist[30]), sum(p.hist[31]), sum(p.hist[32]),
+             sum(p.hist[33]), sum(p.hist[34]), sum(p.hist[35]), sum(p.hist[36]), sum(p.hist[37]), sum(p.hist[38]), sum(p.hist[39]), sum(p.hist[40])]::bigint[], '{0.5, 0.95, 0.99}') as pct
+      from (select b.model_id, b.calls, b.ok, b.rate_limited, b.server_error, b.timeout, b.other_error,
+                   b.cost_usd, b.hist
+              from pb b where extract(epoch from p_bucket)::bigint % 3600 = 0
+            union all
+            select x.model_id, x.calls, x.ok, x.rate_limited, x.server_error, x.timeout, x.other_error,
+                   x.cost_usd, x.latency_hist
+              from pc x where extract(epoch from p_bucket)::bigint % 3600 <> 0) p
+     group by p.model_id
   ), live as (
     select q.model_id, count(*) as queued, min(q.created_at) as oldest
       from public.jobs q where q.status = 'queued' group by q.model_id
