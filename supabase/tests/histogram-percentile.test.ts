@@ -90,3 +90,35 @@ describe('histogram_percentile', () => {
     }
   });
 });
+
+describe('histogram_percentiles', () => {
+  const percentiles = async (hist: (number | null)[] | null, qs: number[]) =>
+    (await t.db.query<{ p: (number | null)[] | null }>('select private.histogram_percentiles($1::bigint[], $2::double precision[]) as p', [hist, qs])).rows[0]!.p;
+
+  test('answers several quantiles in one walk, also when one bin holds several of them', async () => {
+    const hist = Array(40).fill(0);
+    hist[9] = 99; // bin 10 holds the median, p95 and p99
+    hist[39] = 1;
+    const qs = [0.5, 0.95, 0.99, 0.995];
+    assert.deepEqual(await percentiles(hist, qs), await Promise.all(qs.map((q) => percentile(hist, q))));
+    assert.deepEqual(await percentiles(Array(40).fill(0), [0.5, 0.95]), [null, null]);
+    assert.equal(await percentiles(null, [0.5]), null);
+  });
+
+  test('matches one call per quantile on 2,000 random histograms', async () => {
+    const { rows } = await t.db.query<{ n: number; differing: number }>(`
+      with hs as (
+        select array(select (random() * random() * case when random() < 0.4 then 0 else 60 end)::bigint
+                       from generate_series(1, 40) b where g > 0) as h
+          from generate_series(1, 2000) g
+      )
+      select count(*)::integer as n,
+             count(*) filter (where private.histogram_percentiles(h, '{0, 0.5, 0.95, 0.99, 1}')
+                              is distinct from array[private.histogram_percentile(h, 0), private.histogram_percentile(h, 0.5),
+                                                     private.histogram_percentile(h, 0.95), private.histogram_percentile(h, 0.99),
+                                                     private.histogram_percentile(h, 1)])::integer as differing
+        from hs`);
+    assert.equal(rows[0]!.n, 2000);
+    assert.equal(rows[0]!.differing, 0);
+  });
+});
