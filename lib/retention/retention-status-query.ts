@@ -7,10 +7,12 @@ import { retentionKeys } from './keys';
 export const retentionPolicySchema = z.object({
   kind: z.string(),
   label: z.string(),
-  keep_days: z.number().int(),
+  /** Null: the window is off and nothing of this kind is removed (only where can_turn_off). */
+  keep_days: z.number().int().nullable(),
   min_days: z.number().int(),
   max_days: z.number().int(),
-  default_days: z.number().int(),
+  default_days: z.number().int().nullable(),
+  can_turn_off: z.boolean(),
   updated_at: z.string(),
   last_pruned_at: z.string().nullable(),
   last_prune_ms: z.number().nullable(),
