@@ -54,6 +54,21 @@ describe('data retention', () => {
     assert.deepEqual(rows, [{ reason: 'two weeks is enough', after: { keep_days: 14 } }]);
   });
 
+  test('the result images\' window is off until an admin sets it, and an empty value turns it off again', async () => {
+    const images = async () => (await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'result_images')!;
+    assert.deepEqual([(await images()).keep_days, (await images()).can_turn_off], [null, true]);
+    await setRetentionWindow(admin, { kind: 'result_images', days: 90, reason: 'a quarter is enough' });
+    assert.equal((await images()).keep_days, 90);
+    await assert.rejects(setRetentionWindow(support, { kind: 'result_images', days: null, reason: 'r' }), /requires the admin role/);
+    await setRetentionWindow(admin, { kind: 'result_images', days: null, reason: 'keep them after all' });
+    assert.equal((await images()).keep_days, null);
+    // Only a window that may be off takes no value.
+    await assert.rejects(
+      setRetentionWindow(admin, { kind: 'provider_calls', days: null, reason: 'r' }),
+      { message: 'Gemini call records must be kept between 7 and 365 days (asked: no value days)' },
+    );
+  });
+
   test('a job whose timeline and calls were pruned says so; a recent one does not', async () => {
     const { data, error } = await alice.rpc('create_job', { p_model_id: 'gemini-2.5-flash-image', p_prompt: 'retention' });
     assert.equal(error, null);

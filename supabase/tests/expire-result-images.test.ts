@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { eraseQueuedObjects } from '../functions/job-worker/object-erasure.ts';
-import { createTestClient, DEMO_USERS, startTestStack, type TestStack } from './support/database.ts';
-import { claim, createJob, moveJobsBack, query, rejects } from './support/fixtures.ts';
-import { storeResultAsWorker } from './support/stored-result.ts';
+import { createTestClient } from '../../testkit/http/clients.ts';
+import { DEMO_USERS } from '../../testkit/demo-users.ts';
+import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
+import { claim, createJob, moveJobsBack, query, rejects } from '../../testkit/database/fixtures.ts';
+import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
 
 // The result images' retention window (20261208276100_result_image_expiry.sql): off by default,
 // and when an admin sets it, the pass expires exactly the images of jobs that finished longer ago,
