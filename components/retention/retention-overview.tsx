@@ -6,7 +6,7 @@ import { fieldNumber, fieldText, FormDialog } from '@/components/alerts/form-dia
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import type { AppRole } from '@/lib/auth/roles';
-import { useRetentionStatus, type RetentionPolicy, type RetentionTable } from '@/lib/retention/retention-status-query';
+import { mayBeOff, useRetentionStatus, type RetentionPolicy, type RetentionTable } from '@/lib/retention/retention-status-query';
 import { setWindowSchema, useSetRetentionWindow } from '@/lib/retention/set-window-mutation';
 import '@/components/admin-jobs/admin-tables.css';
 
@@ -167,7 +167,7 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
     // An empty field turns off a window that may be off; for any other it is a missing number.
     const parsed = setWindowSchema.safeParse({
       kind: policy.kind,
-      days: days === undefined && policy.can_turn_off ? null : days,
+      days: days === undefined && mayBeOff(policy) ? null : days,
       reason: fieldText(data, 'reason') ?? '',
     });
     if (!parsed.success) {
@@ -181,7 +181,7 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
     <FormDialog
       title={`Window: ${policy.label}`}
       description={
-        policy.can_turn_off
+        mayBeOff(policy)
           ? `Images of jobs that finished longer ago than this are removed by the next prune pass (every 10 minutes); the job stays and says its image expired. Allowed: ${policy.min_days} to ${policy.max_days} days, or empty to keep them for ever (off).`
           : `Rows older than this are removed by the next prune pass (every 10 minutes). Allowed: ${policy.min_days} to ${policy.max_days} days.`
       }
@@ -199,8 +199,8 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
         type="number"
         step={1}
         defaultValue={policy.keep_days ?? undefined}
-        required={!policy.can_turn_off}
-        placeholder={policy.can_turn_off ? 'off' : undefined}
+        required={!mayBeOff(policy)}
+        placeholder={mayBeOff(policy) ? 'off' : undefined}
       />
     </FormDialog>
   );

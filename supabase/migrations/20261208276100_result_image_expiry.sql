@@ -39,22 +39,21 @@ comment on column public.jobs.image_expired_at is
 -- squawk-ignore require-concurrent-index-creation
 create index if not exists jobs_image_expiry_idx on public.jobs (finished_at) where result is not null;
 
--- A window that may be off (null) says so; every other window always has a value, now held by
--- the constraint below instead of NOT NULL. Its readers (retention_status, the console, the job
--- page's pruned notice) handle null from this migration on. The table holds one row per kind,
--- so the constraint's check of existing rows is instant.
-alter table public.retention_policies add column can_turn_off boolean not null default false;
+-- A window may be off (null) only where its default is off (the result images'); every other
+-- window always has a value, now held by the constraint below instead of NOT NULL. Its readers
+-- (retention_status, the console, the job page's pruned notice) handle null from this migration
+-- on. The table holds one row per kind, so the constraint's check of existing rows is instant.
 -- squawk-ignore ban-drop-not-null
 alter table public.retention_policies alter column keep_days drop not null;
 -- squawk-ignore ban-drop-not-null
 alter table public.retention_policies alter column default_days drop not null;
 -- squawk-ignore constraint-missing-not-valid
-alter table public.retention_policies add constraint retention_policies_off_only_where_allowed check (can_turn_off or (keep_days is not null and default_days is not null));
+alter table public.retention_policies add constraint retention_policies_off_only_where_default check (keep_days is not null or default_days is null);
 
 -- At least a week: a person who made an image has time to come back for it, and support has it
 -- while a complaint about it is fresh (the timelines' minimum too).
-insert into public.retention_policies (kind, label, keep_days, min_days, max_days, default_days, can_turn_off)
-values ('result_images', 'Result images (and thumbnails)', null, 7, 3650, null, true);
+insert into public.retention_policies (kind, label, keep_days, min_days, max_days, default_days)
+values ('result_images', 'Result images (and thumbnails)', null, 7, 3650, null);
 
 -- private.expire_result_images(p_from timestamptz, p_cutoff timestamptz, p_limit integer)
 --   returns (expired integer, objects_queued integer, reached timestamptz)
@@ -110,8 +109,8 @@ revoke all on function private.expire_result_images(timestamptz, timestamptz, in
 
 -- set_retention_window(p_kind text, p_days integer, p_reason text) returns public.retention_policies
 --   (admin)
--- As in 20261207300200_retention.sql, and p_days null turns off a window that may be off (the
--- result images'); any other window refuses null with the same bounds message.
+-- As in 20261207300200_retention.sql, and p_days null turns off a window whose default is off
+-- (the result images'); any other window refuses null with the same bounds message.
 -- Errors: 42501 not admin; 22023 reason, or days outside the kind's bounds (nothing changes);
 -- PT404 no such kind.
 create or replace function public.set_retention_window(p_kind text, p_days integer, p_reason text)
@@ -130,7 +129,7 @@ begin
   if not found then
     raise exception 'no retention policy "%"', p_kind using errcode = 'PT404';
   end if;
-  if (p_days is null and not v_before.can_turn_off)
+  if (p_days is null and v_before.default_days is not null)
      or p_days < v_before.min_days or p_days > v_before.max_days then
     raise exception '% must be kept between % and % days (asked: % days)',
       v_before.label, v_before.min_days, v_before.max_days, coalesce(p_days::text, 'no value')
@@ -144,52 +143,6 @@ begin
     jsonb_build_object('keep_days', v_before.keep_days), jsonb_build_object('keep_days', v_after.keep_days), 0, null,
     jsonb_build_object('kind', p_kind));
   return v_after;
-end;
-$$;
-
--- retention_status(): as in 20261207300200_retention.sql, each policy also saying whether it may
--- be turned off ("can_turn_off"); keep_days and default_days are null for a window that is off.
-create or replace function public.retention_status() returns json
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_tables json;
-begin
-  perform private.require_role(array['support', 'admin'], 'retention_status');
-  with sizes as (
-    select * from private.table_sizes()
-  ), latest as (
-    select distinct on (s.relation) s.relation, s.sampled_at, s.bytes, s.rows
-      from public.retention_table_samples s order by s.relation, s.sampled_at desc
-  ), earlier as (
-    select distinct on (s.relation) s.relation, s.sampled_at, s.bytes, s.rows
-      from public.retention_table_samples s
-      join latest l on l.relation = s.relation and s.sampled_at <= l.sampled_at - interval '1 hour'
-     order by s.relation, abs(extract(epoch from (l.sampled_at - interval '1 day') - s.sampled_at))
-  )
-  select json_agg(json_build_object(
-           'relation', z.relation, 'kind', z.kind, 'bytes', z.bytes, 'rows', z.rows,
-           'oldest', private.oldest_row(z.relation, z.kind),
-           'bytes_per_day', round((l.bytes - e.bytes) / (extract(epoch from l.sampled_at - e.sampled_at) / 86400)),
-           'rows_per_day', round((l.rows - e.rows) / (extract(epoch from l.sampled_at - e.sampled_at) / 86400))))
-    into v_tables
-    from sizes z
-    left join latest l on l.relation = z.relation
-    left join earlier e on e.relation = z.relation;
-  return json_build_object(
-    'generated_at', now(),
-    'policies', (select json_agg(json_build_object(
-        'kind', p.kind, 'label', p.label, 'keep_days', p.keep_days, 'min_days', p.min_days,
-        'max_days', p.max_days, 'default_days', p.default_days, 'can_turn_off', p.can_turn_off,
-        'updated_at', p.updated_at,
-        'last_pruned_at', p.last_pruned_at, 'last_prune_ms', p.last_prune_ms,
-        'last_prune_rows', p.last_prune_rows, 'last_prune_cutoff', p.last_prune_cutoff,
-        'last_prune_error', p.last_prune_error) order by p.kind)
-      from public.retention_policies p),
-    'tables', coalesce(v_tables, '[]'::json));
 end;
 $$;
 

@@ -71,8 +71,8 @@ describe('expiring result images', () => {
   });
 
   test('off by default: a pass removes no image, however old', async () => {
-    const { rows } = await stack.db.query(`select keep_days, default_days, can_turn_off from public.retention_policies where kind = 'result_images'`);
-    assert.deepEqual(rows, [{ keep_days: null, default_days: null, can_turn_off: true }]);
+    const { rows } = await stack.db.query(`select keep_days, default_days from public.retention_policies where kind = 'result_images'`);
+    assert.deepEqual(rows, [{ keep_days: null, default_days: null }]);
 
     const pass = await prune();
     assert.deepEqual(pass.kinds.result_images, { off: true });

@@ -992,7 +992,6 @@ export type Database = {
       }
       retention_policies: {
         Row: {
-          can_turn_off: boolean
           default_days: number | null
           keep_days: number | null
           kind: string
@@ -1008,7 +1007,6 @@ export type Database = {
           updated_by: string | null
         }
         Insert: {
-          can_turn_off?: boolean
           default_days?: number | null
           keep_days?: number | null
           kind: string
@@ -1024,7 +1022,6 @@ export type Database = {
           updated_by?: string | null
         }
         Update: {
-          can_turn_off?: boolean
           default_days?: number | null
           keep_days?: number | null
           kind?: string
@@ -1597,7 +1594,6 @@ export type Database = {
       set_retention_window: {
         Args: { p_days: number; p_kind: string; p_reason: string }
         Returns: {
-          can_turn_off: boolean
           default_days: number | null
           keep_days: number | null
           kind: string
