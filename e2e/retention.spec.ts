@@ -69,7 +69,11 @@ test('an admin turns the result images\' window on with a reason, and off again 
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect(images).toContainText('for ever (off)');
 
-    const { rows } = await db.query(`select reason, before, after from public.audit_log where action = 'set_retention_window' and reason like $1 order by id`, [`${tag} %`]);
+    const { rows } = await db.query(
+      `select reason, before, after from public.audit_log
+        where action = 'set_retention_window' and detail ->> 'kind' = 'result_images' and reason like $1 order by id`,
+      [`${tag} %`],
+    );
     expect(rows).toEqual([
       { reason: `${tag} a quarter`, before: { keep_days: null }, after: { keep_days: 90 } },
       { reason: `${tag} keep them`, before: { keep_days: 90 }, after: { keep_days: null } },
