@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import type pg from 'pg';
 import { DEMO_USERS } from '../testkit/demo-users.ts';
-import { FLASH } from '../testkit/database/fixtures.ts';
+import { FLASH, moveJobsBack } from '../testkit/database/fixtures.ts';
 import { signIn } from '../testkit/browser/sign-in.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
@@ -11,7 +11,7 @@ import { expect, test } from './support/test.ts';
  * The end user's journeys: create a job and watch it live (over the user's private topic, never
  * postgres_changes), the gallery, a "job finished" notice, a failure refunded, a queued job
  * cancelled, switching between jobs, one user's job hidden from another, the queue position, the
- * user's own images (download, delete, generate again), and the notices ending with the session.
+ * user's own images (download, delete, generate again, expired), and the notices ending with the session.
  */
 
 // Every Gemini call takes 12 s, so a job is visibly running before it ends even when a busy
@@ -264,7 +264,7 @@ async function storedResult(db: pg.Pool, id: string): Promise<{ bucket: string; 
 
 const EXTENSION: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg' };
 
-test('alice downloads an image, from its page and from its card: the stored bytes, named with the extension of their type', async ({ alicePage: page, clientAs, db, tag }) => {
+test('alice downloads an image, from its page and from its card: the stored bytes, named with the extension of their type; once expired, the card and page say so', async ({ alicePage: page, clientAs, db, tag }) => {
   const prompt = `${tag}-download: a red bicycle`;
   const jobId = await createJobInUi(page, prompt);
   await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
@@ -292,6 +292,27 @@ test('alice downloads an image, from its page and from its card: the stored byte
   expect(savedFromCard.suggestedFilename()).toMatch(expectedName);
   expect(await readFile((await savedFromCard.path())!)).toEqual(storedBytes);
   await expect(page).toHaveURL('/jobs');
+
+  // Weeks later, with the result images' window on: the pass expires the image and the worker
+  // erases it through Storage. The card and the page say so; Download goes, Generate again stays.
+  const signedUrl = (await alice.storage.from(result.bucket).createSignedUrl(result.path, 600)).data!.signedUrl;
+  await db.query(`update public.retention_policies set keep_days = 7 where kind = 'result_images'`);
+  try {
+    await moveJobsBack(db, [jobId], 8);
+    await db.query('select public.prune_expired_data()');
+  } finally {
+    await db.query(`update public.retention_policies set keep_days = null where kind = 'result_images'`);
+  }
+  await expect.poll(async () => (await page.request.get(signedUrl)).status(), { message: 'the image is erased from Storage' }).not.toBe(200);
+  await page.reload();
+  await expect(card).toContainText('Image expired on');
+  await expect(card.getByRole('img')).toHaveCount(0);
+  await expect(card.getByRole('button', { name: 'Download' })).toHaveCount(0);
+  await card.getByRole('link').click();
+  await expect(page).toHaveURL(`/jobs/${jobId}`);
+  await expect(page.getByRole('status').filter({ hasText: 'Image expired on' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Download' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Generate again' })).toBeEnabled();
 });
 
 test('alice deletes a finished job: its card leaves a second open tab without a reload, its image stops serving, the ledger is unchanged', async ({ alicePage: page, pageAs, db, tag, saveScreenshot }) => {

@@ -3,7 +3,8 @@ import { FLASH, moveJobsBack } from '../testkit/database/fixtures.ts';
 
 /**
  * The data life cycle in the console: an admin reads what each table weighs and changes a
- * window with a reason (a window outside its bounds is refused and changes nothing), support
+ * window with a reason (a window outside its bounds is refused and changes nothing; the result
+ * images' window is off until turned on), support
  * reads only, a job older than its timeline's window says it was pruned, and System Health
  * draws 90 days from the hour rollups.
  */
@@ -39,6 +40,46 @@ test('an admin changes the timeline window with a reason; out of bounds is refus
     expect(rows).toEqual([{ reason: `${tag} two weeks`, before: { keep_days: 21 }, after: { keep_days: 14 } }]);
   } finally {
     await db.query(`update public.retention_policies set keep_days = default_days where kind = 'job_events'`);
+  }
+});
+
+test('an admin turns the result images\' window on with a reason, and off again with an empty field', async ({ adminPage: admin, db, tag }) => {
+  try {
+    await admin.goto('/admin/retention');
+    const windows = admin.getByRole('table', { name: 'Retention windows' });
+    const images = windows.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: /Result images/ }) });
+    await expect(images).toContainText('for ever (off)');
+
+    await images.getByRole('button', { name: 'Change the window: Result images (and thumbnails)' }).click();
+    const dialog = admin.getByRole('dialog');
+    await expect(dialog).toContainText('or empty to keep them for ever (off)');
+    await dialog.getByLabel('Keep for (days)').fill('90');
+    await dialog.getByLabel(/Reason/).fill(`${tag} a quarter`);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog.getByRole('status')).toHaveText('Saved. The next prune pass uses it.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect(images).toContainText('90 days');
+    await expect(images).toContainText('default off');
+
+    await images.getByRole('button', { name: 'Change the window: Result images (and thumbnails)' }).click();
+    await dialog.getByLabel('Keep for (days)').fill('');
+    await dialog.getByLabel(/Reason/).fill(`${tag} keep them`);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog.getByRole('status')).toHaveText('Saved. The next prune pass uses it.');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await expect(images).toContainText('for ever (off)');
+
+    const { rows } = await db.query(
+      `select reason, before, after from public.audit_log
+        where action = 'set_retention_window' and detail ->> 'kind' = 'result_images' and reason like $1 order by id`,
+      [`${tag} %`],
+    );
+    expect(rows).toEqual([
+      { reason: `${tag} a quarter`, before: { keep_days: null }, after: { keep_days: 90 } },
+      { reason: `${tag} keep them`, before: { keep_days: 90 }, after: { keep_days: null } },
+    ]);
+  } finally {
+    await db.query(`update public.retention_policies set keep_days = null where kind = 'result_images'`);
   }
 });
 

@@ -94,7 +94,12 @@ export function AdminJobDetail({ jobId, role, traceUrlTemplate }: { jobId: strin
           {j.status === 'succeeded' && !j.content_deleted_at && (
             <section className="card" aria-label="Result">
               <h2>Result</h2>
-              {image.data ? (
+              {j.image_expired_at ? (
+                <p className="muted" data-testid="image-expired">
+                  Image expired on <Timestamp iso={j.image_expired_at} /> (the result-image retention window): its objects are
+                  erased; the job, its timeline, ledger and audit entries stay.
+                </p>
+              ) : image.data ? (
                 // eslint-disable-next-line @next/next/no-img-element -- a signed URL from Storage, not a static asset
                 <img src={image.data} alt={`Generated image: ${j.prompt}`} className="result-image" />
               ) : image.isError ? (

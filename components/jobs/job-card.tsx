@@ -19,7 +19,7 @@ const THUMB = 160;
 
 /**
  * One job in the gallery: its image when done, its progress while it runs, the reason and the
- * refund when it failed. The card links to the job's page; below it, an ended job's Download
+ * refund when it failed, when its image expired if the retention window removed it. The card links to the job's page; below it, an ended job's Download
  * (when it has an image) and Delete, outside the link (a control inside a link is not allowed).
  */
 export function JobCard({ job }: { job: GalleryItem }) {
@@ -108,6 +108,16 @@ function StatusPanel({ job }: { job: GalleryItem }) {
         </div>
       );
     default:
+      // An expired image's job keeps its card: the retention window removed the image, not the job.
+      if (job.image_expired_at) {
+        return (
+          <div className="job-card-status muted">
+            <span>
+              Image expired on <Timestamp iso={job.image_expired_at} />
+            </span>
+          </div>
+        );
+      }
       return <div className="job-card-status muted">{job.status === 'queued' ? 'Waiting for a worker' : 'No image'}</div>;
   }
 }

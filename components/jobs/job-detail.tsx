@@ -107,7 +107,12 @@ export function JobDetail({ jobId }: { jobId: string }) {
       {/* The actions before the image: a 1K image fills a laptop's screen, and they stay in view. */}
       <JobOwnerActions job={job} />
 
-      {job.status === 'succeeded' ? (
+      {job.status === 'succeeded' && job.image_expired_at ? (
+        <p className="notice" role="status">
+          Image expired on <Timestamp iso={job.image_expired_at} />: images are kept for a limited time. Generate again makes a new one from the
+          same prompt.
+        </p>
+      ) : job.status === 'succeeded' ? (
         resultUrl.data ? (
           // eslint-disable-next-line @next/next/no-img-element -- a signed URL on the API host, not a static asset
           <img src={resultUrl.data} alt={`Generated image: ${job.prompt}`} className="result-image" width={job.result?.width ?? undefined} height={job.result?.height ?? undefined} />

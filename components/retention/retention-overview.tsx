@@ -6,7 +6,7 @@ import { fieldNumber, fieldText, FormDialog } from '@/components/alerts/form-dia
 import { Timestamp } from '@/components/format/timestamp';
 import { ErrorPanel } from '@/components/jobs/error-panel';
 import type { AppRole } from '@/lib/auth/roles';
-import { useRetentionStatus, type RetentionPolicy, type RetentionTable } from '@/lib/retention/retention-status-query';
+import { mayBeOff, useRetentionStatus, type RetentionPolicy, type RetentionTable } from '@/lib/retention/retention-status-query';
 import { setWindowSchema, useSetRetentionWindow } from '@/lib/retention/set-window-mutation';
 import '@/components/admin-jobs/admin-tables.css';
 
@@ -39,8 +39,11 @@ function fate(table: RetentionTable, policies: Map<string, RetentionPolicy>): st
   if (table.kind === 'kept') return KEPT_BECAUSE[table.relation] ?? 'kept';
   if (table.kind === 'realtime') return 'daily partitions, dropped by Realtime';
   const policy = policies.get(table.kind);
-  return policy ? `${policy.keep_days} days (${policy.label.toLowerCase()})` : table.kind;
+  return policy ? `${windowText(policy)} (${policy.label.toLowerCase()})` : table.kind;
 }
+
+/** "21 days", or "for ever (off)" for a window that is off. */
+const windowText = (policy: RetentionPolicy) => (policy.keep_days === null ? 'for ever (off)' : `${policy.keep_days} days`);
 
 function growth(perDay: number | null, format: (n: number) => string): string {
   if (perDay === null) return 'measuring';
@@ -119,8 +122,8 @@ export function RetentionOverview({ role }: { role: AppRole }) {
                     <div className="mono muted">{p.kind}</div>
                   </th>
                   <td>
-                    {p.keep_days} days
-                    {p.keep_days !== p.default_days && <div className="muted">default {p.default_days}</div>}
+                    {windowText(p)}
+                    {p.keep_days !== p.default_days && <div className="muted">default {p.default_days === null ? 'off' : p.default_days}</div>}
                   </td>
                   <td>
                     {p.min_days}–{p.max_days} days
@@ -131,7 +134,7 @@ export function RetentionOverview({ role }: { role: AppRole }) {
                         <Timestamp iso={p.last_pruned_at} />
                         <div className="muted">
                           {p.last_prune_error ??
-                            `${count.format(p.last_prune_rows ?? 0)} rows in ${Math.round(p.last_prune_ms ?? 0)} ms`}
+                            `${count.format(p.last_prune_rows ?? 0)} ${p.kind === 'result_images' ? 'jobs' : 'rows'} in ${Math.round(p.last_prune_ms ?? 0)} ms`}
                         </div>
                       </>
                     ) : (
@@ -160,7 +163,13 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
   const mutation = useSetRetentionWindow();
   const [invalid, setInvalid] = useState<string | null>(null);
   const submit = (data: FormData) => {
-    const parsed = setWindowSchema.safeParse({ kind: policy.kind, days: fieldNumber(data, 'days'), reason: fieldText(data, 'reason') ?? '' });
+    const days = fieldNumber(data, 'days');
+    // An empty field turns off a window that may be off; for any other it is a missing number.
+    const parsed = setWindowSchema.safeParse({
+      kind: policy.kind,
+      days: days === undefined && mayBeOff(policy) ? null : days,
+      reason: fieldText(data, 'reason') ?? '',
+    });
     if (!parsed.success) {
       setInvalid(parsed.error.issues[0]?.message ?? 'Check the values');
       return;
@@ -171,7 +180,11 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
   return (
     <FormDialog
       title={`Window: ${policy.label}`}
-      description={`Rows older than this are removed by the next prune pass (every 10 minutes). Allowed: ${policy.min_days} to ${policy.max_days} days.`}
+      description={
+        mayBeOff(policy)
+          ? `Images of jobs that finished longer ago than this are removed by the next prune pass (every 10 minutes); the job stays and says its image expired. Allowed: ${policy.min_days} to ${policy.max_days} days, or empty to keep them for ever (off).`
+          : `Rows older than this are removed by the next prune pass (every 10 minutes). Allowed: ${policy.min_days} to ${policy.max_days} days.`
+      }
       submitLabel="Save"
       pending={mutation.isPending}
       error={invalid ?? mutation.error?.message ?? null}
@@ -180,7 +193,15 @@ function WindowDialog({ policy, onClose }: { policy: RetentionPolicy; onClose: (
       onClose={onClose}
     >
       <label htmlFor="retention-days">Keep for (days)</label>
-      <input id="retention-days" name="days" type="number" step={1} defaultValue={policy.keep_days} required />
+      <input
+        id="retention-days"
+        name="days"
+        type="number"
+        step={1}
+        defaultValue={policy.keep_days ?? undefined}
+        required={!mayBeOff(policy)}
+        placeholder={mayBeOff(policy) ? 'off' : undefined}
+      />
     </FormDialog>
   );
 }

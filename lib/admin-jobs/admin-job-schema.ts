@@ -41,6 +41,8 @@ export const adminJobSchema = adminJobRowSchema.extend({
   content_deleted_at: z.string().nullable().default(null),
   // The job's W3C trace context (docs/tracing.md); null for jobs from before traces.
   traceparent: z.string().nullable().default(null),
+  // When the result-image retention window erased its images (result is null from then on).
+  image_expired_at: z.string().nullable().default(null),
 });
 export type AdminJob = z.infer<typeof adminJobSchema>;
-export const ADMIN_JOB_COLUMNS = `${ADMIN_JOB_ROW_COLUMNS},options,priority,run_at,charge_seq,worker_id,lease_expires_at,result,error_message,errors,deadline_at,attempted_at,finished_at,content_deleted_at,traceparent`;
+export const ADMIN_JOB_COLUMNS = `${ADMIN_JOB_ROW_COLUMNS},options,priority,run_at,charge_seq,worker_id,lease_expires_at,result,error_message,errors,deadline_at,attempted_at,finished_at,content_deleted_at,traceparent,image_expired_at`;

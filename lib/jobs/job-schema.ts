@@ -33,13 +33,15 @@ export const jobSchema = z.object({
   finished_at: z.string().nullable(),
   // When its owner deleted its content (prompt, image): the row stays as the record of a charge.
   content_deleted_at: z.string().nullable().default(null),
+  // When the result-image retention window removed its image (result is null from then on).
+  image_expired_at: z.string().nullable().default(null),
 } satisfies ColumnsOf<'jobs'>);
 
 export type Job = z.infer<typeof jobSchema>;
 
 /** The select list matching jobSchema: never `*`, so internal columns (lease token) stay out of pages. */
 export const JOB_COLUMNS =
-  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,attempted_at,finished_at,content_deleted_at';
+  'id,user_id,model_id,prompt,options,status,attempt,max_attempts,credits_cost,progress,stage,result,error_class,error_message,run_at,created_at,updated_at,attempted_at,finished_at,content_deleted_at,image_expired_at';
 
 export const isTerminal = (status: JobStatus) => status === 'succeeded' || status === 'failed' || status === 'cancelled';
 

@@ -7,7 +7,7 @@ import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
 import { moveJobsBack } from '../../testkit/database/fixtures.ts';
 import { fetchAdminJob } from '../admin-jobs/admin-job-query.ts';
 import { fetchJobRecords, prunedRecords } from '../admin-jobs/job-records-query.ts';
-import { fetchRetentionStatus } from './retention-status-query.ts';
+import { fetchRetentionStatus, mayBeOff } from './retention-status-query.ts';
 import { setRetentionWindow } from './set-window-mutation.ts';
 
 /**
@@ -52,6 +52,22 @@ describe('data retention', () => {
     assert.equal((await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'provider_calls')!.keep_days, 14);
     const { rows } = await stack.db.query(`select reason, after from public.audit_log where action = 'set_retention_window'`);
     assert.deepEqual(rows, [{ reason: 'two weeks is enough', after: { keep_days: 14 } }]);
+  });
+
+  test('the result images\' window is off until an admin sets it, and an empty value turns it off again', async () => {
+    const images = async () => (await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'result_images')!;
+    assert.deepEqual([(await images()).keep_days, mayBeOff(await images())], [null, true]);
+    assert.equal(mayBeOff((await fetchRetentionStatus(admin)).policies.find((p) => p.kind === 'job_events')!), false);
+    await setRetentionWindow(admin, { kind: 'result_images', days: 90, reason: 'a quarter is enough' });
+    assert.equal((await images()).keep_days, 90);
+    await assert.rejects(setRetentionWindow(support, { kind: 'result_images', days: null, reason: 'r' }), /requires the admin role/);
+    await setRetentionWindow(admin, { kind: 'result_images', days: null, reason: 'keep them after all' });
+    assert.equal((await images()).keep_days, null);
+    // Only a window that may be off takes no value.
+    await assert.rejects(
+      setRetentionWindow(admin, { kind: 'provider_calls', days: null, reason: 'r' }),
+      { message: 'Gemini call records must be kept between 7 and 365 days (asked: no value days)' },
+    );
   });
 
   test('a job whose timeline and calls were pruned says so; a recent one does not', async () => {

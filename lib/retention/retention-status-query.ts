@@ -7,10 +7,11 @@ import { retentionKeys } from './keys';
 export const retentionPolicySchema = z.object({
   kind: z.string(),
   label: z.string(),
-  keep_days: z.number().int(),
+  /** Null: the window is off and nothing of this kind is removed (only where the default is off). */
+  keep_days: z.number().int().nullable(),
   min_days: z.number().int(),
   max_days: z.number().int(),
-  default_days: z.number().int(),
+  default_days: z.number().int().nullable(),
   updated_at: z.string(),
   last_pruned_at: z.string().nullable(),
   last_prune_ms: z.number().nullable(),
@@ -19,6 +20,9 @@ export const retentionPolicySchema = z.object({
   last_prune_error: z.string().nullable(),
 });
 export type RetentionPolicy = z.infer<typeof retentionPolicySchema>;
+
+/** A window may be off only where its default is off (the result images'): set_retention_window's rule. */
+export const mayBeOff = (policy: Pick<RetentionPolicy, 'default_days'>) => policy.default_days === null;
 
 export const retentionTableSchema = z.object({
   relation: z.string(),

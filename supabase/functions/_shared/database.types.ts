@@ -520,6 +520,7 @@ export type Database = {
           errors: NonNullable<Json>
           finished_at: string | null
           id: string
+          image_expired_at: string | null
           lease_expires_at: string | null
           lease_token: string | null
           max_attempts: number
@@ -550,6 +551,7 @@ export type Database = {
           errors?: NonNullable<Json>
           finished_at?: string | null
           id?: string
+          image_expired_at?: string | null
           lease_expires_at?: string | null
           lease_token?: string | null
           max_attempts: number
@@ -580,6 +582,7 @@ export type Database = {
           errors?: NonNullable<Json>
           finished_at?: string | null
           id?: string
+          image_expired_at?: string | null
           lease_expires_at?: string | null
           lease_token?: string | null
           max_attempts?: number
@@ -989,8 +992,8 @@ export type Database = {
       }
       retention_policies: {
         Row: {
-          default_days: number
-          keep_days: number
+          default_days: number | null
+          keep_days: number | null
           kind: string
           label: string
           last_prune_cutoff: string | null
@@ -1004,8 +1007,8 @@ export type Database = {
           updated_by: string | null
         }
         Insert: {
-          default_days: number
-          keep_days: number
+          default_days?: number | null
+          keep_days?: number | null
           kind: string
           label: string
           last_prune_cutoff?: string | null
@@ -1019,8 +1022,8 @@ export type Database = {
           updated_by?: string | null
         }
         Update: {
-          default_days?: number
-          keep_days?: number
+          default_days?: number | null
+          keep_days?: number | null
           kind?: string
           label?: string
           last_prune_cutoff?: string | null
@@ -1163,6 +1166,7 @@ export type Database = {
           errors: NonNullable<Json>
           finished_at: string | null
           id: string
+          image_expired_at: string | null
           lease_expires_at: string | null
           lease_token: string | null
           max_attempts: number
@@ -1243,6 +1247,7 @@ export type Database = {
           errors: NonNullable<Json>
           finished_at: string | null
           id: string
+          image_expired_at: string | null
           lease_expires_at: string | null
           lease_token: string | null
           max_attempts: number
@@ -1368,6 +1373,7 @@ export type Database = {
           errors: NonNullable<Json>
           finished_at: string | null
           id: string
+          image_expired_at: string | null
           lease_expires_at: string | null
           lease_token: string | null
           max_attempts: number
@@ -1588,8 +1594,8 @@ export type Database = {
       set_retention_window: {
         Args: { p_days: number; p_kind: string; p_reason: string }
         Returns: {
-          default_days: number
-          keep_days: number
+          default_days: number | null
+          keep_days: number | null
           kind: string
           label: string
           last_prune_cutoff: string | null

@@ -1,8 +1,9 @@
 import type { WorkerClient } from './pipeline.ts';
 
 /**
- * Removes the images of deleted users. Deleting a user queues their Storage objects (see the
- * user-deletion migration), because only the Storage API may delete objects and the database
+ * Removes the Storage objects the database queued for erasure: a deleted user's, a deleted job's,
+ * and the images the result-image retention window expired (see the user-deletion, job-deletion
+ * and result-image-expiry migrations). Only the Storage API may delete objects and the database
  * cannot call it; the worker holds the secret key and is invoked often, so it empties the queue:
  * claim a batch, remove it through Storage, mark it done. A batch that fails stays claimed for
  * five minutes and is then claimed again.
@@ -23,7 +24,7 @@ export async function eraseQueuedObjects(supabase: WorkerClient, log: (line: str
     const finished = await supabase.rpc('finish_object_erasures', { p_ids: items.map((i) => i.id) });
     if (finished.error) throw new Error(`finish_object_erasures: ${finished.error.message}`);
     erased += items.length;
-    log(`erased ${items.length} objects of deleted users`);
+    log(`erased ${items.length} queued objects`);
     if (items.length < batch) return erased;
   }
 }
