@@ -16,8 +16,15 @@ import type { MakeThumbnail } from './thumbnail.ts';
  * The result's shape is ../_shared/job-result.ts, which the database's jobs_result_shape check holds.
  */
 export interface ResultStore {
+  /** The images uploaded and the result built, its thumbnail included. */
   store(job: ClaimedJob, images: GeneratedImage[]): Promise<JobResult>;
+  /** The same in its two steps, for a caller that times each (the worker's trace has a span for each). */
+  storeImages(job: ClaimedJob, images: GeneratedImage[]): Promise<StoredImages>;
+  storeThumbnail(job: ClaimedJob, image: GeneratedImage): Promise<StoredThumbnail>;
 }
+
+export type StoredThumbnail = Pick<JobResult, 'thumbnail_path' | 'thumbnail_width' | 'thumbnail_height'>;
+export type StoredImages = Omit<JobResult, keyof StoredThumbnail>;
 
 export class ResultStoreError extends Error {}
 
@@ -59,7 +66,7 @@ export interface ResultStoreDeps {
 }
 
 export function createResultStore(supabase: WorkerClient, bucket: string, deps: ResultStoreDeps): ResultStore {
-  const storeThumbnail = async (job: ClaimedJob, image: GeneratedImage) => {
+  const storeThumbnail = async (job: ClaimedJob, image: GeneratedImage): Promise<StoredThumbnail> => {
     const path = thumbnailPath(job);
     try {
       const thumbnail = await deps.makeThumbnail(image.data, image.mimeType);
@@ -73,8 +80,7 @@ export function createResultStore(supabase: WorkerClient, bucket: string, deps: 
       return { thumbnail_path: null, thumbnail_width: null, thumbnail_height: null };
     }
   };
-  return {
-    async store(job, images) {
+  const storeImages = async (job: ClaimedJob, images: GeneratedImage[]): Promise<StoredImages> => {
       const stored: StoredImage[] = [];
       for (const [index, image] of images.entries()) {
         const type = imageType(image.data, image.mimeType);
@@ -87,8 +93,14 @@ export function createResultStore(supabase: WorkerClient, bucket: string, deps: 
         stored.push({ path, mimeType: type.mimeType, width: size?.width ?? null, height: size?.height ?? null, bytes: image.data.length });
       }
       const first = stored[0]!;
-      const thumbnail = await storeThumbnail(job, images[0]!);
-      return { bucket, ...first, ...(stored.length > 1 ? { images: stored } : {}), ...thumbnail };
+      return { bucket, ...first, ...(stored.length > 1 ? { images: stored } : {}) };
+  };
+  return {
+    storeImages,
+    storeThumbnail,
+    async store(job, images) {
+      const stored = await storeImages(job, images);
+      return { ...stored, ...(await storeThumbnail(job, images[0]!)) };
     },
   };
 }

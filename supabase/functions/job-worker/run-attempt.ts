@@ -109,11 +109,14 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
     // 'storing'): a worker that lost the job must not overwrite the object the job's new owner
     // may already have stored.
     if (stop.aborted) return stopped();
-    const result = await trace.step('job.upload', () => deps.results.store(job, images), (r) => ({
+    const stored = await trace.step('job.upload', () => deps.results.storeImages(job, images), () => ({
       'jobhealth.images': images.length,
       'jobhealth.bytes': images.reduce((n, image) => n + image.data.byteLength, 0),
-      'jobhealth.thumbnail': r.thumbnail_path !== null,
     }));
+    const thumbnail = await trace.step('job.thumbnail', () => deps.results.storeThumbnail(job, images[0]!), (t) => ({
+      'jobhealth.thumbnail': t.thumbnail_path !== null,
+    }));
+    const result = { ...stored, ...thumbnail };
     if (options.stop.aborted) return stopped();
     const reply = await trace.step('job.complete', () => pipeline.completeJob(job, result), (r) => ({ 'job.outcome': r.outcome }));
     return report(reply.outcome === 'succeeded' ? 'succeeded' : 'fenced');
