@@ -185,6 +185,20 @@ async function runPhase(
   db: pg.Pool,
 ) {
   const n = jobs.length;
+  // The owner's topic carries a running job's progress at most once a second per job, the job's
+  // previous update being the clock (20261207500200_job_cost_messages_and_sweep.sql): a beat less
+  // than a second after the job's last update sends no message, by design. Only a phase's first
+  // beats can be that close, to the claims just before a run's first phase (a beat follows the
+  // job's previous one by the heartbeat interval, 20 s), and counting them as expected made a
+  // run's first phase miss a message whenever the setup took under a second. So a phase starts
+  // once every job's last update is over a second old: each of its beats is then a message.
+  await until(
+    async () =>
+      (await db.query<{ settled: boolean }>(`select bool_and(updated_at <= now() - interval '1 second') as settled from public.jobs where id = any($1)`, [
+        jobs.map((j) => j.jobId),
+      ])).rows[0]!.settled,
+    { timeoutMs: 10_000, intervalMs: 100, label: "every job's last update over a second old" },
+  );
   const phaseStart = (await db.query<{ now: Date }>('select clock_timestamp() as now')).rows[0]!.now;
   await Promise.all(processes.map((p) => p.request({ type: 'collect' }, 'collected'))); // clears
   const gatewayLoop = monitorEventLoopDelay({ resolution: 5 });
