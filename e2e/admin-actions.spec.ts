@@ -1,6 +1,7 @@
 import type { Page } from '@playwright/test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import type pg from 'pg';
+import { shortUserId } from '@/components/format/short-id';
 import { DEMO_USERS } from '../testkit/demo-users.ts';
 import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { TRACE_URL_TEMPLATE } from './support/e2e-env.ts';
@@ -147,6 +148,11 @@ test('an admin cancels jobs in bulk from the explorer, filtered by a prompt sear
   for (const id of ids) await expect(rowOf(id)).toBeVisible();
   // The header row and the two jobs: the search found nothing else.
   await expect(table.getByRole('row')).toHaveCount(3);
+  // Whose job it is reads apart from the other demo users (their ids all start 00000000), the full id a hover away.
+  const owner = rowOf(ids[0]!).getByRole('link', { name: shortUserId(DEMO_USERS.alice.id), exact: true });
+  await expect(owner).toHaveAttribute('title', DEMO_USERS.alice.id);
+  await expect(owner).toHaveAttribute('href', `/admin/users/${DEMO_USERS.alice.id}`);
+  expect(shortUserId(DEMO_USERS.alice.id)).not.toBe(shortUserId(DEMO_USERS.bob.id));
 
   await admin.getByRole('checkbox', { name: 'Select all jobs on this page' }).check();
   await expect(await confirmAction(admin, 'Cancel selected', 'Cancel 2 jobs', `cleanup ${tag}`)).toHaveText('2 done');

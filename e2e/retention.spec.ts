@@ -49,6 +49,9 @@ test('an admin turns the result images\' window on with a reason, and off again 
     const windows = admin.getByRole('table', { name: 'Retention windows' });
     const images = windows.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: /Result images/ }) });
     await expect(images).toContainText('for ever (off)');
+    // Storage's rows say what the window makes of them.
+    const objects = admin.getByRole('table', { name: 'Tables' }).getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'storage.objects' }) });
+    await expect(objects).toContainText('kept with their jobs');
 
     await images.getByRole('button', { name: 'Change the window: Result images (and thumbnails)' }).click();
     const dialog = admin.getByRole('dialog');
@@ -60,6 +63,7 @@ test('an admin turns the result images\' window on with a reason, and off again 
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect(images).toContainText('90 days');
     await expect(images).toContainText('default off');
+    await expect(objects).toContainText('90 days, then the images expire (their jobs are kept)');
 
     await images.getByRole('button', { name: 'Change the window: Result images (and thumbnails)' }).click();
     await dialog.getByLabel('Keep for (days)').fill('');
@@ -68,6 +72,7 @@ test('an admin turns the result images\' window on with a reason, and off again 
     await expect(dialog.getByRole('status')).toHaveText('Saved. The next prune pass uses it.');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect(images).toContainText('for ever (off)');
+    await expect(objects).toContainText('kept with their jobs');
 
     const { rows } = await db.query(
       `select reason, before, after from public.audit_log

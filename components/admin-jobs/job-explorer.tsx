@@ -1,6 +1,7 @@
 'use client';
 
 import { Timestamp } from '@/components/format/timestamp';
+import { shortUserId } from '@/components/format/short-id';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
@@ -137,7 +138,7 @@ export function JobExplorer({ role, fixedUser }: { role: AppRole; fixedUser?: st
                       <td className="nowrap">{job.model_id}</td>
                       <td className="mono">
                         <Link href={`/admin/users/${job.user_id}`} title={job.user_id}>
-                          {job.user_id.slice(0, 8)}
+                          {shortUserId(job.user_id)}
                         </Link>
                       </td>
                       <td className="truncate" title={job.prompt}>

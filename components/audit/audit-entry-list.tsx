@@ -1,4 +1,5 @@
 import { Timestamp } from '@/components/format/timestamp';
+import { shortUserId } from '@/components/format/short-id';
 import Link from 'next/link';
 import { TableScroll } from '@/components/tables/table-scroll';
 import type { AuditEntry } from '@/lib/audit/audit-entry-schema';
@@ -32,16 +33,16 @@ export function AuditEntryList({ entries, emptyText }: { entries: AuditEntry[]; 
                 {e.actor_id && (
                   <>
                     {' '}
-                    <Link className="mono" href={`/admin/audit?actor=${e.actor_id}`}>
-                      {e.actor_id.slice(0, 8)}
+                    <Link className="mono" href={`/admin/audit?actor=${e.actor_id}`} title={e.actor_id}>
+                      {shortUserId(e.actor_id)}
                     </Link>
                   </>
                 )}
               </td>
               <td>
                 {e.target_user_id && (
-                  <Link className="mono" href={`/admin/users/${e.target_user_id}`}>
-                    user {e.target_user_id.slice(0, 8)}
+                  <Link className="mono" href={`/admin/users/${e.target_user_id}`} title={e.target_user_id}>
+                    user {shortUserId(e.target_user_id)}
                   </Link>
                 )}
                 {e.job_ids.slice(0, 3).map((id) => (

@@ -34,8 +34,15 @@ const KEPT_BECAUSE: Record<string, string> = {
   'public.alert_incidents': "kept: incidents' story",
 };
 
-/** What happens to a table's rows, in words. */
+/** The policy that may expire Storage's rows (the results bucket's images and thumbnails). */
+const RESULT_IMAGES = 'result_images';
+
+/** What happens to a table's rows, in words: from the windows as they are set, not as they were designed. */
 function fate(table: RetentionTable, policies: Map<string, RetentionPolicy>): string {
+  const images = policies.get(RESULT_IMAGES);
+  if (table.relation === 'storage.objects' && images && images.keep_days !== null) {
+    return `${windowText(images)}, then the images expire (their jobs are kept)`;
+  }
   if (table.kind === 'kept') return KEPT_BECAUSE[table.relation] ?? 'kept';
   if (table.kind === 'realtime') return 'daily partitions, dropped by Realtime';
   const policy = policies.get(table.kind);

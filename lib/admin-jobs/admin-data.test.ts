@@ -14,7 +14,11 @@ import { fetchAdminJob } from './admin-job-query.ts';
 import { EXPLORER_PAGE_SIZE, parseExplorerFilters } from './explorer-filters.ts';
 import { runJobAction } from './job-action-mutation.ts';
 import { fetchJobRecords } from './job-records-query.ts';
-import { fetchExplorerPage } from './jobs-explorer-query.ts';
+import { adminJobChangeSchema } from './admin-job-change.ts';
+import { explorerPageQueryOptions, fetchExplorerPage, type ExplorerPage } from './jobs-explorer-query.ts';
+import { adminJobKeys } from './keys.ts';
+import { patchExplorerPages } from './use-admin-jobs-live.ts';
+import { makeQueryClient } from '../query/make-query-client.ts';
 
 /**
  * The admin console's data layer against the real gateway and Postgres, signed in as the demo
@@ -78,6 +82,41 @@ describe('job explorer', () => {
   test('an end user sees only their own jobs, even through the admin query', async () => {
     const page = await fetchExplorerPage(alice, parseExplorerFilters({}));
     assert.ok(page.rows.every((r) => r.user_id === DEMO_USERS.alice.id));
+  });
+
+  test('a page refetch that read a row before its live change lands after the change and leaves it in place', async () => {
+    const crossing = `${marker}-crossing`;
+    const { data, error } = await alice.rpc('create_job', { p_model_id: 'gemini-2.5-flash-image', p_prompt: crossing });
+    assert.equal(error, null);
+    const jobId = (data as { id: string }).id;
+    const filters = parseExplorerFilters({ q: crossing });
+    const queryClient = makeQueryClient();
+    await queryClient.fetchQuery(explorerPageQueryOptions(admin, filters));
+
+    // A refetch (a resync, "show new jobs") reads the row still queued; its answer is held back.
+    let release!: () => void;
+    const answers = new Promise<void>((resolve) => (release = resolve));
+    let read: Promise<ExplorerPage> | undefined;
+    const refetch = queryClient.fetchQuery({
+      ...explorerPageQueryOptions(admin, filters),
+      staleTime: 0,
+      queryFn: () => (read = fetchExplorerPage(admin, filters)).then(async (page) => (await answers, page)),
+    });
+    while (!read) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual((await read).rows.map((r) => r.status), ['queued']);
+
+    // The owner cancels; the console applies the change (the row as the database now has it).
+    const { error: cancelError } = await alice.rpc('cancel_jobs', { ids: [jobId], reason: 'crossing' });
+    assert.equal(cancelError, null);
+    const { rows } = await stack.db.query('select id, model_id, status, attempt, progress, stage, error_class, updated_at from public.jobs where id = $1', [jobId]);
+    const change = adminJobChangeSchema.parse({ ...rows[0], old_status: 'queued', updated_at: rows[0].updated_at.toISOString() });
+    patchExplorerPages(queryClient, new Map([[jobId, change]]));
+    const row = () => queryClient.getQueryData<ExplorerPage>(adminJobKeys.list(filters))!.rows[0]!;
+    assert.equal(row().status, 'cancelled');
+
+    release();
+    await refetch;
+    assert.equal(row().status, 'cancelled', 'the older page did not undo the change');
   });
 });
 

@@ -1,5 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
+import { keepNewerJob } from '@/lib/jobs/job-cache-merge';
 import { createClient } from '@/lib/supabase/client';
 import { ADMIN_JOB_COLUMNS, adminJobSchema, type AdminJob } from './admin-job-schema';
 import { adminJobKeys } from './keys';
@@ -15,6 +16,6 @@ export async function fetchAdminJob(supabase: DatabaseClient, jobId: string): Pr
 }
 
 export const adminJobQueryOptions = (supabase: DatabaseClient, jobId: string) =>
-  queryOptions({ queryKey: adminJobKeys.detail(jobId), queryFn: () => fetchAdminJob(supabase, jobId) });
+  queryOptions({ queryKey: adminJobKeys.detail(jobId), queryFn: () => fetchAdminJob(supabase, jobId), structuralSharing: keepNewerJob });
 
 export const useAdminJob = (jobId: string) => useQuery(adminJobQueryOptions(createClient(), jobId));

@@ -1,5 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
+import { keepNewerJobs } from '@/lib/jobs/job-cache-merge';
+import { mergeJobRows } from '@/lib/jobs/job-schema';
 import { createClient } from '@/lib/supabase/client';
 import { ADMIN_JOB_ROW_COLUMNS, adminJobRowSchema, type AdminJobRow } from './admin-job-schema';
 import { EXPLORER_PAGE_SIZE, likeLiteral, PROMPT_SEARCH_DEFAULT_DAYS, searchKind, type ExplorerFilters } from './explorer-filters';
@@ -71,6 +73,8 @@ export const explorerPageQueryOptions = (supabase: DatabaseClient, filters: Expl
   queryOptions({
     queryKey: adminJobKeys.list(filters),
     queryFn: () => fetchExplorerPage(supabase, filters),
+    // A page refetched (a resync, "show new jobs") while its jobs change keeps the rows the live messages made newer.
+    structuralSharing: keepNewerJobs<ExplorerPage>((cached, incoming) => ({ ...incoming, rows: mergeJobRows(cached.rows, incoming.rows) })),
   });
 
 /** Keeps the previous page on screen while the next loads, so the table does not flash empty. */

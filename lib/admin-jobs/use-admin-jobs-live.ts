@@ -3,6 +3,7 @@
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useCallback, useState } from 'react';
 import { creditKeys } from '@/lib/credits/keys';
+import { mergeJob } from '@/lib/jobs/job-schema';
 import type { TopicStatus } from '@/lib/realtime/private-topic';
 import type { AdminJobChange } from './admin-job-change';
 import type { AdminJob, AdminJobRow } from './admin-job-schema';
@@ -12,8 +13,7 @@ import { adminJobKeys } from './keys';
 
 /** The live columns of a change applied to a cached row, unless the cache already holds a newer version. */
 function patchRow<T extends AdminJobRow>(row: T, change: AdminJobChange): T {
-  if (Date.parse(row.updated_at) > Date.parse(change.updated_at)) return row;
-  return {
+  return mergeJob(row, {
     ...row,
     status: change.status,
     attempt: change.attempt,
@@ -21,10 +21,11 @@ function patchRow<T extends AdminJobRow>(row: T, change: AdminJobChange): T {
     stage: change.stage,
     error_class: change.error_class,
     updated_at: change.updated_at,
-  };
+  });
 }
 
-function patchExplorerPages(queryClient: QueryClient, changes: Map<string, AdminJobChange>) {
+/** A batch of changes over every cached explorer page that holds one of the jobs. */
+export function patchExplorerPages(queryClient: QueryClient, changes: Map<string, AdminJobChange>) {
   queryClient.setQueriesData<ExplorerPage>({ queryKey: adminJobKeys.lists() }, (page) => {
     if (!page || !page.rows.some((row) => changes.has(row.id))) return page;
     return { ...page, rows: page.rows.map((row) => (changes.has(row.id) ? patchRow(row, changes.get(row.id)!) : row)) };

@@ -2,7 +2,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { creditKeys } from '@/lib/credits/keys';
 import { galleryImage } from './gallery-image';
 import type { GalleryData, GalleryItem } from './gallery-query';
-import { DELETED_STAGE, isTerminal, type Job } from './job-schema';
+import { DELETED_STAGE, isTerminal, mergeJob, type Job } from './job-schema';
 import { jobKeys } from './keys';
 import type { UserJobChange } from './user-job-change';
 
@@ -61,10 +61,9 @@ export function applyUserJobChanges(
   }
 }
 
-/** The newer of the cached job and the change: a message older than a refetch must not win. */
+/** The change's columns over the cached job, by the one merge rule: a message older than a refetch must not win. */
 function patchJob<T extends Job>(current: T, change: UserJobChange): T {
-  if (Date.parse(current.updated_at) > Date.parse(change.updated_at)) return current;
-  return {
+  return mergeJob(current, {
     ...current,
     status: change.status,
     stage: change.stage,
@@ -73,7 +72,7 @@ function patchJob<T extends Job>(current: T, change: UserJobChange): T {
     error_class: change.error_class,
     result: change.result,
     updated_at: change.updated_at,
-  };
+  });
 }
 
 function patchGalleryItem(item: GalleryItem, change: UserJobChange): GalleryItem {

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
 import { galleryImage } from './gallery-image';
-import { JOB_COLUMNS, jobSchema, type Job } from './job-schema';
+import { keepNewerJobs } from './job-cache-merge';
+import { JOB_COLUMNS, jobSchema, mergeJobRows, type Job } from './job-schema';
 import { RESULT_URL_SECONDS } from './result-url-query';
 
 /** Two rows of a wide screen's grid; a long history loads a page at a time as the user scrolls. */
@@ -104,6 +105,11 @@ export const galleryQueryOptions = (supabase: DatabaseClient, userId: string) =>
     getNextPageParam: (last: GalleryPage) => last.next,
     // Signed URLs expire after an hour; pages are signed afresh well before.
     staleTime: (RESULT_URL_SECONDS / 2) * 1000,
+    // A page refetched while its jobs change keeps the cards the live messages made newer.
+    structuralSharing: keepNewerJobs<GalleryData>((cached, incoming) => {
+      const cards = cached.pages.flatMap((page) => page.items);
+      return { ...incoming, pages: incoming.pages.map((page) => ({ ...page, items: mergeJobRows(cards, page.items) })) };
+    }),
   });
 
 export const useGallery = (userId: string) => useInfiniteQuery(galleryQueryOptions(createClient(), userId));

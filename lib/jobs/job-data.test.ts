@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { dehydrate, hydrate } from '@tanstack/react-query';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import jpeg from 'jpeg-js';
@@ -21,11 +22,12 @@ import { createJob, JobActionError } from './create-job-mutation.ts';
 import { deleteJob } from './delete-job-mutation.ts';
 import { generateAgain } from './generate-again-mutation.ts';
 import { createDownloadUrl } from './image-download.ts';
-import { fetchJob } from './job-query.ts';
+import { fetchJob, jobQueryOptions } from './job-query.ts';
+import { primeServerRead } from './job-cache-merge.ts';
 import type { Job } from './job-schema.ts';
 import { parseUserJobChange, userTopic, type UserJobChange } from './user-job-change.ts';
 import { applyUserJobChanges } from './apply-user-job-changes.ts';
-import { fetchGalleryPage, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
+import { fetchGalleryPage, galleryQueryOptions, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
 import { galleryImage } from './gallery-image.ts';
 import { jobKeys } from './keys.ts';
 
@@ -293,6 +295,88 @@ describe('live updates', () => {
     unsubscribeCache();
     await alice.removeChannel(channel);
     assert.ok(received.every((c) => !('user_id' in c)));
+  });
+});
+
+describe('crossing a live change', () => {
+  /**
+   * Under load a read and a live change cross: the read sees the row before the change, the
+   * change's message is applied, then the read's answer lands. Each path that writes a cached job
+   * (a refetch of the job or of the gallery, a server render hydrated in the browser) must leave
+   * the newer row, by the same rule the messages follow.
+   */
+  test('a refetch or a server render that read the job before a change lands after it and leaves the change in place', async () => {
+    const alice = await signIn('alice');
+    const userId = DEMO_USERS.alice.id;
+    await stack.db.query(
+      `insert into public.credit_ledger (user_id, delta, reason, actor_role, note) values ($1, 10, 'grant', 'database', 'test')`,
+      [userId],
+    );
+    const job = await createJob(alice, input({ prompt: 'jobdata: crossing' }));
+    // Running and storing its image, as the worker leaves the job just before it completes.
+    const { rows } = await stack.db.query(
+      `update public.jobs set status = 'running', attempt = 1, lease_token = extensions.gen_random_uuid(),
+              lease_expires_at = now() + interval '1 minute', stage = 'storing', progress = 90, updated_at = now()
+        where id = $1 returning lease_token`,
+      [job.id],
+    );
+    const queryClient = makeQueryClient();
+    await queryClient.fetchQuery(jobQueryOptions(alice, job.id));
+    await queryClient.fetchInfiniteQuery(galleryQueryOptions(alice, userId));
+
+    // Refetches whose reads are done (they saw "storing") but whose answers are held back.
+    let release!: () => void;
+    const answers = new Promise<void>((resolve) => (release = resolve));
+    const reads: Promise<unknown>[] = [];
+    const held = <T,>(read: Promise<T>): Promise<T> => {
+      reads.push(read);
+      return read.then(async (value) => (await answers, value));
+    };
+    const serverReadAt = Date.now();
+    const serverRead = { job: await fetchJob(alice, job.id), readAt: serverReadAt };
+    const jobRefetch = queryClient.fetchQuery({ ...jobQueryOptions(alice, job.id), staleTime: 0, queryFn: () => held(fetchJob(alice, job.id)) });
+    const galleryRefetch = queryClient.fetchInfiniteQuery({
+      ...galleryQueryOptions(alice, userId),
+      staleTime: 0,
+      queryFn: ({ pageParam }) => held(fetchGalleryPage(alice, userId, pageParam)),
+    });
+    while (reads.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(reads);
+    assert.equal(serverRead.job?.stage, 'storing');
+
+    // The job succeeds; its message (as the trigger wrote it to the topic) is applied.
+    const service = createTestClient(stack, stack.secretKey);
+    const image = { data: new Uint8Array(drawPromptImage('jobdata: crossing', 64, 64)), mimeType: 'image/png' };
+    const result = await createResultStore(service, 'results', { makeThumbnail, log: () => {} }).store({ id: job.id, user_id: userId } as ClaimedJob, [image]);
+    const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
+    assert.equal(error, null);
+    const message = await stack.db.query(
+      `select payload from realtime.messages where topic = $1 and payload->>'id' = $2 and payload->>'status' = 'succeeded'`,
+      [userTopic(userId), job.id],
+    );
+    const change = parseUserJobChange(message.rows[0]?.payload);
+    assert.ok(change, 'the succeeded message is on the topic');
+    applyUserJobChanges(queryClient, userId, [change], (id) => fetchJob(alice, id));
+    const cachedJob = () => queryClient.getQueryData<Job>(jobKeys.detail(job.id));
+    const card = () => queryClient.getQueryData<GalleryData>(jobKeys.list(userId))!.pages[0]!.items.find((item) => item.id === job.id);
+    assert.equal(cachedJob()?.status, 'succeeded');
+    assert.equal(card()?.status, 'succeeded');
+
+    // The older answers land; the job page and the card stay done.
+    release();
+    await Promise.all([jobRefetch, galleryRefetch]);
+    assert.deepEqual([cachedJob()?.status, cachedJob()?.stage], ['succeeded', change.stage]);
+    assert.deepEqual([card()?.status, card()?.progress], ['succeeded', change.progress]);
+
+    // The server render that read "storing" before the change is hydrated after it: refused too.
+    const server = makeQueryClient();
+    primeServerRead(server, jobKeys.detail(job.id), serverRead);
+    hydrate(queryClient, dehydrate(server));
+    assert.equal(cachedJob()?.status, 'succeeded');
+
+    // A newer row still replaces the cached one, from either path.
+    const fresh = await queryClient.fetchQuery({ ...jobQueryOptions(alice, job.id), staleTime: 0 });
+    assert.equal(fresh?.finished_at !== null, true, 'the refetch after the change brings what the message leaves out');
   });
 });
 

@@ -1,6 +1,7 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import { createClient } from '@/lib/supabase/client';
+import { keepNewerJob } from './job-cache-merge';
 import { jobKeys } from './keys';
 import { JOB_COLUMNS, jobSchema, type Job } from './job-schema';
 
@@ -22,6 +23,7 @@ export const jobQueryOptions = (supabase: DatabaseClient, jobId: string) =>
   queryOptions({
     queryKey: jobKeys.detail(jobId),
     queryFn: () => fetchJob(supabase, jobId),
+    structuralSharing: keepNewerJob,
   });
 
 /** The browser's hook for one job; pages prefetch the same options on the server. */

@@ -51,12 +51,28 @@ export const isTerminal = (status: JobStatus) => status === 'succeeded' || statu
  */
 export const DELETED_STAGE = 'deleted';
 
+/** Anything that is a snapshot of one job row: the owner's job, a gallery card, a console row. */
+export interface JobSnapshot {
+  id: string;
+  updated_at: string;
+}
+
 /**
- * Applies a change event to the cached job unless the cache already holds a newer version:
- * events and a refetch can cross, and an older row must never overwrite a newer one
- * (a progress update landing after "succeeded" would otherwise move the job backwards).
+ * The one rule for every cache that holds jobs: a cached job is only ever replaced by a snapshot
+ * at least as new (its row's updated_at, which every change of the row moves). Live messages and
+ * fetches cross: a fetch that read the row before a change can answer after the change's message
+ * was applied, and an older row must never overwrite a newer one (the page would stay at
+ * "Storing" after "succeeded", with no later message to correct it). On a tie the incoming
+ * snapshot wins: a fetch of the same version carries columns a message leaves out.
  */
-export function mergeJob(current: Job | null | undefined, incoming: Job): Job {
+export function mergeJob<T extends JobSnapshot>(current: T | null | undefined, incoming: T): T {
   if (current && Date.parse(current.updated_at) > Date.parse(incoming.updated_at)) return current;
   return incoming;
+}
+
+/** The same rule row by row: each incoming row the cache holds a newer version of stays as cached. */
+export function mergeJobRows<T extends JobSnapshot>(current: readonly T[], incoming: readonly T[]): T[] {
+  if (current.length === 0) return [...incoming];
+  const cached = new Map(current.map((row) => [row.id, row]));
+  return incoming.map((row) => mergeJob(cached.get(row.id), row));
 }

@@ -57,9 +57,13 @@ export const clusterSettings = {
   'pg_stat_statements.track': 'all',
 };
 
-/** FANOUT_SIZES (e.g. "10,100") and FANOUT_PHASE_SECONDS shorten a run while changing the harness. */
+/**
+ * FANOUT_SIZES (e.g. "10,100"), FANOUT_PHASE_SECONDS and FANOUT_MODES (e.g. "broadcast")
+ * shorten a run while changing the harness or chasing one phase.
+ */
 const SIZES = (process.env.FANOUT_SIZES ?? '10,100,1000').split(',').map(Number);
 const PHASE_SECONDS = Number(process.env.FANOUT_PHASE_SECONDS ?? 60);
+const MODES = (process.env.FANOUT_MODES ?? 'broadcast,postgres_changes').split(',') as FanoutMode[];
 const SUBSCRIBER_PROCESSES = 2;
 const STAFF = [DEMO_USERS.admin, DEMO_USERS.support] as const;
 /** Past the last commit, how long deliveries may take before the missing ones count as lost. */
@@ -178,8 +182,24 @@ async function runPhase(
   writer: WriterProcess,
   dbUrl: string,
   observer: pg.Client,
+  db: pg.Pool,
 ) {
   const n = jobs.length;
+  // The owner's topic carries a running job's progress at most once a second per job, the job's
+  // previous update being the clock (20261207500200_job_cost_messages_and_sweep.sql): a beat less
+  // than a second after the job's last update sends no message, by design. Only a phase's first
+  // beats can be that close, to the claims just before a run's first phase (a beat follows the
+  // job's previous one by the heartbeat interval, 20 s), and counting them as expected made a
+  // run's first phase miss a message whenever the setup took under a second. So a phase starts
+  // once every job's last update is over a second old: each of its beats is then a message.
+  await until(
+    async () =>
+      (await db.query<{ settled: boolean }>(`select bool_and(updated_at <= now() - interval '1 second') as settled from public.jobs where id = any($1)`, [
+        jobs.map((j) => j.jobId),
+      ])).rows[0]!.settled,
+    { timeoutMs: 10_000, intervalMs: 100, label: "every job's last update over a second old" },
+  );
+  const phaseStart = (await db.query<{ now: Date }>('select clock_timestamp() as now')).rows[0]!.now;
   await Promise.all(processes.map((p) => p.request({ type: 'collect' }, 'collected'))); // clears
   const gatewayLoop = monitorEventLoopDelay({ resolution: 5 });
   const loadBefore = os.loadavg()[0]!;
@@ -210,6 +230,15 @@ async function runPhase(
   }
   const after = await statementTotals(observer);
   gatewayLoop.disable();
+  // The owners' messages the phase's commits wrote to realtime.messages: a commit without one was
+  // never sent (not a delivery lost on the way), and tells the two apart.
+  const { rows: messages } = await db.query<{ id: string; progress: number }>(
+    `select payload->>'id' as id, (payload->>'progress')::int as progress from realtime.messages
+      where inserted_at >= $1 and event = 'job_changed' and topic like 'user:%:jobs'`,
+    [phaseStart],
+  );
+  const written = new Set(messages.map((m) => `${m.id}:${m.progress}`));
+  const unwritten = [...commits.keys()].filter((key) => !written.has(key));
   const loadAfter = os.loadavg()[0]!;
   const collected = await Promise.all(processes.map((p) => p.request({ type: 'collect' }, 'collected')));
 
@@ -251,6 +280,8 @@ async function runPhase(
     fenced_heartbeats: ran.fenced,
     delivered: ownLatencies.length,
     expected: changes,
+    written: changes - unwritten.length,
+    ...(unwritten.length > 0 ? { first_unwritten: unwritten[0] } : {}),
     duplicates,
     unmatched,
     staff: {
@@ -330,10 +361,10 @@ export default async function benchFanout() {
           processes.map((p, i) => p.request({ type: 'connect', apiUrl: stack.apiUrl, key: stack.publishableKey, subscribers: specs[i]! }, 'done')),
         );
         await everyProcess(processes, { type: 'subscribe', mode: 'staff' });
-        const modes: FanoutMode[] = sizeIndex % 2 === 0 ? ['broadcast', 'postgres_changes'] : ['postgres_changes', 'broadcast'];
-        for (const mode of modes) {
+        const order: FanoutMode[] = sizeIndex % 2 === 0 ? ['broadcast', 'postgres_changes'] : ['postgres_changes', 'broadcast'];
+        for (const mode of order.filter((m) => MODES.includes(m))) {
           await everyProcess(processes, { type: 'subscribe', mode });
-          const result = await runPhase(jobs, processes, writer, stack.dbUrl, observer);
+          const result = await runPhase(jobs, processes, writer, stack.dbUrl, observer, stack.db);
           console.error(`fanout ${mode} n=${n}: ${JSON.stringify(result)}`);
           results[mode][`n${n}`] = result;
           await everyProcess(processes, { type: 'unsubscribe', mode });
@@ -346,6 +377,7 @@ export default async function benchFanout() {
       ...results,
       setup: {
         sizes: SIZES,
+        modes: MODES,
         phase_seconds: PHASE_SECONDS,
         heartbeat_interval_ms: WORKER_HEARTBEAT_MS,
         staff_subscribers: STAFF.length,

@@ -5,8 +5,9 @@ import type { WorkerClient } from './pipeline.ts';
  * and the images the result-image retention window expired (see the user-deletion, job-deletion
  * and result-image-expiry migrations). Only the Storage API may delete objects and the database
  * cannot call it; the worker holds the secret key and is invoked often, so it empties the queue:
- * claim a batch, remove it through Storage, mark it done. A batch that fails stays claimed for
- * five minutes and is then claimed again.
+ * claim a batch, remove it through Storage, mark it done. A batch that fails stays claimed, five
+ * minutes after its first attempt and twice as long after each next one (at most a day); the
+ * sweep invokes the worker again when the claim runs out (job_worker_has_work).
  */
 export async function eraseQueuedObjects(supabase: WorkerClient, log: (line: string) => void, batch = 100): Promise<number> {
   let erased = 0;

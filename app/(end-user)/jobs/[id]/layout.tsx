@@ -12,6 +12,6 @@ import { getJobForRequest } from '@/lib/jobs/job-for-request';
 export default async function JobLayout({ children, params }: { children: ReactNode; params: Promise<{ id: string }> }) {
   const { id } = await params;
   await requireUser(`/jobs/${id}`);
-  if (!(await getJobForRequest(id))) notFound();
+  if (!(await getJobForRequest(id)).job) notFound();
   return children;
 }

@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { JobDetail } from '@/components/jobs/job-detail';
+import { primeServerRead } from '@/lib/jobs/job-cache-merge';
 import { getJobForRequest } from '@/lib/jobs/job-for-request';
 import { jobKeys } from '@/lib/jobs/keys';
 import { makeQueryClient } from '@/lib/query/make-query-client';
@@ -11,10 +12,10 @@ export const metadata: Metadata = { title: 'Job · Job Health' };
 
 export default async function JobPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const job = await getJobForRequest(id);
-  if (!job) notFound();
+  const read = await getJobForRequest(id);
+  if (!read.job) notFound();
   const queryClient = makeQueryClient();
-  queryClient.setQueryData(jobKeys.detail(id), job);
+  primeServerRead(queryClient, jobKeys.detail(id), read);
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
       <p>

@@ -6,6 +6,7 @@ import { AdminJobDetail } from '@/components/admin-jobs/admin-job-detail';
 import { getAdminJobForRequest } from '@/lib/admin-jobs/admin-job-for-request';
 import { jobRecordsQueryOptions } from '@/lib/admin-jobs/job-records-query';
 import { adminJobKeys } from '@/lib/admin-jobs/keys';
+import { primeServerRead } from '@/lib/jobs/job-cache-merge';
 import { requireUser } from '@/lib/auth/current-user';
 import { roleOf } from '@/lib/auth/roles';
 import { makeQueryClient } from '@/lib/query/make-query-client';
@@ -14,10 +15,10 @@ export const metadata: Metadata = { title: 'Job · Job Health' };
 
 export default async function AdminJobPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const [{ user, supabase }, job] = await Promise.all([requireUser(`/admin/jobs/${id}`), getAdminJobForRequest(id)]);
-  if (!job) notFound();
+  const [{ user, supabase }, read] = await Promise.all([requireUser(`/admin/jobs/${id}`), getAdminJobForRequest(id)]);
+  if (!read.job) notFound();
   const queryClient = makeQueryClient();
-  queryClient.setQueryData(adminJobKeys.detail(id), job);
+  primeServerRead(queryClient, adminJobKeys.detail(id), read);
   await queryClient.prefetchQuery(jobRecordsQueryOptions(supabase, id));
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
