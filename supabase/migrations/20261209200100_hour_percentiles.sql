@@ -9,6 +9,9 @@
 --   hour row without them (written by hand) is walked as before.
 -- Backend CPU per call of the 7-day view on a 60-day history: the 338 histogram walks were about
 -- 6 of its 15 ms (docs/benchmarks.md, Growth). Other windows are unchanged.
+-- The histograms are still merged with 40 sum() terms (here, in job_health's two merging branches
+-- and its totals): one aggregate over unnest(latency_hist) with ordinality took 151 ms where the
+-- 40 terms took 19-26 ms (2,882 hour rows, 90 days), and a custom array-sum aggregate 109-134 ms.
 -- Functions replaced and one column set added: if something holds a lock these need, the
 -- deploy fails after 5 s.
 set local lock_timeout = '5s';
