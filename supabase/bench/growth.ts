@@ -27,8 +27,9 @@ import { generateHealthHistory } from './health-history.ts';
  *    kind's default window; the kept bytes per job times 1e6 per day.
  * 3. A 60-day history (HISTORY_JOBS jobs, their events and calls) in a throwaway database:
  *    claim + complete throughput with it over without it (the median of alternating rounds
- *    against an empty database on the same cluster), job_health p95 over 24 h, 7 d and
- *    90 d, the explorer's and the gallery's first page p95; then the retention pass run until
+ *    against an empty database on the same cluster, and the claimers' backends' CPU per job
+ *    the same way), job_health p95 over 24 h, 7 d and 90 d, the explorer's and the gallery's
+ *    first page p95, each with its backend's CPU per call; then the retention pass run until
  *    it finds nothing (its duration and rows) while claimers run beside it, each claim timed:
  *    the longest claim during the pass (`prune_max_claim_wait_ms`) beside the longest claim of
  *    the same claimers without it; then the same figures after the pass, and the tables' size
