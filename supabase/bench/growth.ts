@@ -6,6 +6,7 @@ import { createTestDatabase } from '../../testkit/database/cluster.ts';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { as } from '../../testkit/database/fixtures.ts';
 import { percentile, round } from '../../testkit/percentiles.ts';
+import { processCpuMs } from './cpu.ts';
 import { until } from '../../testkit/wait.ts';
 import { ADMIN_JOB_ROW_COLUMNS } from '../../lib/admin-jobs/admin-job-schema.ts';
 import { JOB_COLUMNS } from '../../lib/jobs/job-schema.ts';
@@ -26,8 +27,9 @@ import { generateHealthHistory } from './health-history.ts';
  *    kind's default window; the kept bytes per job times 1e6 per day.
  * 3. A 60-day history (HISTORY_JOBS jobs, their events and calls) in a throwaway database:
  *    claim + complete throughput with it over without it (the median of alternating rounds
- *    against an empty database on the same cluster), job_health p95 over 24 h, 7 d and
- *    90 d, the explorer's and the gallery's first page p95; then the retention pass run until
+ *    against an empty database on the same cluster, and the claimers' backends' CPU per job
+ *    the same way), job_health p95 over 24 h, 7 d and 90 d, the explorer's and the gallery's
+ *    first page p95, each with its backend's CPU per call; then the retention pass run until
  *    it finds nothing (its duration and rows) while claimers run beside it, each claim timed:
  *    the longest claim during the pass (`prune_max_claim_wait_ms`) beside the longest claim of
  *    the same claimers without it; then the same figures after the pass, and the tables' size
@@ -43,7 +45,7 @@ const PARTS = (process.env.GROWTH_PARTS ?? 'per-job,history').split(',');
 const HISTORY_DAYS = 60;
 const HISTORY_JOBS = Number(process.env.GROWTH_HISTORY_JOBS ?? 2_000_000);
 const THROUGHPUT_JOBS = 3000;
-const THROUGHPUT_ROUNDS = 3;
+const THROUGHPUT_ROUNDS = 5;
 const CLAIMERS = 4;
 const READ_RUNS = 30;
 
@@ -224,22 +226,35 @@ async function bytesPerJob() {
   }
 }
 
-/** THROUGHPUT_JOBS fresh jobs drained by CLAIMERS connections (claim 10, complete each). */
-async function throughput(url: string, db: pg.Pool): Promise<number> {
+/**
+ * THROUGHPUT_JOBS fresh jobs drained by CLAIMERS connections (claim 10, complete each): jobs per
+ * second, and the claimers' backends' CPU per job (from /proc), which moves far less with the
+ * machine's load than the wall clock does. `autovacuum` names what autovacuum was working on in
+ * this database when the round started or ended (empty when nothing).
+ */
+async function throughput(url: string, db: pg.Pool): Promise<{ jobs_per_second: number; cpu_us_per_job: number | null; autovacuum: string[] }> {
   await db.query(
     `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
      select $1, $2, 'throughput ' || g, 3, 0, now() + interval '1 hour' from generate_series(1, $3::integer) g`,
     [DEMO_USERS.alice.id, FLASH, THROUGHPUT_JOBS],
   );
+  const vacuuming = async () =>
+    (await db.query<{ q: string }>(
+      `select regexp_replace(query, '^autovacuum: ', '') as q from pg_stat_activity
+        where backend_type = 'autovacuum worker' and datname = current_database()`,
+    )).rows.map((r) => r.q);
+  const autovacuum = new Set(await vacuuming());
   const claimers = await Promise.all(Array.from({ length: CLAIMERS }, async () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    return c;
+    const pid = Number((await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+    return { c, pid, cpuMs: processCpuMs(pid) };
   }));
   const started = performance.now();
   let done = 0;
+  let cpuMs: number | null = 0;
   try {
-    await Promise.all(claimers.map(async (c, w) => {
+    await Promise.all(claimers.map(async ({ c }, w) => {
       for (;;) {
         const { rows } = await c.query<{ id: string; lease_token: string }>('select id, lease_token from public.claim_jobs($1, 10, 60)', [`tp-${w}`]);
         if (rows.length === 0) return;
@@ -247,10 +262,16 @@ async function throughput(url: string, db: pg.Pool): Promise<number> {
         done += rows.length;
       }
     }));
+    for (const { pid, cpuMs: before } of claimers) {
+      const now = processCpuMs(pid);
+      cpuMs = cpuMs === null || now === null || before === null ? null : cpuMs + now - before;
+    }
   } finally {
-    await Promise.all(claimers.map((c) => c.end()));
+    await Promise.all(claimers.map(({ c }) => c.end()));
   }
-  return Math.round(done / ((performance.now() - started) / 1000));
+  const jobsPerSecond = Math.round(done / ((performance.now() - started) / 1000));
+  for (const q of await vacuuming()) autovacuum.add(q);
+  return { jobs_per_second: jobsPerSecond, cpu_us_per_job: cpuMs === null ? null : Math.round((cpuMs * 1000) / done), autovacuum: [...autovacuum] };
 }
 
 /**
@@ -307,16 +328,26 @@ async function timeReads(db: pg.Pool) {
   const client = await db.connect();
   // The p50 beside each p95: on a shared machine a few runs stall behind other processes, and
   // the median shows what the query itself costs.
+  // And the backend's CPU per run (from /proc): what the query costs whatever the machine's load,
+  // which on a shared machine moves the wall clock by several times.
+  const pid = Number((await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
   const timed = async (name: string, actor: 'admin' | 'alice', sql: string, params: unknown[] = []) => {
     const timings: number[] = [];
+    let cpuBefore: number | null = null;
     await as(client, actor, async (c) => {
       for (let i = 0; i < READ_RUNS + 3; i++) {
+        if (i === 3) cpuBefore = processCpuMs(pid);
         const t = performance.now();
         await c.query(sql, params);
         if (i >= 3) timings.push(performance.now() - t);
       }
     });
-    return { [`${name}_p95_ms`]: round(percentile(timings, 0.95), 2), [`${name}_p50_ms`]: round(percentile(timings, 0.5), 2) };
+    const cpuAfter = processCpuMs(pid);
+    return {
+      [`${name}_p95_ms`]: round(percentile(timings, 0.95), 2),
+      [`${name}_p50_ms`]: round(percentile(timings, 0.5), 2),
+      [`${name}_cpu_ms`]: cpuBefore === null || cpuAfter === null ? null : round((cpuAfter - cpuBefore) / READ_RUNS, 1),
+    };
   };
   try {
     return {
@@ -389,14 +420,30 @@ async function history() {
   // An idle connection closed under the pool is replaced on the next query, not a crash.
   db.on('error', () => {});
   emptyDb.on('error', () => {});
+  // Each round's ratio (history over empty) for the wall clock and for the claimers' CPU per
+  // job; the median of each. At a load of 5 to 8 single rounds of the same two databases moved
+  // between 0.7 and 1.4 by the clock, so the CPU ratio is printed beside it.
   const ratio = async () => {
-    const rounds: { empty: number; history: number }[] = [];
+    // Dead row versions in jobs when the rounds start: each claimed and completed job leaves
+    // some, and the queue's partial indexes keep their entries until a vacuum.
+    const deadJobs = async (pool: pg.Pool) =>
+      Number((await pool.query<{ n: string }>(`select n_dead_tup as n from pg_stat_user_tables where relid = 'public.jobs'::regclass`)).rows[0]!.n);
+    const jobsDeadAtStart = { empty: await deadJobs(emptyDb), history: await deadJobs(db) };
+    const rounds: { empty: Awaited<ReturnType<typeof throughput>>; history: Awaited<ReturnType<typeof throughput>> }[] = [];
     for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
       const e = await throughput(empty.url, emptyDb);
       rounds.push({ empty: e, history: await throughput(database.url, db) });
     }
-    const ratios = rounds.map((r) => r.history / r.empty).sort((a, b) => a - b);
-    return { rounds, median_ratio: round(ratios[Math.floor(ratios.length / 2)]!, 2) };
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const cpu = rounds.every((r) => r.empty.cpu_us_per_job !== null && r.history.cpu_us_per_job !== null)
+      ? round(median(rounds.map((r) => r.history.cpu_us_per_job! / r.empty.cpu_us_per_job!)), 2)
+      : null;
+    return {
+      jobs_dead_tuples_at_start: jobsDeadAtStart,
+      rounds,
+      median_ratio: round(median(rounds.map((r) => r.history.jobs_per_second / r.empty.jobs_per_second)), 2),
+      median_cpu_per_job_ratio: cpu,
+    };
   };
   try {
     const client = await db.connect();
@@ -467,9 +514,16 @@ async function history() {
       rollups_steady_state_gb: round(rollupSteadyBytes / 1e9, 3),
       rows_before: rowsBefore,
       rows_after: rowsAfter,
-      claim_complete_jobs_per_second: { with_history: throughputBefore.rounds, after_prune: throughputAfter.rounds },
+      claim_complete_rounds: {
+        with_history: { jobs_dead_tuples_at_start: throughputBefore.jobs_dead_tuples_at_start, rounds: throughputBefore.rounds },
+        after_prune: { jobs_dead_tuples_at_start: throughputAfter.jobs_dead_tuples_at_start, rounds: throughputAfter.rounds },
+      },
       throughput_ratio_with_history: throughputBefore.median_ratio,
       throughput_ratio_after_prune: throughputAfter.median_ratio,
+      // History over empty, the claimers' Postgres CPU per claimed and completed job (1 = the
+      // same cost; above 1 the history makes each job dearer).
+      cpu_per_job_ratio_with_history: throughputBefore.median_cpu_per_job_ratio,
+      cpu_per_job_ratio_after_prune: throughputAfter.median_cpu_per_job_ratio,
       throughput_ratio_target: 0.9,
       reads_before_prune: readsBefore,
       reads_after_prune: readsAfter,

@@ -78,6 +78,35 @@ describe('metrics_provider_hour', () => {
     assert.equal(n, rows[0]!.hours, 'no hour row without minutes');
   });
 
+  test('each hour row keeps the percentiles of its own histogram', async () => {
+    const { rows } = await t.db.query<{ hours: number; with_calls: number; differing: number }>(
+      `select count(*)::integer as hours, count(*) filter (where calls > 0)::integer as with_calls,
+              count(*) filter (where (p50_ms, p95_ms, p99_ms) is distinct from
+                (private.histogram_percentile(latency_hist, 0.5), private.histogram_percentile(latency_hist, 0.95),
+                 private.histogram_percentile(latency_hist, 0.99)))::integer as differing
+         from public.metrics_provider_hour`,
+    );
+    assert.ok(rows[0]!.with_calls >= 10, `hours with calls: ${rows[0]!.with_calls}`);
+    assert.equal(rows[0]!.differing, 0);
+  });
+
+  test('an hour row without stored percentiles gives the same document', async () => {
+    const client = await t.db.connect();
+    try {
+      // One transaction: now() and so the window are the same for both reads.
+      await client.query('begin');
+      const read = async () =>
+        (await client.query<{ h: string }>(`select public.job_health('24 hours', '1 hour')::text as h`)).rows[0]!.h;
+      const stored = await read();
+      const changed = await client.query('update public.metrics_provider_hour set p50_ms = null, p95_ms = null, p99_ms = null where calls > 0');
+      assert.ok(changed.rowCount! >= 10);
+      assert.equal(await read(), stored);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
   test('an hour half rolled up is completed when the watermark moves on', async () => {
     const client = await t.db.connect();
     try {

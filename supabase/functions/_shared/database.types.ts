@@ -715,6 +715,9 @@ export type Database = {
           model_id: string
           ok: number
           other_error: number
+          p50_ms: number | null
+          p95_ms: number | null
+          p99_ms: number | null
           rate_limited: number
           server_error: number
           timeout: number
@@ -727,6 +730,9 @@ export type Database = {
           model_id: string
           ok?: number
           other_error?: number
+          p50_ms?: number | null
+          p95_ms?: number | null
+          p99_ms?: number | null
           rate_limited?: number
           server_error?: number
           timeout?: number
@@ -739,6 +745,9 @@ export type Database = {
           model_id?: string
           ok?: number
           other_error?: number
+          p50_ms?: number | null
+          p95_ms?: number | null
+          p99_ms?: number | null
           rate_limited?: number
           server_error?: number
           timeout?: number
