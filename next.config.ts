@@ -15,6 +15,19 @@ const nextConfig: NextConfig = {
   distDir: process.env.NEXT_DIST_DIR || '.next',
   // The local platform, Deno worker and benchmarks live under supabase/; the app never imports them.
   outputFileTracingExcludes: { '*': ['supabase/**', '.local/**'] },
+  // The app uses no next/image (its thumbnails are made by the thumbnail route). Only `npm run
+  // bench thumbnail` turns the image optimizer on, as the peer it measures the route against:
+  // images from the local platform's Storage (a loopback address, which the optimizer refuses
+  // unless told) at the route's quality, 80.
+  ...(process.env.JOBHEALTH_BENCH_IMAGE_OPTIMIZER === '1' && process.env.NEXT_PUBLIC_SUPABASE_URL
+    ? {
+        images: {
+          remotePatterns: [new URL(`${process.env.NEXT_PUBLIC_SUPABASE_URL}/storage/v1/object/sign/**`)],
+          dangerouslyAllowLocalIP: true,
+          qualities: [80],
+        },
+      }
+    : {}),
 };
 
 export default nextConfig;
