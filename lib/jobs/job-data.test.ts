@@ -414,9 +414,11 @@ describe('owning images', () => {
   test('a deleted job leaves the gallery and its page shows the blanked row; a running one is refused with the reason', async () => {
     const alice = await signIn('alice');
     const job = await finishedJob(alice, 'jobdata: delete me', { data: new Uint8Array(drawPromptImage('d', 32, 32)), mimeType: 'image/png' });
+    // Viewed in the gallery once, so its thumbnail is stored beside the image.
+    assert.equal((await jobThumbnail(alice, storageThumbnailStore(createTestClient(stack, stack.secretKey)), job.id)).status, 200);
     const balance = await fetchBalance(alice, DEMO_USERS.alice.id);
     const deletion = await deleteJob(alice, job.id);
-    assert.equal(deletion.objects_queued, 2);
+    assert.equal(deletion.objects_queued, 2, 'the image and its thumbnail');
     const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
     assert.equal(page.items.some((j) => j.id === job.id), false);
     const row = (await fetchJob(alice, job.id))!;
