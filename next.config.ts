@@ -22,12 +22,18 @@ const nextConfig: NextConfig = {
   ...(process.env.JOBHEALTH_BENCH_IMAGE_OPTIMIZER === '1' && process.env.NEXT_PUBLIC_SUPABASE_URL
     ? {
         images: {
-          remotePatterns: [new URL(`${process.env.NEXT_PUBLIC_SUPABASE_URL}/storage/v1/object/sign/**`)],
+          // Signed URLs carry their token in the query string, which a URL pattern would have to match exactly.
+          remotePatterns: [benchStoragePattern(process.env.NEXT_PUBLIC_SUPABASE_URL)],
           dangerouslyAllowLocalIP: true,
           qualities: [80],
         },
       }
     : {}),
 };
+
+function benchStoragePattern(apiUrl: string) {
+  const url = new URL(apiUrl);
+  return { protocol: url.protocol.replace(':', '') as 'http' | 'https', hostname: url.hostname, port: url.port, pathname: '/storage/v1/object/sign/**' };
+}
 
 export default nextConfig;
