@@ -196,7 +196,7 @@ describe('the gallery', () => {
     const viewed = await finish('jobdata: gallery viewed');
     const unseen = await finish('jobdata: gallery not viewed yet');
     // The first view of one of them, through the route's own logic, stores its thumbnail.
-    const made = await jobThumbnail(alice, storageThumbnailStore(service), viewed.job.id);
+    const made = await jobThumbnail(alice, storageThumbnailStore(() => service), viewed.job.id);
     assert.equal(made.status, 200);
 
     const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
@@ -415,7 +415,7 @@ describe('owning images', () => {
     const alice = await signIn('alice');
     const job = await finishedJob(alice, 'jobdata: delete me', { data: new Uint8Array(drawPromptImage('d', 32, 32)), mimeType: 'image/png' });
     // Viewed in the gallery once, so its thumbnail is stored beside the image.
-    assert.equal((await jobThumbnail(alice, storageThumbnailStore(createTestClient(stack, stack.secretKey)), job.id)).status, 200);
+    assert.equal((await jobThumbnail(alice, storageThumbnailStore(() => createTestClient(stack, stack.secretKey)), job.id)).status, 200);
     const balance = await fetchBalance(alice, DEMO_USERS.alice.id);
     const deletion = await deleteJob(alice, job.id);
     assert.equal(deletion.objects_queued, 2, 'the image and its thumbnail');

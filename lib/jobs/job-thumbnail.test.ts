@@ -39,7 +39,7 @@ const stored = async (path: string) => (await service.storage.from('results').ex
 before(async () => {
   stack = await startTestStack();
   service = createTestClient(stack, stack.secretKey);
-  store = storageThumbnailStore(service);
+  store = storageThumbnailStore(() => service);
   for (const user of ['alice', 'bob', 'support', 'admin'] as const) users[user] = (await signedInClient(stack, user)).client;
 });
 after(async () => {

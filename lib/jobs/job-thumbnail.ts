@@ -18,15 +18,18 @@ export type ThumbnailStore = {
   remove(bucket: string, path: string): Promise<void>;
 };
 
-/** Thumbnails kept in Storage through the given (secret-key) client; cached by browsers for a day. */
-export function storageThumbnailStore(client: DatabaseClient): ThumbnailStore {
+/**
+ * Thumbnails kept in Storage through the (secret-key) client the factory makes, only when one is
+ * stored or removed: a view served from Storage, or refused, never needs the key.
+ */
+export function storageThumbnailStore(client: () => DatabaseClient): ThumbnailStore {
   return {
     async upload(bucket, path, jpeg) {
-      const { error } = await client.storage.from(bucket).upload(path, jpeg, { contentType: 'image/jpeg', upsert: true, cacheControl: '86400' });
+      const { error } = await client().storage.from(bucket).upload(path, jpeg, { contentType: 'image/jpeg', upsert: true, cacheControl: '86400' });
       if (error) throw new Error(error.message);
     },
     async remove(bucket, path) {
-      const { error } = await client.storage.from(bucket).remove([path]);
+      const { error } = await client().storage.from(bucket).remove([path]);
       if (error) throw new Error(error.message);
     },
   };

@@ -33,6 +33,6 @@ export async function storeThumbnailAsApp(service: DatabaseClient, job: { id: st
   if (error) throw error;
   const thumbnail = await makeThumbnailImage(new Uint8Array(await data.arrayBuffer()));
   const path = thumbnailPath(job);
-  await storageThumbnailStore(service).upload(result.bucket, path, thumbnail.data);
+  await storageThumbnailStore(() => service).upload(result.bucket, path, thumbnail.data);
   return path;
 }
