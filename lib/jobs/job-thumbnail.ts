@@ -2,7 +2,7 @@ import type { DatabaseClient } from '@/lib/supabase/database';
 import { thumbnailPath } from './gallery-image';
 import { fetchJob } from './job-query';
 import type { Job } from './job-schema';
-import { makeThumbnailImage, ThumbnailImageError, type Thumbnail } from './thumbnail-image';
+import { makeThumbnailImage, ThumbnailImageError, withThumbnailSlot, type Thumbnail } from './thumbnail-image';
 
 /** What the thumbnail route answers: the JPEG, or a status and the reason. */
 export type ThumbnailAnswer =
@@ -93,18 +93,21 @@ async function makeAndStore(
   path: string,
   maxInputPixels: number | undefined,
 ): Promise<ThumbnailAnswer> {
-  const original = await caller.storage.from(bucket).download(imagePath);
-  if (!original.data) {
-    // The row still names the image but Storage has none: erased a moment ago (deleted or expired).
-    return isNotFound(original.error) ? { status: 410, message: 'This image is no longer stored.' } : { status: 502, message: `Storage did not answer: ${original.error?.message}` };
-  }
-  let thumbnail: Thumbnail;
-  try {
-    thumbnail = await makeThumbnailImage(new Uint8Array(await original.data.arrayBuffer()), maxInputPixels);
-  } catch (error) {
-    if (error instanceof ThumbnailImageError) return { status: 422, message: `No thumbnail: ${error.message}.` };
-    throw error;
-  }
+  const made = await withThumbnailSlot(async (): Promise<Thumbnail | ThumbnailAnswer> => {
+    const original = await caller.storage.from(bucket).download(imagePath);
+    if (!original.data) {
+      // The row still names the image but Storage has none: erased a moment ago (deleted or expired).
+      return isNotFound(original.error) ? { status: 410, message: 'This image is no longer stored.' } : { status: 502, message: `Storage did not answer: ${original.error?.message}` };
+    }
+    try {
+      return await makeThumbnailImage(new Uint8Array(await original.data.arrayBuffer()), maxInputPixels);
+    } catch (error) {
+      if (error instanceof ThumbnailImageError) return { status: 422, message: `No thumbnail: ${error.message}.` };
+      throw error;
+    }
+  });
+  if ('status' in made) return made;
+  const thumbnail = made;
   try {
     await store.upload(bucket, path, thumbnail.data);
   } catch (error) {
