@@ -346,7 +346,7 @@ describe('crossing a live change', () => {
     // The job succeeds; its message (as the trigger wrote it to the topic) is applied.
     const service = createTestClient(stack, stack.secretKey);
     const image = { data: new Uint8Array(drawPromptImage('jobdata: crossing', 64, 64)), mimeType: 'image/png' };
-    const result = await createResultStore(service, 'results', { makeThumbnail, log: () => {} }).store({ id: job.id, user_id: userId } as ClaimedJob, [image]);
+    const result = await createResultStore(service, 'results').storeImages({ id: job.id, user_id: userId } as ClaimedJob, [image]);
     const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
     assert.equal(error, null);
     const message = await stack.db.query(
