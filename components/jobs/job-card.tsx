@@ -73,6 +73,11 @@ function Thumbnail({ job, result }: { job: GalleryItem; result: JobResult }) {
   // finished after its page was loaded asks the route. When no thumbnail can be made (the route
   // answers an error), the card shows the full image instead.
   const [failed, setFailed] = useState(false);
+  // A server-rendered card's image starts loading before hydration, so its error may come before
+  // React listens for it: an image already broken when it mounts has failed too.
+  const brokenOnMount = (img: HTMLImageElement | null) => {
+    if (img && img.complete && img.naturalWidth === 0) setFailed(true);
+  };
   const full = useResultUrl(job.id, failed ? { bucket: result.bucket, path: result.path } : null);
   const src = failed ? full.data : (job.thumbnailUrl ?? thumbnailRoute(job.id));
   if (!src) {
@@ -91,6 +96,7 @@ function Thumbnail({ job, result }: { job: GalleryItem; result: JobResult }) {
       height={height}
       loading="lazy"
       decoding="async"
+      ref={failed ? undefined : brokenOnMount}
       onError={failed ? undefined : () => setFailed(true)}
     />
   );
