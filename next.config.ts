@@ -15,6 +15,25 @@ const nextConfig: NextConfig = {
   distDir: process.env.NEXT_DIST_DIR || '.next',
   // The local platform, Deno worker and benchmarks live under supabase/; the app never imports them.
   outputFileTracingExcludes: { '*': ['supabase/**', '.local/**'] },
+  // The app uses no next/image (its thumbnails are made by the thumbnail route). Only `npm run
+  // bench thumbnail` turns the image optimizer on, as the peer it measures the route against:
+  // images from the local platform's Storage (a loopback address, which the optimizer refuses
+  // unless told) at the route's quality, 80.
+  ...(process.env.JOBHEALTH_BENCH_IMAGE_OPTIMIZER === '1' && process.env.NEXT_PUBLIC_SUPABASE_URL
+    ? {
+        images: {
+          // Signed URLs carry their token in the query string, which a URL pattern would have to match exactly.
+          remotePatterns: [benchStoragePattern(process.env.NEXT_PUBLIC_SUPABASE_URL)],
+          dangerouslyAllowLocalIP: true,
+          qualities: [80],
+        },
+      }
+    : {}),
 };
+
+function benchStoragePattern(apiUrl: string) {
+  const url = new URL(apiUrl);
+  return { protocol: url.protocol.replace(':', '') as 'http' | 'https', hostname: url.hostname, port: url.port, pathname: '/storage/v1/object/sign/**' };
+}
 
 export default nextConfig;

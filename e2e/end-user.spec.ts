@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import type pg from 'pg';
+import sharp from 'sharp';
 import { DEMO_USERS } from '../testkit/demo-users.ts';
 import { FLASH, moveJobsBack } from '../testkit/database/fixtures.ts';
 import { signIn } from '../testkit/browser/sign-in.ts';
+import { createTestClient } from '../testkit/http/clients.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
 import { expect, test } from './support/test.ts';
 
@@ -100,8 +102,13 @@ test('a user creates a job and watches progress move and the image appear withou
   expect(postgresChangesBindings(realtime.sent)).toEqual([]);
 });
 
-test('the gallery shows a finished job\'s thumbnail without a reload, and a running one with its progress', async ({ alicePage: page, tag, saveScreenshot }) => {
+test('the gallery shows a finished job\'s thumbnail without a reload, and a running one with its progress', async ({ alicePage: page, tag, stack, saveScreenshot }) => {
   const prompt = `${tag}-gallery: a paper boat on a pond`;
+  // Every script the browser loads, to check below that none carries the server's secret key.
+  const scripts: Promise<string>[] = [];
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'script') scripts.push(response.text().catch(() => ''));
+  });
   // 16:9: the stand-in's image is 1344x768, so its thumbnail (256x146) is told apart by its size.
   const jobId = await createJobInUi(page, prompt, '16:9');
   await page.getByRole('link', { name: '← All jobs' }).click();
@@ -115,18 +122,49 @@ test('the gallery shows a finished job\'s thumbnail without a reload, and a runn
   const thumbnail = card.getByRole('img', { name: `Generated image: ${prompt}` });
   await expect(thumbnail).toBeVisible();
   await expect(thumbnail).toHaveAttribute('loading', 'lazy');
-  // The card shows the stored thumbnail, not the full image scaled down by the browser.
+  // Nobody has viewed it yet: the card asks the app, which makes the thumbnail (not the full
+  // image scaled down by the browser) and stores it.
+  await expect(thumbnail).toHaveAttribute('src', `/jobs/${jobId}/thumbnail`);
   await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the thumbnail has loaded' }).toBe(256);
   expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalHeight)).toBe(146);
-  await expect(thumbnail).toHaveAttribute('src', /\.thumb\.jpg\?token=/);
   await expect(thumbnail).toHaveAttribute('width', '256');
   await expect(thumbnail).toHaveAttribute('height', '146');
   expect(await stillMarked(page), 'the page was never reloaded').toBe(true);
   await saveScreenshot(page, 'gallery');
+  // From now on the gallery signs the stored thumbnail in its page's batch, as any other.
+  await page.reload();
+  await expect(thumbnail).toHaveAttribute('src', /\.thumb\.jpg\?token=/);
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the stored thumbnail has loaded' }).toBe(256);
+  const loaded = await Promise.all(scripts);
+  expect(loaded.length).toBeGreaterThan(0);
+  expect(loaded.filter((text) => text.includes(stack.secretKey)), 'no script the browser loads holds the secret key').toEqual([]);
   // The job page keeps the full image.
   await card.getByRole('link').click();
   const full = page.getByRole('img', { name: `Generated image: ${prompt}` });
   await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(1344);
+});
+
+test('a thumbnail that cannot be made: the card shows the full image instead', async ({ alicePage: page, tag, stack }) => {
+  const prompt = `${tag}-gallery: too large to thumbnail`;
+  const jobId = await createJobInUi(page, prompt);
+  await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
+  // The stored image swapped for one larger than any Gemini size (20 MP), which the app will not decode.
+  const service = createTestClient(stack, stack.secretKey);
+  const { data: job } = await service.from('jobs').select('result').eq('id', jobId).single();
+  const path = (job!.result as { path: string }).path;
+  const huge = await sharp({ create: { width: 5000, height: 4000, channels: 3, background: '#3366cc' } }).png().toBuffer();
+  expect((await service.storage.from('results').upload(path, huge, { upsert: true, contentType: 'image/png' })).error).toBeNull();
+
+  await page.goto('/jobs');
+  const card = page.getByRole('list', { name: 'Job history' }).getByRole('listitem').filter({ has: page.locator(`a[href="/jobs/${jobId}"]`) });
+  const image = card.getByRole('img', { name: `Generated image: ${prompt}` });
+  const refused = await page.request.get(`/jobs/${jobId}/thumbnail`);
+  expect(refused.status()).toBe(422);
+  expect((await refused.json()).error).toMatch(/larger than 18000000 pixels/);
+  await expect(image).toHaveAttribute('src', /\.png\?token=/);
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(5000);
+  // The job itself is untouched.
+  await expect(card).toContainText('Done');
 });
 
 test('a job that finishes while the user is elsewhere raises a notice with a link, and never moves them', async ({ alicePage: page, tag, saveScreenshot }) => {

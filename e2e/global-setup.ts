@@ -75,6 +75,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       env: {
         NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
         NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey,
+        // The server's only secret: it stores the gallery thumbnails it makes (lib/supabase/secret.ts).
+        SUPABASE_SECRET_KEY: stack.info.secretKey,
         // One fixed directory (Next.js adds its types to tsconfig.json by name), not .next, which
         // `npm run dev` locks.
         NEXT_DIST_DIR: '.next-e2e',
@@ -91,6 +93,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       appUrl: next.url,
       apiUrl: stack.info.apiUrl,
       publishableKey: stack.info.publishableKey,
+      secretKey: stack.info.secretKey,
       dbUrl: stack.info.dbUrl,
       geminiBaseUrl: stack.info.geminiBaseUrl!,
     });

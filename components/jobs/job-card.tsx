@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { Timestamp } from '@/components/format/timestamp';
 import { describeFailure } from '@/lib/jobs/failure-reason';
-import { galleryImage } from '@/lib/jobs/gallery-image';
+import { galleryImage, thumbnailRoute } from '@/lib/jobs/gallery-image';
 import type { GalleryItem } from '@/lib/jobs/gallery-query';
 import type { JobResult } from '@/supabase/functions/_shared/job-result';
 import { useImageDownload } from '@/lib/jobs/image-download';
@@ -68,10 +68,18 @@ function CardActions({ job }: { job: GalleryItem }) {
 }
 
 function Thumbnail({ job, result }: { job: GalleryItem; result: JobResult }) {
-  const image = galleryImage(result);
-  // A job that finished after its page was loaded has no URL from the page's batch: it signs its own.
-  const own = useResultUrl(job.id, job.thumbnailUrl ? null : image);
-  const src = job.thumbnailUrl ?? own.data;
+  const image = galleryImage({ ...job, result });
+  // The page's batch signed the stored thumbnail, or pointed at the route that makes it; a job that
+  // finished after its page was loaded asks the route. When no thumbnail can be made (the route
+  // answers an error), the card shows the full image instead.
+  const [failed, setFailed] = useState(false);
+  // A server-rendered card's image starts loading before hydration, so its error may come before
+  // React listens for it: an image already broken when it mounts has failed too.
+  const brokenOnMount = (img: HTMLImageElement | null) => {
+    if (img && img.complete && img.naturalWidth === 0) setFailed(true);
+  };
+  const full = useResultUrl(job.id, failed ? { bucket: result.bucket, path: result.path } : null);
+  const src = failed ? full.data : (job.thumbnailUrl ?? thumbnailRoute(job.id));
   if (!src) {
     const [width, height] = fit(image.width, image.height);
     return <div className="skeleton job-thumb" style={{ width, height }} aria-label="Loading the image" />;
@@ -79,8 +87,18 @@ function Thumbnail({ job, result }: { job: GalleryItem; result: JobResult }) {
   // The image's own size, so the browser reserves the right shape before it loads; CSS fits it to the card.
   const [width, height] = image.width && image.height ? [image.width, image.height] : [THUMB, THUMB];
   return (
-    // eslint-disable-next-line @next/next/no-img-element -- a signed URL on the API host, not a static asset
-    <img src={src} alt={`Generated image: ${job.prompt}`} className="job-thumb" width={width} height={height} loading="lazy" decoding="async" />
+    // eslint-disable-next-line @next/next/no-img-element -- a signed Storage URL or the app's thumbnail route, not a static asset
+    <img
+      src={src}
+      alt={`Generated image: ${job.prompt}`}
+      className="job-thumb"
+      width={width}
+      height={height}
+      loading="lazy"
+      decoding="async"
+      ref={failed ? undefined : brokenOnMount}
+      onError={failed ? undefined : () => setFailed(true)}
+    />
   );
 }
 

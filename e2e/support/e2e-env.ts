@@ -5,8 +5,14 @@
 export interface E2eStackInfo {
   appUrl: string;
   apiUrl: string;
-  /** The browser's key. No secret key here: the hosted gateway refuses one sent from a browser. */
+  /** The browser's key. */
   publishableKey: string;
+  /**
+   * The app server's secret key (it stores the gallery thumbnails it makes): for the journeys to
+   * check that no script the browser loads contains it, and to put fixtures in Storage from the
+   * test process. Never given to a browser (the hosted gateway refuses one sent from a browser).
+   */
+  secretKey: string;
   dbUrl: string;
   geminiBaseUrl: string;
 }

@@ -27,7 +27,7 @@ describe('the job waterfall', () => {
       ['Gemini gemini-2.5-flash-image', 1, 1100, 1300],
       ['Retry-After wait', 1, 1300, 2400],
       ['Gemini gemini-2.5-flash-image', 1, 2400, 5400],
-      ['Upload, thumbnail, completion', 1, 5400, 6000],
+      ['Upload and completion', 1, 5400, 6000],
       ['Succeeded', 0, 6000, 6000],
     ]);
     assert.deepEqual([w!.start - T0, w!.end - T0], [0, 6000]);

@@ -101,7 +101,7 @@ export function buildJobWaterfall(events: JobEvent[], calls: ProviderCall[], now
           previous = call;
         }
         if (next?.to_status === 'succeeded' && previousEnd !== null && previousEnd < end) {
-          spans.push({ key: `${event.id}-store`, label: 'Upload, thumbnail, completion', kind: 'store', depth: 1, start: previousEnd, end });
+          spans.push({ key: `${event.id}-store`, label: 'Upload and completion', kind: 'store', depth: 1, start: previousEnd, end });
         }
         break;
       }

@@ -1,6 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { creditKeys } from '@/lib/credits/keys';
-import { galleryImage } from './gallery-image';
 import type { GalleryData, GalleryItem } from './gallery-query';
 import { DELETED_STAGE, isTerminal, mergeJob, type Job } from './job-schema';
 import { jobKeys } from './keys';
@@ -78,7 +77,8 @@ function patchJob<T extends Job>(current: T, change: UserJobChange): T {
 function patchGalleryItem(item: GalleryItem, change: UserJobChange): GalleryItem {
   const patched = patchJob(item, change);
   if (patched === item) return item;
-  const same = change.result && item.result && galleryImage(change.result).path === galleryImage(item.result).path;
+  // The thumbnail's path is the job's own: a URL signed for it stays good while the job keeps its image.
+  const same = change.result !== null && item.result !== null;
   return { ...patched, refunded: change.refunded, thumbnailUrl: same ? item.thumbnailUrl : null };
 }
 

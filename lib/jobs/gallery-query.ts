@@ -3,7 +3,7 @@ import type { DatabaseClient } from '@/lib/supabase/database';
 import { z } from 'zod';
 import { createClient } from '@/lib/supabase/client';
 import { jobKeys } from './keys';
-import { galleryImage } from './gallery-image';
+import { galleryImage, thumbnailRoute } from './gallery-image';
 import { keepNewerJobs } from './job-cache-merge';
 import { JOB_COLUMNS, jobSchema, mergeJobRows, type Job } from './job-schema';
 import { RESULT_URL_SECONDS } from './result-url-query';
@@ -15,9 +15,10 @@ export const GALLERY_PAGE_SIZE = 24;
 export type GalleryCursor = { createdAt: string; id: string };
 
 /**
- * One card: the job, what the ledger refunded for its current charge, and a signed URL of its
- * gallery image when it has one (null for a job still running, or one that finished after its
- * page was loaded: the card then signs its own).
+ * One card: the job, what the ledger refunded for its current charge, and the URL of its
+ * thumbnail: signed when the thumbnail is in Storage, else the app's thumbnail route, which makes
+ * it (null for a job without an image, or one that finished after its page was loaded: the card
+ * then asks the route).
  */
 export type GalleryItem = Job & { refunded: number; thumbnailUrl: string | null };
 export type GalleryPage = { items: GalleryItem[]; next: GalleryCursor | null };
@@ -53,7 +54,7 @@ export async function fetchGalleryPage(supabase: DatabaseClient, userId: string,
   const items = rows.map(({ charge_seq: chargeSeq, ...job }) => ({
     ...job,
     refunded: refunds.get(`${job.id}:${chargeSeq}`) ?? 0,
-    thumbnailUrl: job.status === 'succeeded' && job.result ? (urls.get(imageKey(galleryImage(job.result))) ?? null) : null,
+    thumbnailUrl: job.status === 'succeeded' && job.result ? (urls.get(imageKey(galleryImage({ ...job, result: job.result }))) ?? thumbnailRoute(job.id)) : null,
   }));
   const last = rows.at(-1);
   return { items, next: rows.length === GALLERY_PAGE_SIZE && last ? { createdAt: last.created_at, id: last.id } : null };
@@ -73,23 +74,25 @@ async function fetchRefunds(supabase: DatabaseClient, rows: { id: string; status
 const imageKey = (image: { bucket: string; path: string }) => `${image.bucket}/${image.path}`;
 
 /**
- * Signed URLs for the page's gallery images, one batch per bucket: one request for the page
- * instead of one per card. Supabase's batch signing takes no image transformation (only a single
- * createSignedUrl does, and transformations are a paid hosted feature), which is why the worker
- * stores thumbnails and these are what is signed.
+ * Signed URLs for the page's thumbnails, one batch per bucket: one request for the page instead
+ * of one per card. Supabase's batch signing takes no image transformation (only a single
+ * createSignedUrl does, and transformations are a paid hosted feature), which is why thumbnails
+ * are stored objects. A thumbnail nobody has viewed yet is not in Storage: Storage answers that
+ * path with an error and no URL (the rest of the batch is signed), and its card asks the app's
+ * thumbnail route instead, which makes and stores it once.
  */
 async function signResults(supabase: DatabaseClient, rows: Job[]): Promise<Map<string, string>> {
   const byBucket = new Map<string, string[]>();
   for (const row of rows) {
     if (row.status !== 'succeeded' || !row.result) continue;
-    const image = galleryImage(row.result);
+    const image = galleryImage({ ...row, result: row.result });
     byBucket.set(image.bucket, [...(byBucket.get(image.bucket) ?? []), image.path]);
   }
   const urls = new Map<string, string>();
   await Promise.all(
     [...byBucket].map(async ([bucket, paths]) => {
       const { data, error } = await supabase.storage.from(bucket).createSignedUrls(paths, RESULT_URL_SECONDS);
-      // A missing image leaves its card without a thumbnail rather than failing the page.
+      // Signing failed altogether: every card asks the thumbnail route rather than failing the page.
       if (error) return;
       for (const signed of data) if (signed.path && signed.signedUrl) urls.set(imageKey({ bucket, path: signed.path }), signed.signedUrl);
     }),

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { dehydrate, hydrate } from '@tanstack/react-query';
 import { after, before, describe, test } from 'node:test';
 import type { DatabaseClient } from '@/lib/supabase/database';
-import jpeg from 'jpeg-js';
+import sharp from 'sharp';
 import type { ClaimedJob } from '../../supabase/functions/job-worker/pipeline.ts';
 import { createResultStore } from '../../supabase/functions/job-worker/result-store.ts';
 import type { JobResult } from '../../supabase/functions/_shared/job-result.ts';
-import { makeThumbnail } from '../../supabase/functions/job-worker/thumbnail.ts';
 import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
 import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
@@ -29,6 +28,7 @@ import { parseUserJobChange, userTopic, type UserJobChange } from './user-job-ch
 import { applyUserJobChanges } from './apply-user-job-changes.ts';
 import { fetchGalleryPage, galleryQueryOptions, GALLERY_PAGE_SIZE, type GalleryData, type GalleryCursor } from './gallery-query.ts';
 import { galleryImage } from './gallery-image.ts';
+import { jobThumbnail, storageThumbnailStore } from './job-thumbnail.ts';
 import { jobKeys } from './keys.ts';
 
 /**
@@ -181,43 +181,42 @@ describe('the gallery', () => {
     assert.deepEqual(seen, expected.map((r) => r.id));
   });
 
-  test('a page carries the refund of each failed job and a signed URL for each image, batched: the thumbnail, else the result', async () => {
+  test('a page carries the refund of each failed job and its thumbnails signed in one batch; a thumbnail not made yet is the route that makes it', async () => {
     const alice = await signIn('alice');
     const failed = await createJob(alice, input({ prompt: 'jobdata: gallery failed' }));
     await cancelJob(alice, failed.id);
     const service = createTestClient(stack, stack.secretKey);
-    // Stored by the worker's own result store: the 1344x768 result and its thumbnail beside it.
-    const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
-    const finish = async (prompt: string, withThumbnail: boolean) => {
+    // Stored by the worker's own result store: a 1344x768 image, no thumbnail.
+    const finish = async (prompt: string) => {
       const job = await createJob(alice, input({ prompt }));
       const png = drawPromptImage(prompt, 1344, 768);
-      const stored = await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [{ data: new Uint8Array(png), mimeType: 'image/png' }]);
-      await completeAsWorker(job.id, withThumbnail ? stored : { ...stored, thumbnail_path: null, thumbnail_width: null, thumbnail_height: null });
+      await completeAsWorker(job.id, await createResultStore(service, 'results').storeImages({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [{ data: new Uint8Array(png), mimeType: 'image/png' }]));
       return { job, png };
     };
-    const done = await finish('jobdata: gallery done', true);
-    const older = await finish('jobdata: gallery without a thumbnail', false);
+    const viewed = await finish('jobdata: gallery viewed');
+    const unseen = await finish('jobdata: gallery not viewed yet');
+    // The first view of one of them, through the route's own logic, stores its thumbnail.
+    const made = await jobThumbnail(alice, storageThumbnailStore(() => service), viewed.job.id);
+    assert.equal(made.status, 200);
 
     const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
     const failedCard = page.items.find((j) => j.id === failed.id)!;
     assert.equal(failedCard.refunded, failed.credits_cost);
     assert.equal(failedCard.thumbnailUrl, null);
-    const doneCard = page.items.find((j) => j.id === done.job.id)!;
-    assert.equal(doneCard.status, 'succeeded');
-    assert.ok(doneCard.thumbnailUrl, 'the finished job has a signed URL');
-    const thumbnail = await fetch(doneCard.thumbnailUrl);
+    const viewedCard = page.items.find((j) => j.id === viewed.job.id)!;
+    assert.equal(viewedCard.status, 'succeeded');
+    assert.match(viewedCard.thumbnailUrl ?? '', /\/storage\/v1\/object\/sign\/results\//, 'the stored thumbnail, signed');
+    const thumbnail = await fetch(viewedCard.thumbnailUrl!);
     assert.equal(thumbnail.status, 200);
     assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
-    const bytes = new Uint8Array(await thumbnail.arrayBuffer());
-    assert.ok(bytes.length < done.png.length / 10, `the thumbnail is ${bytes.length} bytes, the image ${done.png.length}`);
-    const decoded = jpeg.decode(bytes, { useTArray: true });
-    assert.deepEqual([decoded.width, decoded.height], [256, 146]);
-    assert.deepEqual(galleryImage(doneCard.result!), { bucket: 'results', path: `${DEMO_USERS.alice.id}/${done.job.id}.thumb.jpg`, width: 256, height: 146 });
-    // A result stored without a thumbnail is shown whole.
-    const olderCard = page.items.find((j) => j.id === older.job.id)!;
-    const full = await fetch(olderCard.thumbnailUrl!);
-    assert.equal(full.headers.get('content-type'), 'image/png');
-    assert.deepEqual(Buffer.from(await full.arrayBuffer()), older.png);
+    const bytes = Buffer.from(await thumbnail.arrayBuffer());
+    assert.ok(bytes.length < viewed.png.length / 10, `the thumbnail is ${bytes.length} bytes, the image ${viewed.png.length}`);
+    const meta = await sharp(bytes).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 256, 146]);
+    assert.deepEqual(galleryImage({ ...viewedCard, result: viewedCard.result! }), { bucket: 'results', path: `${DEMO_USERS.alice.id}/${viewed.job.id}.thumb.jpg`, width: 256, height: 146 });
+    // Storage signed the rest of the batch and answered no URL for the thumbnail nobody made yet.
+    const unseenCard = page.items.find((j) => j.id === unseen.job.id)!;
+    assert.equal(unseenCard.thumbnailUrl, `/jobs/${unseen.job.id}/thumbnail`);
   });
 });
 
@@ -347,7 +346,7 @@ describe('crossing a live change', () => {
     // The job succeeds; its message (as the trigger wrote it to the topic) is applied.
     const service = createTestClient(stack, stack.secretKey);
     const image = { data: new Uint8Array(drawPromptImage('jobdata: crossing', 64, 64)), mimeType: 'image/png' };
-    const result = await createResultStore(service, 'results', { makeThumbnail, log: () => {} }).store({ id: job.id, user_id: userId } as ClaimedJob, [image]);
+    const result = await createResultStore(service, 'results').storeImages({ id: job.id, user_id: userId } as ClaimedJob, [image]);
     const { error } = await service.rpc('complete_job', { p_job_id: job.id, p_lease_token: rows[0].lease_token, p_result: result });
     assert.equal(error, null);
     const message = await stack.db.query(
@@ -385,17 +384,16 @@ describe('owning images', () => {
   async function finishedJob(alice: DatabaseClient, prompt: string, image: { data: Uint8Array; mimeType: string }) {
     const service = createTestClient(stack, stack.secretKey);
     const job = await createJob(alice, input({ prompt }));
-    const results = createResultStore(service, 'results', { makeThumbnail, log: () => {} });
-    await completeAsWorker(job.id, await results.store({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [image]));
+    await completeAsWorker(job.id, await createResultStore(service, 'results').storeImages({ id: job.id, user_id: DEMO_USERS.alice.id } as ClaimedJob, [image]));
     return (await fetchJob(alice, job.id))!;
   }
 
   test('a download URL serves the stored bytes as an attachment named from the prompt and day, with the real extension', async () => {
     const alice = await signIn('alice');
-    const pixels = Buffer.alloc(40 * 30 * 4, 0x60);
+    const jpeg = new Uint8Array(await sharp({ create: { width: 40, height: 30, channels: 3, background: '#606060' } }).jpeg({ quality: 85 }).toBuffer());
     for (const [mimeType, data, extension] of [
       ['image/png', new Uint8Array(drawPromptImage('download', 64, 48)), 'png'],
-      ['image/jpeg', new Uint8Array(jpeg.encode({ data: pixels, width: 40, height: 30 }, 85).data), 'jpg'],
+      ['image/jpeg', jpeg, 'jpg'],
     ] as const) {
       const job = await finishedJob(alice, `jobdata: Download me, a ${extension}!`, { data, mimeType });
       const url = await createDownloadUrl(alice, { ...job, result: job.result! });
@@ -416,9 +414,11 @@ describe('owning images', () => {
   test('a deleted job leaves the gallery and its page shows the blanked row; a running one is refused with the reason', async () => {
     const alice = await signIn('alice');
     const job = await finishedJob(alice, 'jobdata: delete me', { data: new Uint8Array(drawPromptImage('d', 32, 32)), mimeType: 'image/png' });
+    // Viewed in the gallery once, so its thumbnail is stored beside the image.
+    assert.equal((await jobThumbnail(alice, storageThumbnailStore(() => createTestClient(stack, stack.secretKey)), job.id)).status, 200);
     const balance = await fetchBalance(alice, DEMO_USERS.alice.id);
     const deletion = await deleteJob(alice, job.id);
-    assert.equal(deletion.objects_queued, 2);
+    assert.equal(deletion.objects_queued, 2, 'the image and its thumbnail');
     const page = await fetchGalleryPage(alice, DEMO_USERS.alice.id, null);
     assert.equal(page.items.some((j) => j.id === job.id), false);
     const row = (await fetchJob(alice, job.id))!;

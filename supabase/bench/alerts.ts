@@ -189,7 +189,7 @@ export default async function alertsBenchmark(): Promise<Record<string, unknown>
 
     app = await startNextApp({
       port: await freePort(),
-      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey, NEXT_DIST_DIR: '.next-bench' },
+      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey, SUPABASE_SECRET_KEY: stack.info.secretKey, NEXT_DIST_DIR: '.next-bench' },
       // A first compile on a shared two-core machine can take minutes.
       readyTimeoutMs: 10 * 60_000,
     });

@@ -18,7 +18,7 @@ import { generateHealthHistory } from './health-history.ts';
  *
  * 1. Bytes per job (`db_bytes_per_job`): REAL_JOBS jobs through the real path (create_job as
  *    the demo users, the scheduler's wake-up, the worker in real Deno calling the Gemini
- *    stand-in, the image and thumbnail through the Storage API), after WARM_JOBS warm-up jobs.
+ *    stand-in, the image through the Storage API), after WARM_JOBS warm-up jobs.
  *    Every relation in the database (tables with their indexes and TOAST, partitions under
  *    their parent) measured before and after; the difference per job, split into what the
  *    policy keeps (jobs, ledger, Storage's rows, ...), what retention prunes, and

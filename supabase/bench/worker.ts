@@ -126,16 +126,14 @@ async function measureRpcRoundTrips() {
         return reply;
       },
     };
-    // The images and the thumbnail both charged as Storage, as one step before the trace split them.
+    // The images' upload charged as Storage.
     const timeStorage = async <T>(jobId: string, work: () => Promise<T>): Promise<T> => {
       const [value, ms] = await timed(work);
       charge(jobId, 'storage', ms);
       return value;
     };
     const results: ResultStore = {
-      store: (job, images) => timeStorage(job.id, () => f.deps.results.store(job, images)),
       storeImages: (job, images) => timeStorage(job.id, () => f.deps.results.storeImages(job, images)),
-      storeThumbnail: (job, image) => timeStorage(job.id, () => f.deps.results.storeThumbnail(job, image)),
     };
     // The budget call names only the model, not the job: charged as the mean per call.
     let budgetMs = 0;

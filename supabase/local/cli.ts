@@ -100,8 +100,13 @@ async function runStack(withApp: boolean) {
     console.log(`starting Next.js on port ${ports.app}...`);
     app = await startNextApp({
       port: ports.app,
-      // The browser's configuration only: the app never holds a secret key or the database URL.
-      env: { NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl, NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey },
+      // The browser's configuration, and the secret key the server stores gallery thumbnails with
+      // (lib/supabase/secret.ts; never NEXT_PUBLIC_, so never in a bundle). Never the database URL.
+      env: {
+        NEXT_PUBLIC_SUPABASE_URL: stack.info.apiUrl,
+        NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: stack.info.publishableKey,
+        SUPABASE_SECRET_KEY: stack.info.secretKey,
+      },
       output: (chunk) => process.stdout.write(chunk),
     }).catch(async (error) => {
       await stack.stop();

@@ -7,7 +7,7 @@ import { createTestClient } from '../../testkit/http/clients.ts';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
 import { jobsInEveryState, notificationsDuring, query, rejects, type JobsInEveryState } from '../../testkit/database/fixtures.ts';
-import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
+import { storeResultAsWorker, storeThumbnailAsApp } from '../../testkit/http/stored-result.ts';
 
 // delete_job against the fixture with one job in every state, all alice's, with the succeeded
 // job's image and thumbnail in Storage as the worker stores them: what goes (the content, the
@@ -47,7 +47,7 @@ before(async () => {
   service = createTestClient(stack, stack.secretKey);
   jobs = await jobsInEveryState(stack.db);
   const stored = await storeResultAsWorker(service, stack.db, jobs.succeeded);
-  imagePaths = [stored.path, stored.thumbnail_path!];
+  imagePaths = [stored.path, await storeThumbnailAsApp(service, jobs.succeeded, stored)];
   // A job id sharing all but its last character with the deleted one: the prefix must not reach it.
   const id = jobs.succeeded.id;
   otherPath = `${alice}/${id.slice(0, 35)}${id.endsWith('0') ? '1' : '0'}.png`;

@@ -6,7 +6,7 @@ import { createTestClient } from '../../testkit/http/clients.ts';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
 import { balance, jobsInEveryState, query, type JobsInEveryState } from '../../testkit/database/fixtures.ts';
-import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
+import { storeResultAsWorker, storeThumbnailAsApp } from '../../testkit/http/stored-result.ts';
 
 // Deleting a user through the Auth admin API, as the Supabase dashboard does: alice has a job in
 // every state, a ledger, an audit trail and an image in Storage. The policy is in the
@@ -24,7 +24,7 @@ before(async () => {
   service = createTestClient(stack, stack.secretKey);
   jobs = await jobsInEveryState(stack.db);
   const stored = await storeResultAsWorker(service, stack.db, jobs.succeeded);
-  imagePaths = [stored.path, stored.thumbnail_path!];
+  imagePaths = [stored.path, await storeThumbnailAsApp(service, jobs.succeeded, stored)];
   assert.deepEqual(imagePaths, [`${alice}/${jobs.succeeded.id}.png`, `${alice}/${jobs.succeeded.id}.thumb.jpg`]);
   await query(stack.db, 'support', `select * from public.grant_credits($1, 5, 'goodwill for alice@example.com')`, [alice]);
   ledgerBefore = (await stack.db.query(`select reason, delta::int from public.credit_ledger where user_id = $1 order by id`, [alice])).rows;

@@ -6,7 +6,7 @@ import { createTestClient } from '../../testkit/http/clients.ts';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
 import { claim, createJob, moveJobsBack, query, rejects } from '../../testkit/database/fixtures.ts';
-import { storeResultAsWorker } from '../../testkit/http/stored-result.ts';
+import { storeResultAsWorker, storeThumbnailAsApp } from '../../testkit/http/stored-result.ts';
 
 // The result images' retention window (20261208276100_result_image_expiry.sql): off by default,
 // and when an admin sets it, the pass expires exactly the images of jobs that finished longer ago,
@@ -23,7 +23,7 @@ async function succeededWithImage(daysAgo: number): Promise<{ id: string; paths:
   await query(stack.db, 'service', 'select public.complete_job($1, $2)', [claimed.id, claimed.lease_token]);
   const stored = await storeResultAsWorker(service, stack.db, created);
   await moveJobsBack(stack.db, [created.id], daysAgo);
-  return { id: created.id, paths: [stored.path, stored.thumbnail_path!] };
+  return { id: created.id, paths: [stored.path, await storeThumbnailAsApp(service, created, stored)] };
 }
 
 /** Whether Storage still has the object (storage-js answers false, with a not-found error, when not). */

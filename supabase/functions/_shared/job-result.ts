@@ -9,9 +9,12 @@ import { z } from 'zod';
  * the worker (its deno.json maps zod) and Node and Next.js resolve zod from node_modules.
  *
  * Where the worker put the image: Storage bucket and object path (named with the image's real
- * extension), its content type and size, every image when the call returned several, and the
- * gallery thumbnail stored beside it (null when it made none). Fields a result from before they
- * were recorded lacks are optional.
+ * extension), its content type and size, and every image when the call returned several. Fields a
+ * result from before they were recorded lacks are optional. The gallery thumbnail is not part of
+ * it: the app makes it on the first view, at a path derived from the job (thumbnailPath in
+ * lib/jobs/gallery-image.ts). The thumbnail_* keys are what workers wrote before that; no
+ * worker writes them and nothing reads them, and they stay accepted so results stored before
+ * still pass the database's check.
  */
 export const storedImageSchema = z.object({
   path: z.string(),
@@ -31,6 +34,7 @@ export const jobResultSchema = z.object({
   height: z.number().nullable().optional(),
   /** Every image, the first included, when the call returned more than one. */
   images: z.array(storedImageSchema).optional(),
+  /** Written by workers before the app made thumbnails; read by nothing. */
   thumbnail_path: z.string().nullable().optional(),
   thumbnail_width: z.number().nullable().optional(),
   thumbnail_height: z.number().nullable().optional(),

@@ -11,7 +11,6 @@ import { eraseQueuedObjects } from './object-erasure.ts';
 import type { Database } from '../_shared/database.types.ts';
 import { createPipeline, type WorkerClient } from './pipeline.ts';
 import { createResultStore } from './result-store.ts';
-import { makeThumbnail } from './thumbnail.ts';
 import { admitWorkerCall, databaseKey, readWorkerKeys } from './request-auth.ts';
 import { createTracing, readTracingConfig } from './tracing.ts';
 
@@ -35,7 +34,7 @@ const keepAlive = typeof EdgeRuntime !== 'undefined' ? (work: Promise<unknown>) 
 const worker = createJobWorker({
   pipeline,
   ai,
-  results: createResultStore(supabase, config.resultsBucket, { makeThumbnail, log }),
+  results: createResultStore(supabase, config.resultsBucket),
   registry: createModelRegistry(pipeline, systemClock),
   clock: systemClock,
   random: Math.random,

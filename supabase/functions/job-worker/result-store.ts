@@ -1,7 +1,6 @@
 import type { JobResult, StoredImage } from '../_shared/job-result.ts';
 import type { GeneratedImage } from './gemini-call.ts';
 import type { ClaimedJob, WorkerClient } from './pipeline.ts';
-import type { MakeThumbnail } from './thumbnail.ts';
 
 /**
  * Puts a job's images in Storage and builds the job's result. The path is fixed by the job,
@@ -9,22 +8,15 @@ import type { MakeThumbnail } from './thumbnail.ts';
  * policy keys on; the extension and the stored content type are the image's real type, read from
  * its bytes (Gemini answers PNG or JPEG, and a JPEG named .png downloads as a file the user's
  * system misreads). Upsert makes a retry after a crash between upload and complete_job
- * overwrite its own leftovers instead of failing on them. The first image also gets a JPEG
- * thumbnail beside it, <user_id>/<job_id>.thumb.jpg, for the gallery: same folder, so the same
- * read policy and the same erasure cover it. A thumbnail is a convenience: when it cannot be made
- * or stored the job still succeeds, with thumbnail_path null (the gallery then shows the result).
+ * overwrite its own leftovers instead of failing on them. The worker makes no thumbnail: decoding
+ * a PNG costs more CPU than an edge function's whole budget per job, so the app server makes the
+ * gallery's thumbnail the first time someone views it (docs/worker.md, "Memory and CPU").
  * The result's shape is ../_shared/job-result.ts, which the database's jobs_result_shape check holds.
  */
 export interface ResultStore {
-  /** The images uploaded and the result built, its thumbnail included. */
-  store(job: ClaimedJob, images: GeneratedImage[]): Promise<JobResult>;
-  /** The same in its two steps, for a caller that times each (the worker's trace has a span for each). */
-  storeImages(job: ClaimedJob, images: GeneratedImage[]): Promise<StoredImages>;
-  storeThumbnail(job: ClaimedJob, image: GeneratedImage): Promise<StoredThumbnail>;
+  /** The images uploaded and the job's result built from where they went. */
+  storeImages(job: ClaimedJob, images: GeneratedImage[]): Promise<JobResult>;
 }
-
-export type StoredThumbnail = Pick<JobResult, 'thumbnail_path' | 'thumbnail_width' | 'thumbnail_height'>;
-export type StoredImages = Omit<JobResult, keyof StoredThumbnail>;
 
 export class ResultStoreError extends Error {}
 
@@ -56,31 +48,9 @@ export function resultPath(job: Pick<ClaimedJob, 'id' | 'user_id'>, extension: s
   return `${job.user_id}/${job.id}${index === 0 ? '' : `-${index + 1}`}.${extension}`;
 }
 
-export function thumbnailPath(job: Pick<ClaimedJob, 'id' | 'user_id'>): string {
-  return `${job.user_id}/${job.id}.thumb.jpg`;
-}
-
-export interface ResultStoreDeps {
-  makeThumbnail: MakeThumbnail;
-  log: (line: string) => void;
-}
-
-export function createResultStore(supabase: WorkerClient, bucket: string, deps: ResultStoreDeps): ResultStore {
-  const storeThumbnail = async (job: ClaimedJob, image: GeneratedImage): Promise<StoredThumbnail> => {
-    const path = thumbnailPath(job);
-    try {
-      const thumbnail = await deps.makeThumbnail(image.data, image.mimeType);
-      const { error } = await supabase.storage
-        .from(bucket)
-        .upload(path, thumbnail.data, { contentType: thumbnail.mimeType, upsert: true, cacheControl: '3600' });
-      if (error) throw new Error(`upload failed: ${error.message}`);
-      return { thumbnail_path: path, thumbnail_width: thumbnail.width, thumbnail_height: thumbnail.height };
-    } catch (error) {
-      deps.log(`job ${job.id}: no thumbnail (${image.mimeType}, ${image.data.length} bytes): ${(error as Error).message}`);
-      return { thumbnail_path: null, thumbnail_width: null, thumbnail_height: null };
-    }
-  };
-  const storeImages = async (job: ClaimedJob, images: GeneratedImage[]): Promise<StoredImages> => {
+export function createResultStore(supabase: WorkerClient, bucket: string): ResultStore {
+  return {
+    async storeImages(job, images) {
       const stored: StoredImage[] = [];
       for (const [index, image] of images.entries()) {
         const type = imageType(image.data, image.mimeType);
@@ -94,13 +64,6 @@ export function createResultStore(supabase: WorkerClient, bucket: string, deps: 
       }
       const first = stored[0]!;
       return { bucket, ...first, ...(stored.length > 1 ? { images: stored } : {}) };
-  };
-  return {
-    storeImages,
-    storeThumbnail,
-    async store(job, images) {
-      const stored = await storeImages(job, images);
-      return { ...stored, ...(await storeThumbnail(job, images[0]!)) };
     },
   };
 }

@@ -113,12 +113,8 @@ export async function runAttempt(deps: AttemptDeps, job: ClaimedJob, options: At
       'jobhealth.images': images.length,
       'jobhealth.bytes': images.reduce((n, image) => n + image.data.byteLength, 0),
     }));
-    const thumbnail = await trace.step('job.thumbnail', () => deps.results.storeThumbnail(job, images[0]!), (t) => ({
-      'jobhealth.thumbnail': t.thumbnail_path !== null,
-    }));
-    const result = { ...stored, ...thumbnail };
     if (options.stop.aborted) return stopped();
-    const reply = await trace.step('job.complete', () => pipeline.completeJob(job, result), (r) => ({ 'job.outcome': r.outcome }));
+    const reply = await trace.step('job.complete', () => pipeline.completeJob(job, stored), (r) => ({ 'job.outcome': r.outcome }));
     return report(reply.outcome === 'succeeded' ? 'succeeded' : 'fenced');
   } catch (error) {
     // The database, Storage or the network between failed us, not the job: end the attempt

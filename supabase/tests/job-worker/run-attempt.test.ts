@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import jpeg from 'jpeg-js';
+import sharp from 'sharp';
 import { signedInClient } from '../../../testkit/http/clients.ts';
 import { DEMO_USERS } from '../../../testkit/demo-users.ts';
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { WorkerConfig } from '../../functions/job-worker/config.ts';
 import { runAttempt, type AttemptReport } from '../../functions/job-worker/run-attempt.ts';
-import { createThumbnailMaker } from '../../functions/job-worker/thumbnail.ts';
 import { callRows, FLASH, jobRow, ledger, PRO, startWorkerFixture, unbalancedAccounts, type WorkerFixture } from './worker-fixture.ts';
 import { until } from '../../../testkit/wait.ts';
 
@@ -53,7 +52,6 @@ describe('a successful call', () => {
     const alice = DEMO_USERS.alice.id;
     assert.deepEqual(row.result, {
       bucket: 'results', path: `${alice}/${id}.png`, mimeType: 'image/png', width: 1344, height: 768, bytes: row.result!.bytes,
-      thumbnail_path: `${alice}/${id}.thumb.jpg`, thumbnail_width: 256, thumbnail_height: 146,
     });
     assert.ok((row.result!.bytes as number) > 100);
     const calls = await callRows(f.db, id);
@@ -68,24 +66,18 @@ describe('a successful call', () => {
     assert.deepEqual(await ledger(f.db, id), [['job_charge', -1]], 'charged, not refunded');
   });
 
-  test('the owner can read the result and its thumbnail; another user can read neither', async () => {
+  test('the owner can read the result; another user cannot', async () => {
     const { id } = await attempt();
     const path = `${DEMO_USERS.alice.id}/${id}.png`;
-    const thumbnailPath = `${DEMO_USERS.alice.id}/${id}.thumb.jpg`;
     const { client: alice } = await signedInClient(f.stack, 'alice');
     const mine = await alice.storage.from('results').download(path);
     assert.equal(mine.error, null);
     const bytes = new Uint8Array(await mine.data!.arrayBuffer());
     assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
-    const myThumbnail = await alice.storage.from('results').download(thumbnailPath);
-    assert.equal(myThumbnail.error, null);
-    assert.deepEqual([...new Uint8Array(await myThumbnail.data!.arrayBuffer()).subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
     const { client: bob } = await signedInClient(f.stack, 'bob');
-    for (const p of [path, thumbnailPath]) {
-      const theirs = await bob.storage.from('results').download(p);
-      assert.ok(theirs.error, `bob may not read alice's ${p}`);
-      assert.equal(theirs.data, null);
-    }
+    const theirs = await bob.storage.from('results').download(path);
+    assert.ok(theirs.error, "bob may not read alice's image");
+    assert.equal(theirs.data, null);
   });
 
   test('number_of_images makes one call and one object per image', async () => {
@@ -97,67 +89,27 @@ describe('a successful call', () => {
   });
 });
 
-describe('thumbnails', () => {
-  for (const [aspectRatio, size] of [['1:1', [256, 256]], ['16:9', [256, 146]], ['9:16', [146, 256]]] as const) {
-    test(`${aspectRatio}: a JPEG beside the result, longest side 256, the result's aspect ratio`, async () => {
-      const { id, row } = await attempt(FLASH, { aspect_ratio: aspectRatio });
-      assert.equal(row.status, 'succeeded');
-      const result = row.result as { width: number; height: number; thumbnail_path: string; thumbnail_width: number; thumbnail_height: number };
-      assert.equal(result.thumbnail_path, `${DEMO_USERS.alice.id}/${id}.thumb.jpg`);
-      assert.deepEqual([result.thumbnail_width, result.thumbnail_height], size);
-      const { data, error } = await f.service.storage.from('results').download(result.thumbnail_path);
-      assert.equal(error, null);
-      assert.equal(data!.type, 'image/jpeg');
-      const decoded = jpeg.decode(new Uint8Array(await data!.arrayBuffer()), { useTArray: true });
-      assert.deepEqual([decoded.width, decoded.height], size, 'the stored image is the size the result names');
-      assert.equal(Math.max(decoded.width, decoded.height), 256);
-      assert.ok(Math.abs(decoded.width / decoded.height - result.width / result.height) < 0.01, 'the aspect ratio is kept');
-    });
-  }
-
-  test('an image over the thumbnail budget: the job still succeeds, without a thumbnail, the reason logged', async () => {
-    // A budget below the 1344x768 image the stand-in answers for 16:9.
-    const results = createResultStore(f.service, f.config.resultsBucket, { makeThumbnail: createThumbnailMaker({ maxPngPixels: 1_000_000 }), log: f.deps.log });
-    const { id } = await f.enqueue('alice', FLASH, { aspect_ratio: '16:9' });
-    const report = await runAttempt({ ...f.deps, results }, await f.claim(id), { stop: new AbortController().signal });
-    assert.equal(report.outcome, 'succeeded');
-    const row = await jobRow(f.db, id);
+describe('no thumbnail in the worker', () => {
+  test('the job stores its image only: no thumbnail object, no thumbnail in the result (the app makes it when viewed)', async () => {
+    const { id, row } = await attempt(FLASH, { aspect_ratio: '16:9' });
     assert.equal(row.status, 'succeeded');
-    assert.deepEqual([row.result!.width, row.result!.height, row.result!.thumbnail_path], [1344, 768, null]);
-    assert.ok(f.logs.some((l) => l.includes(id) && l.includes('over the thumbnail budget of 1000000 pixels')));
-  });
-
-  test('a thumbnail that cannot be made: the job still succeeds, thumbnail_path null, the reason logged', async () => {
-    const results = createResultStore(f.service, f.config.resultsBucket, {
-      makeThumbnail: () => {
-        throw new Error('decoder refused the image');
-      },
-      log: f.deps.log,
-    });
-    const { id } = await f.enqueue('alice');
-    const report = await runAttempt({ ...f.deps, results }, await f.claim(id), { stop: new AbortController().signal });
-    assert.equal(report.outcome, 'succeeded');
-    const row = await jobRow(f.db, id);
-    assert.equal(row.status, 'succeeded');
-    assert.equal(row.result!.path, `${DEMO_USERS.alice.id}/${id}.png`);
-    assert.deepEqual([row.result!.thumbnail_path, row.result!.thumbnail_width, row.result!.thumbnail_height], [null, null, null]);
-    assert.ok(f.logs.some((l) => l.includes(id) && l.includes('decoder refused the image')));
+    assert.deepEqual(Object.keys(row.result!).filter((k) => k.startsWith('thumbnail')), []);
     const listed = await f.service.storage.from('results').list(DEMO_USERS.alice.id, { search: id });
-    assert.deepEqual(listed.data!.map((o) => o.name), [`${id}.png`], 'no thumbnail object');
+    assert.deepEqual(listed.data!.map((o) => o.name), [`${id}.png`], 'the image alone');
   });
 });
 
 describe('the stored name carries the image type', () => {
   // Gemini answers PNG or JPEG; a JPEG stored as .png downloads as a file the user's system
   // misreads. The type is read from the bytes, so a mislabelled answer is stored as what it is.
-  const jpegBytes = () => new Uint8Array(jpeg.encode({ data: Buffer.alloc(32 * 24 * 4, 0x80), width: 32, height: 24 }, 80).data);
+  const jpegBytes = async () => new Uint8Array(await sharp({ create: { width: 32, height: 24, channels: 3, background: '#808080' } }).jpeg({ quality: 80 }).toBuffer());
   for (const declared of ['image/jpeg', 'image/png']) {
     test(`JPEG bytes declared ${declared}: stored at <user>/<job>.jpg as image/jpeg`, async () => {
-      const results = createResultStore(f.service, f.config.resultsBucket, { makeThumbnail: () => { throw new Error('not needed'); }, log: () => {} });
+      const results = createResultStore(f.service, f.config.resultsBucket);
       const { id } = await f.enqueue('alice');
       const job = await f.claim(id);
-      const image = jpegBytes();
-      const result = await results.store(job, [{ data: image, mimeType: declared }]);
+      const image = await jpegBytes();
+      const result = await results.storeImages(job, [{ data: image, mimeType: declared }]);
       assert.equal(result.path, `${DEMO_USERS.alice.id}/${id}.jpg`);
       assert.equal(result.mimeType, 'image/jpeg');
       const { data, error } = await f.service.storage.from('results').download(result.path);

@@ -92,7 +92,7 @@ describe('a job trace', () => {
     const attempt = one(spans, 'job.attempt');
     assert.equal(attempt.parentSpanId, rootId);
     assert.equal(one(spans, 'job.queue_wait').parentSpanId, rootId);
-    for (const name of ['job.claim', 'job.upload', 'job.thumbnail', 'job.complete']) assert.equal(one(spans, name).parentSpanId, attempt.spanId, name);
+    for (const name of ['job.claim', 'job.upload', 'job.complete']) assert.equal(one(spans, name).parentSpanId, attempt.spanId, name);
     assert.equal(attempt.attributes['job.outcome'], 'succeeded');
   });
 
@@ -179,7 +179,6 @@ describe('a job trace', () => {
       'job.retry_after_wait',
       `generate_content ${FLASH}`,
       'job.upload',
-      'job.thumbnail',
       'job.complete',
     ]);
     for (const child of children) assert.ok(child.start >= attempt.start && child.end <= attempt.end, `${child.name} inside the attempt`);
@@ -202,10 +201,9 @@ describe('a job trace', () => {
     assert.equal(waited.attributes['jobhealth.retry_after_ms'], 1000, "the wait is the provider's Retry-After");
     assert.ok(waited.start >= limited.end && waited.end <= answered.start, 'the wait sits between the two calls');
     assert.ok(waited.end - waited.start >= 1_000_000_000n, 'and lasts at least what was asked');
-    const [upload, thumbnail] = children.slice(-3) as [ReceivedSpan, ReceivedSpan];
+    const [upload, complete] = children.slice(-2) as [ReceivedSpan, ReceivedSpan];
     assert.equal(upload.attributes['jobhealth.images'], 1);
-    assert.equal(thumbnail.attributes['jobhealth.thumbnail'], true);
-    assert.ok(thumbnail.start >= upload.end, 'the thumbnail is made after the image is stored');
+    assert.ok(complete.start >= upload.end, 'the job is completed after the image is stored');
 
     for (const body of receiver.bodies()) assert.ok(!body.includes('secret lighthouse'), 'no prompt text in any export');
   });

@@ -13,7 +13,6 @@ import { createModelRegistry } from '../../functions/job-worker/model-registry.t
 import { createPipeline, type ClaimedJob, type Pipeline } from '../../functions/job-worker/pipeline.ts';
 import { createResultStore } from '../../functions/job-worker/result-store.ts';
 import type { AttemptDeps } from '../../functions/job-worker/run-attempt.ts';
-import { makeThumbnail } from '../../functions/job-worker/thumbnail.ts';
 import { query } from '../../../testkit/database/fixtures.ts';
 
 /**
@@ -121,7 +120,7 @@ export async function startWorkerFixture(
   const deps: AttemptDeps = {
     pipeline,
     ai,
-    results: createResultStore(service, config.resultsBucket, { makeThumbnail, log }),
+    results: createResultStore(service, config.resultsBucket),
     registry: createModelRegistry(pipeline, systemClock),
     clock: systemClock,
     random: Math.random,

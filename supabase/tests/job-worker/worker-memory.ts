@@ -43,7 +43,6 @@ export interface WorkerBurst {
   jobs: number;
   peak_in_flight: number;
   succeeded: number;
-  with_thumbnail: number;
   /** RSS after cold start and warm-up, before the burst. */
   baseline_rss_mb: number | null;
   peak_rss_mb: number;
@@ -144,9 +143,8 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
     );
     if (!f.functions!.pids('job-worker').includes(pid)) throw new Error('the worker process was replaced during the burst: its peak is lost');
     const highWater = procMemoryMb(pid, 'VmHWM') ?? peakRss;
-    const { rows } = await f.db.query<{ succeeded: number; with_thumbnail: number; width: number; height: number }>(
+    const { rows } = await f.db.query<{ succeeded: number; width: number; height: number }>(
       `select count(*) filter (where status = 'succeeded')::int as succeeded,
-              count(*) filter (where result ->> 'thumbnail_path' is not null)::int as with_thumbnail,
               max((result ->> 'width')::int) as width, max((result ->> 'height')::int) as height
          from public.jobs where id = any($1)`,
       [ids],
@@ -163,7 +161,6 @@ export async function measureWorkerBurst(options: WorkerBurstOptions): Promise<W
       jobs: ids.length,
       peak_in_flight: peakInFlight,
       succeeded: rows[0]!.succeeded,
-      with_thumbnail: rows[0]!.with_thumbnail,
       baseline_rss_mb: baseline === undefined ? null : round1(baseline),
       peak_rss_mb: round1(Math.max(highWater, peakRss)),
       ...(sdkAlone ? { sdk_alone: sdkAlone } : {}),
