@@ -42,6 +42,12 @@ returns table (job_id uuid, outcome text, status text)
 language plpgsql
 security definer
 set search_path = ''
+-- The completing statement's plan is the same for one job and for 500 (a nested loop over the
+-- pairs into the primary key), but planned for the arrays at hand its estimate differs from the
+-- generic one, so Postgres would plan it again on every call: at one job that planning was as
+-- much as the rest of the call (complete_jobs' own CPU about halved with the generic plan, in
+-- turns on one database).
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
