@@ -198,9 +198,10 @@ const COMPLETE_JOBS_LIMIT = 500;
  * one round trip, one statement and one commit between them, and a lone job waits for nothing
  * but the end of its tick (a zero timer). Each job is still fenced by its own lease token, and
  * each caller gets its own job's reply; a failed call fails every completion it carried, as
- * each one's own call would have.
+ * each one's own call would have. A process holds a job once (job-worker.ts), so a batch never
+ * names a job twice (complete_jobs refuses that).
  */
-export function createCompletionBatcher(send: (batch: PendingCompletion[]) => Promise<CompletionRow[]>) {
+function createCompletionBatcher(send: (batch: PendingCompletion[]) => Promise<CompletionRow[]>) {
   let pending: PendingCompletion[] = [];
   const flush = () => {
     const all = pending;
