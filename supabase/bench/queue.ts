@@ -22,28 +22,30 @@ import { generateHealthHistory } from './health-history.ts';
  *    of its add_jobs), the tables analysed inside it, and the timer starts just before COMMIT.
  *    Both fleets wake on their own NOTIFY from that commit (job_dispatch; jobs:insert) and the
  *    timer stops when the statement that completes the last job has returned: for ours the last
- *    complete_job call, for graphile-worker the last DELETE of its completed jobs, observed on
+ *    complete_jobs call, for graphile-worker the last DELETE of its completed jobs, observed on
  *    the pg clients it was given (its job:complete event fires when a completion is handed to
  *    its batcher, before the database has it). Nothing polls.
- *      ours_batch_50                 claim_jobs(50), then complete_job per job: what the worker does
+ *      ours_batch_50                 claim_jobs(50), then one complete_jobs for the claim's jobs
+ *                                    (no-ops end in the same tick; the worker sends the
+ *                                    completions of a tick in one call, as graphile-worker does)
  *      graphile_batched              its documented fast mode: a local queue of 50 (the size of
  *                                    our claim) and batched completion (completeJobBatchDelay 0,
  *                                    the setting of its own performance figures)
- *      ours_batch_1                  claim_jobs(1), then complete_job
+ *      ours_batch_1                  claim_jobs(1), then complete_jobs of one: what the worker does
  *      graphile_defaults             its defaults: one job per fetch, one completion per statement
  *      ours_batch_50_through_trigger as ours_batch_50, but each job completed by a bench-only copy
- *                                    of complete_job that leaves the timeline row and the broadcast
+ *                                    of complete_jobs that leaves the timeline rows and the broadcasts
  *                                    to the jobs_after_update trigger (see below)
  *    Pairings: graphile_batched vs ours_batch_50, graphile_defaults vs ours_batch_1. Every
  *    side runs once per round, ROUNDS rounds, in the opposite order every other round; each
  *    run's CPU (Postgres cluster and this Node process, which hosts both fleets) is divided by
  *    its jobs. Duplicate executions: ours from job_events (a job claimed more than once),
  *    graphile-worker from its task's own count of each job.
- * 2. complete_job's own writes. complete_job writes the job's timeline row and admin broadcast
+ * 2. complete_jobs' own writes. complete_jobs writes the jobs' timeline rows and broadcasts
  *    in the completing statement and makes jobs_after_update stand down for it
  *    (jobhealth.events_written). The bench creates, in its own throwaway database only,
- *    bench.complete_job_through_trigger: the same UPDATE without the flag, so the trigger
- *    writes the same row and message (what complete_job itself falls back to when its own
+ *    bench.complete_jobs_through_trigger: the same UPDATE without the flag, so the trigger
+ *    writes the same rows and messages (what complete_jobs itself falls back to when its own
  *    writes fail). ours_batch_50 over ours_batch_50_through_trigger is what the special case buys.
  * 3. job_health over 24 hours in 1-minute buckets, with 1,000,000 jobs (3,000,000 timeline
  *    events) and 1,000,000 provider calls generated over the last 24 hours and rolled up.
@@ -72,30 +74,32 @@ const GRAPHILE_PRESETS = {
   graphile_defaults: {},
 } as const;
 
-// The plain UPDATE complete_job runs when its own writes fail, as a function of its own: the
+// The plain UPDATE complete_jobs runs when its own writes fail, as a function of its own: the
 // jobs_after_update trigger writes the timeline row and the broadcast, as for every other update.
 const THROUGH_TRIGGER_SQL = `
 create schema bench;
-create function bench.complete_job_through_trigger(p_job_id uuid, p_lease_token uuid, p_result jsonb default null)
-returns jsonb
+create function bench.complete_jobs_through_trigger(p_job_ids uuid[], p_lease_tokens uuid[])
+returns table (job_id uuid, outcome text)
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_status text;
+  v_role text;
+  v_done uuid[];
 begin
-  v_status := private.require_role(array['service_role'], 'complete_job');
+  v_role := private.require_role(array['service_role'], 'complete_jobs');
   perform private.set_actor('worker');
-  update public.jobs
-     set status = 'succeeded', result = p_result, progress = 100, stage = 'done',
-         lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-   where id = p_job_id and lease_token = p_lease_token;
-  if found then
-    return '{"outcome": "succeeded", "status": "succeeded"}'::jsonb;
-  end if;
-  select status into v_status from public.jobs where id = p_job_id;
-  return jsonb_build_object('outcome', 'fenced', 'status', v_status);
+  with done as (
+    update public.jobs j
+       set status = 'succeeded', progress = 100, stage = 'done',
+           lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now()
+      from unnest(p_job_ids, p_lease_tokens) as i (id, lease_token)
+     where j.id = i.id and j.lease_token = i.lease_token
+    returning j.id
+  )
+  select array_agg(d.id) into v_done from done d;
+  return query select i.id, case when i.id = any (v_done) then 'succeeded' else 'fenced' end from unnest(p_job_ids) as i (id);
 end;
 $$;`;
 
@@ -168,14 +172,14 @@ async function startOurFleet(url: string, batch: number, completion: string): Pr
           values: [`bench-${w}`, batch],
         });
         if (rows.length === 0) break;
-        for (const job of rows) {
-          const done = await client.query<{ r: { outcome: string } }>({
-            name: 'complete',
-            text: `select ${completion}($1, $2) as r`,
-            values: [job.id, job.lease_token],
-          });
-          if (done.rows[0]!.r.outcome === 'succeeded') counter.add(1);
-        }
+        // The jobs are no-ops: every one of a claim ends in the same tick, so, as the worker
+        // sends the completions that land in one tick, they go in one call.
+        const done = await client.query<{ outcome: string }>({
+          name: 'complete',
+          text: `select outcome from ${completion}($1::uuid[], $2::uuid[])`,
+          values: [rows.map((job) => job.id), rows.map((job) => job.lease_token)],
+        });
+        counter.add(done.rows.filter((r) => r.outcome === 'succeeded').length);
       }
       if (stopping) return;
       if (generation === seen) await new Promise<void>((resolve) => waiting.push(resolve));
@@ -259,11 +263,11 @@ async function startGraphileFleet(url: string, side: keyof typeof GRAPHILE_PRESE
 function startFleet(url: string, side: Side): Promise<Fleet> {
   switch (side) {
     case 'ours_batch_50':
-      return startOurFleet(url, BATCH, 'public.complete_job');
+      return startOurFleet(url, BATCH, 'public.complete_jobs');
     case 'ours_batch_50_through_trigger':
-      return startOurFleet(url, BATCH, 'bench.complete_job_through_trigger');
+      return startOurFleet(url, BATCH, 'bench.complete_jobs_through_trigger');
     case 'ours_batch_1':
-      return startOurFleet(url, 1, 'public.complete_job');
+      return startOurFleet(url, 1, 'public.complete_jobs');
     case 'graphile_batched':
     case 'graphile_defaults':
       return startGraphileFleet(url, side);
@@ -480,7 +484,7 @@ export default async function queueBenchmark(): Promise<Record<string, unknown>>
         median_of_rounds: Object.fromEntries(SIDES.map((side) => [side, medianOf(side)])),
         runs: rounds,
       },
-      complete_job_own_writes: {
+      complete_jobs_own_writes: {
         // The same rounds' ours_batch_50 over ours_batch_50_through_trigger, median of the rounds.
         jobs_per_second_ratio_own_writes_over_trigger: medianRatio(rounds, jobsPerSecond, 'ours_batch_50', 'ours_batch_50_through_trigger'),
         cpu_per_job_ratio_own_writes_over_trigger: medianRatio(rounds, cpuPerJob, 'ours_batch_50', 'ours_batch_50_through_trigger'),

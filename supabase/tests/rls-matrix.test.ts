@@ -179,6 +179,7 @@ const FUNCTIONS: [string, string, unknown[], Actor[]][] = [
   ['claim_jobs', `select * from public.claim_jobs('w', 1)`, [], ['service']],
   ['heartbeat_job', `select public.heartbeat_job($1, $1)`, [NIL], ['service']],
   ['complete_job', `select public.complete_job($1, $1)`, [NIL], ['service']],
+  ['complete_jobs', `select * from public.complete_jobs(array[$1::uuid], array[$1::uuid])`, [NIL], ['service']],
   ['fail_job', `select public.fail_job($1, $1, 'x', 'y')`, [NIL], ['service']],
   ['reap_expired_jobs', `select public.reap_expired_jobs()`, [], ['service']],
   ['rollup_metrics', `select public.rollup_metrics()`, [], ['service']],

@@ -1212,6 +1212,18 @@ export type Database = {
         Args: { p_job_id: string; p_lease_token: string; p_result?: Json }
         Returns: Json
       }
+      complete_jobs: {
+        Args: {
+          p_job_ids: string[]
+          p_lease_tokens: string[]
+          p_results?: Json
+        }
+        Returns: {
+          job_id: string
+          outcome: string
+          status: string
+        }[]
+      }
       create_alert_channel: {
         Args: {
           p_kind: string

@@ -108,6 +108,13 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
     if (error) throw new PipelineError(fn, error.code, error.message);
     return data as T;
   };
+  const completions = createCompletionBatcher((batch) =>
+    rpc<CompletionRow[]>('complete_jobs', {
+      p_job_ids: batch.map((c) => c.job.id),
+      p_lease_tokens: batch.map((c) => c.job.lease_token),
+      p_results: batch.map((c) => c.result),
+    }),
+  );
   return {
     claimJobs: async (workerId, limit, leaseSeconds) =>
       (await rpc<ClaimedJob[] | null>('claim_jobs', {
@@ -124,7 +131,7 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
         p_stage: stage ?? undefined,
         p_lease_seconds: leaseSeconds,
       }),
-    completeJob: (job, result) => rpc('complete_job', { p_job_id: job.id, p_lease_token: job.lease_token, p_result: result }),
+    completeJob: completions.complete,
     failJob: (job, errorClass, message, retryable, retryAfterSeconds) =>
       rpc('fail_job', {
         p_job_id: job.id,
@@ -170,5 +177,57 @@ export function createPipeline(supabase: WorkerClient): Pipeline {
       if (error) throw new PipelineError('models', error.code, error.message);
       return data ?? [];
     },
+  };
+}
+
+type CompletionRow = Functions['complete_jobs']['Returns'][number];
+
+interface PendingCompletion {
+  job: ClaimedJob;
+  result: Json;
+  resolve: (reply: TransitionReply) => void;
+  reject: (error: unknown) => void;
+}
+
+/** complete_jobs takes at most this many jobs per call. */
+const COMPLETE_JOBS_LIMIT = 500;
+
+/**
+ * Completions that land in the same tick go to the database in one complete_jobs call, as
+ * graphile-worker batches its completions (completeJobBatchDelay 0): jobs that end together pay
+ * one round trip, one statement and one commit between them, and a lone job waits for nothing
+ * but the end of its tick (a zero timer). Each job is still fenced by its own lease token, and
+ * each caller gets its own job's reply; a failed call fails every completion it carried, as
+ * each one's own call would have. A process holds a job once (job-worker.ts), so a batch never
+ * names a job twice (complete_jobs refuses that).
+ */
+function createCompletionBatcher(send: (batch: PendingCompletion[]) => Promise<CompletionRow[]>) {
+  let pending: PendingCompletion[] = [];
+  const flush = () => {
+    const all = pending;
+    pending = [];
+    for (let from = 0; from < all.length; from += COMPLETE_JOBS_LIMIT) {
+      const batch = all.slice(from, from + COMPLETE_JOBS_LIMIT);
+      send(batch).then(
+        (rows) => {
+          const byId = new Map(rows.map((r) => [r.job_id, r]));
+          for (const c of batch) {
+            const row = byId.get(c.job.id);
+            if (row) c.resolve({ outcome: row.outcome as TransitionReply['outcome'], status: row.status });
+            else c.reject(new PipelineError('complete_jobs', undefined, `no reply for job ${c.job.id}`));
+          }
+        },
+        (error) => {
+          for (const c of batch) c.reject(error);
+        },
+      );
+    }
+  };
+  return {
+    complete: (job: ClaimedJob, result: Json) =>
+      new Promise<TransitionReply>((resolve, reject) => {
+        pending.push({ job, result, resolve, reject });
+        if (pending.length === 1) setTimeout(flush, 0);
+      }),
   };
 }

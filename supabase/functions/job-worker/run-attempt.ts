@@ -11,10 +11,10 @@ import { noTracing, type AttemptTrace, type ClaimTiming, type Tracing } from './
 
 /**
  * One attempt at one claimed job: Gemini call(s) with in-attempt retries, every call recorded,
- * image stored, then exactly one of complete_job / fail_job / release_jobs. A job that succeeds
+ * image stored, then exactly one of complete / fail_job / release_jobs. A job that succeeds
  * at the first call costs three database calls: the claim (which also took the call's rate
  * budget), the call's record (also the heartbeat and the fence check before the upload) and
- * complete_job. Nothing
+ * its completion (complete_jobs, shared with the jobs that end in the same tick). Nothing
  * here changes a job's state directly, and every write is fenced by the lease token, so a worker
  * that lost its lease (stalled, killed and reaped, cancelled by an admin) changes nothing.
  */

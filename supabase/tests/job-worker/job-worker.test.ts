@@ -117,6 +117,38 @@ describe('claiming', () => {
   });
 });
 
+describe('completing', () => {
+  // now() is the transaction's start: completions written by one complete_jobs call share their
+  // finished_at, completions of separate calls do not.
+  const finishedAt = async (ids: string[]) =>
+    (await f.db.query<{ id: string; status: string; at: Date | null }>(`select id, status, finished_at as at from public.jobs where id = any($1)`, [ids])).rows;
+
+  test('completions that land in the same tick go in one call, each fenced by its own lease', async () => {
+    const ids = [(await f.enqueue('alice')).id, (await f.enqueue('bob')).id, (await f.enqueue('alice')).id];
+    const held = await Promise.all(ids.map((id) => f.claim(id)));
+    const stale = { ...held[2]!, lease_token: '00000000-0000-4000-8000-000000000000' };
+    const result = (job: { id: string; user_id: string }) => ({ bucket: 'results', path: `${job.user_id}/${job.id}.png`, mimeType: 'image/png', width: 8, height: 8, bytes: 90 });
+    const replies = await Promise.all([
+      f.pipeline.completeJob(held[0]!, result(held[0]!)),
+      f.pipeline.completeJob(held[1]!, result(held[1]!)),
+      f.pipeline.completeJob(stale, result(stale)),
+    ]);
+    assert.deepEqual(replies, [
+      { outcome: 'succeeded', status: 'succeeded' },
+      { outcome: 'succeeded', status: 'succeeded' },
+      { outcome: 'fenced', status: 'running' },
+    ]);
+    const rows = await finishedAt(ids.slice(0, 2));
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0]!.at!.getTime(), rows[1]!.at!.getTime(), 'one statement completed both');
+    assert.equal((await jobRow(f.db, ids[2]!)).status, 'running', 'the stale lease changed nothing');
+    // A lone completion later is a call of its own.
+    assert.deepEqual(await f.pipeline.completeJob(held[2]!, result(held[2]!)), { outcome: 'succeeded', status: 'succeeded' });
+    const [lone] = await finishedAt([ids[2]!]);
+    assert.notEqual(lone!.at!.getTime(), rows[0]!.at!.getTime());
+  });
+});
+
 describe('shutdown', () => {
   test('gives back every held job at once, attempt not counted, and writes nothing else', async () => {
     f.standIn.force({ outcome: 'hang', count: 2 });
