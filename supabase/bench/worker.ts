@@ -418,7 +418,30 @@ export async function measureTracingOverhead() {
   }
 }
 
+/**
+ * WORKER_BENCH_PARTS=tracing runs part 6 alone (a few minutes instead of the whole benchmark),
+ * for work on the exporter; its output then carries that part's figures only. Unset: every part.
+ */
+const PARTS = process.env.WORKER_BENCH_PARTS?.split(',').map((p) => p.trim()).filter(Boolean);
+
+function tracingResult(tracing: Awaited<ReturnType<typeof measureTracingOverhead>>) {
+  return {
+    tracing_overhead_cpu_ratio: tracing.ratio,
+    tracing_overhead_detail: {
+      ...tracing,
+      target: 1.05,
+      pass: tracing.ratio <= 1.05,
+      measures: `worker CPU per job (Deno process, ${CPU_JOBS} jobs a round, ${INFLIGHT_JOBS} slots, ${TRACING_ROUNDS} rounds each, taken in turns) with trace export on to a local OTLP/HTTP receiver over the same with it off`,
+    },
+  };
+}
+
 export default async function workerBenchmark() {
+  if (PARTS) {
+    const unknown = PARTS.filter((p) => p !== 'tracing');
+    if (unknown.length > 0 || PARTS.length === 0) throw new Error(`WORKER_BENCH_PARTS: only "tracing" runs alone (got ${PARTS.join(',')})`);
+    return { parts: PARTS, ...tracingResult(await measureTracingOverhead()) };
+  }
   const rpc = await measureRpcRoundTrips();
   const tracing = await measureTracingOverhead();
   const { latency, cpu, idle } = await measureDenoWorker();
@@ -457,13 +480,7 @@ export default async function workerBenchmark() {
       ...cpu,
       measures: 'user + system CPU per job of the Deno worker process; beside it the Postgres cluster and the Node process that hosts the gateway, the Gemini stand-in and the scheduler',
     },
-    tracing_overhead_cpu_ratio: tracing.ratio,
-    tracing_overhead_detail: {
-      ...tracing,
-      target: 1.05,
-      pass: tracing.ratio <= 1.05,
-      measures: `worker CPU per job (Deno process, ${CPU_JOBS} jobs a round, ${INFLIGHT_JOBS} slots, ${TRACING_ROUNDS} rounds each, taken in turns) with trace export on to a local OTLP/HTTP receiver over the same with it off`,
-    },
+    ...tracingResult(tracing),
     enqueue_to_running_ms: { ...latency, target_p99: 250, replaces_polling_interval_ms: 5000, pass: latency.p99 <= 250 },
     worker_memory: {
       ...memory,
