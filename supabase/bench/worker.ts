@@ -51,7 +51,9 @@ import { OtlpReceiver } from '../../testkit/http/otlp-receiver.ts';
  * 6. Tracing's cost (`tracing_overhead_cpu_ratio`): the worker CPU per job of part 2 with trace
  *    export on (OTEL_EXPORTER_OTLP_ENDPOINT naming an OTLP receiver in this process) over the same
  *    with it off: two Deno workers on two stacks, started together, measured in turns
- *    (off, on, off, on) so the machine's load falls on both alike; the ratio of the sums.
+ *    (off, on, off, on) so the machine's load falls on both alike; the ratio of the sums. An
+ *    unmeasured round on each first, so the JIT's warm-up is in neither. WORKER_BENCH_PARTS=tracing
+ *    runs this part alone.
  *    Each job exports its whole trace (the root the database named, the queue wait, the attempt,
  *    the claim, the call, the upload, the completion): the most spans a successful job sends.
  * 5. Idle cost (`idle_invocations_per_hour`): the local scheduler, which asks the database the
