@@ -427,7 +427,7 @@ export async function measureTracingOverhead() {
 }
 
 /**
- * WORKER_BENCH_PARTS=tracing runs part 6 alone (a few minutes instead of the whole benchmark),
+ * WORKER_BENCH_PARTS=tracing runs part 6 alone (about a minute instead of the whole benchmark),
  * for work on the exporter; its output then carries that part's figures only. Unset: every part.
  */
 const PARTS = process.env.WORKER_BENCH_PARTS?.split(',').map((p) => p.trim()).filter(Boolean);
