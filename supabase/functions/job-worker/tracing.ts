@@ -67,8 +67,13 @@ export interface Tracing {
   flush(): Promise<void>;
 }
 
-/** Spans that make a request worth sending while other attempts still run (about 8 jobs' worth). */
-export const FLUSH_SPANS = 64;
+/**
+ * Spans that make a request worth sending while other attempts still run (about 36 jobs' worth).
+ * Each request costs the worker about 0.2 ms of CPU whatever its size (Deno's fetch), more than
+ * building and encoding a job's seven spans, so a busy process batches; the OpenTelemetry SDK's
+ * batch processor sends up to 512 a request. An idle process sends at once (job-worker.ts).
+ */
+export const FLUSH_SPANS = 256;
 
 const NOOP_SPAN: SpanHandle = { spanId: '', set() {}, end() {} };
 const NOOP_ATTEMPT: AttemptTrace = {
@@ -138,10 +143,13 @@ export function readTracingConfig(env: (name: string) => string | undefined): Tr
   };
 }
 
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+
 /** A parsed W3C traceparent (version 00), or null when it is malformed. */
 export function parseTraceparent(value: string | null | undefined): { traceId: string; spanId: string; sampled: boolean } | null {
   const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(value ?? '');
-  if (!match || /^0+$/.test(match[1]!) || /^0+$/.test(match[2]!)) return null;
+  if (!match || match[1] === ZERO_TRACE_ID || match[2] === ZERO_SPAN_ID) return null;
   return { traceId: match[1]!, spanId: match[2]!, sampled: (parseInt(match[3]!, 16) & 1) === 1 };
 }
 
@@ -172,28 +180,33 @@ export function sampled(traceId: string, parent: { sampled: boolean; root: boole
   return accumulated < Math.floor(config.ratio * 0xffffffff);
 }
 
-interface OtlpAttribute {
-  key: string;
-  value: { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: { stringValue: string }[] } };
-}
-
-interface OtlpSpan {
+/**
+ * A finished span as buffered: plain values, encoded to OTLP JSON once per request (encodeSpan)
+ * rather than built as OTLP objects per span and serialised again at the flush.
+ */
+interface FinishedSpan {
   traceId: string;
   spanId: string;
-  parentSpanId?: string;
+  parentSpanId: string | undefined;
   name: string;
   kind: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: OtlpAttribute[];
-  status: { code: number; message?: string };
+  /** Epoch ms. */
+  start: number;
+  end: number;
+  attributes: Attributes;
+  /** The error.type of a failed span (status ERROR with it as the message). */
+  error: string | undefined;
 }
 
 const SPAN_KIND = { internal: 1, client: 3, consumer: 5 } as const;
 
-function otlpAttributes(attributes: Attributes): OtlpAttribute[] {
-  const out: OtlpAttribute[] = [];
-  for (const [key, value] of Object.entries(attributes)) {
+type OtlpValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: { stringValue: string }[] } };
+
+/** OTLP attributes (AnyValue: int64 as a decimal string, as the OTLP JSON mapping says). */
+function otlpAttributes(attributes: Attributes): { key: string; value: OtlpValue }[] {
+  const out: { key: string; value: OtlpValue }[] = [];
+  for (const key in attributes) {
+    const value = attributes[key];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push({ key, value: { stringValue: value } });
     else if (typeof value === 'boolean') out.push({ key, value: { boolValue: value } });
@@ -206,11 +219,38 @@ function otlpAttributes(attributes: Attributes): OtlpAttribute[] {
 
 const nanos = (ms: number) => `${Math.round(ms * 1000)}000`;
 
+/** One span as OTLP/JSON's Span message. */
+function otlpSpan(span: FinishedSpan) {
+  return {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    parentSpanId: span.parentSpanId,
+    name: span.name,
+    kind: span.kind,
+    startTimeUnixNano: nanos(span.start),
+    endTimeUnixNano: nanos(span.end),
+    attributes: otlpAttributes(span.attributes),
+    status: span.error ? { code: 2, message: span.error } : { code: 0 },
+  };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/**
+ * Random bytes drawn from the platform's CSPRNG a page at a time: one getRandomValues call (a
+ * call into the runtime, a few µs) per 512 span ids rather than per span.
+ */
+const idPool = new Uint8Array(4096);
+let idPoolAt = idPool.length;
+
 function randomSpanId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  if (idPoolAt + 8 > idPool.length) {
+    crypto.getRandomValues(idPool);
+    idPoolAt = 0;
+  }
   let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return hex === '0000000000000000' ? randomSpanId() : hex;
+  for (let i = idPoolAt; i < idPoolAt + 8; i++) hex += HEX[idPool[i]!];
+  idPoolAt += 8;
+  return hex === ZERO_SPAN_ID ? randomSpanId() : hex;
 }
 
 export interface TracingDeps {
@@ -222,18 +262,22 @@ export interface TracingDeps {
 export function createTracing(config: TracingConfig | null, deps: TracingDeps): Tracing {
   if (!config) return noTracing;
   const send = deps.fetch ?? fetch;
-  let buffer: OtlpSpan[] = [];
+  let buffer: FinishedSpan[] = [];
   let sending: Promise<void> = Promise.resolve();
+  /** The flush waiting behind the request in progress, if any: later flushes join it. */
+  let queued: Promise<void> | null = null;
+  const headers = { ...config.headers, 'content-type': 'application/json' };
   const resource = {
     attributes: otlpAttributes({ ...config.resource, 'service.name': config.serviceName, 'telemetry.sdk.language': 'js', 'telemetry.sdk.name': 'job-health' }),
   };
+  const scope = { name: 'job-health/job-worker', version: '1' };
 
-  const exportBatch = async (spans: OtlpSpan[]) => {
+  const exportBatch = async (spans: FinishedSpan[]) => {
     try {
       const response = await send(config.endpoint, {
         method: 'POST',
-        headers: { ...config.headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ scope: { name: 'job-health/job-worker', version: '1' }, spans }] }] }),
+        headers,
+        body: JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ scope, spans: spans.map(otlpSpan) }] }] }),
         signal: AbortSignal.timeout(config.timeoutMs),
       });
       await response.body?.cancel();
@@ -258,23 +302,14 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
       return {
         spanId,
         set(more) {
-          Object.assign(attrs, more);
+          // Buffered as they are once ended: a late set must not change a span already sent.
+          if (!ended) Object.assign(attrs, more);
         },
         end(at, error) {
           if (ended) return;
           ended = true;
           if (error) attrs['error.type'] = error;
-          buffer.push({
-            traceId,
-            spanId,
-            ...(parentSpanId ? { parentSpanId } : {}),
-            name,
-            kind,
-            startTimeUnixNano: nanos(start),
-            endTimeUnixNano: nanos(Math.max(start, at ?? deps.now())),
-            attributes: otlpAttributes(attrs),
-            status: error ? { code: 2, message: error } : { code: 0 },
-          });
+          buffer.push({ traceId, spanId, parentSpanId, name, kind, start, end: Math.max(start, at ?? deps.now()), attributes: attrs, error });
         },
       };
     };
@@ -287,12 +322,13 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
       buffer.push({
         traceId,
         spanId: parent.spanId,
+        parentSpanId: undefined,
         name: 'job.enqueue',
         kind: SPAN_KIND.internal,
-        startTimeUnixNano: nanos(created),
-        endTimeUnixNano: nanos(created),
-        attributes: otlpAttributes({ 'job.id': job.id, 'job.model': job.model_id }),
-        status: { code: 0 },
+        start: created,
+        end: created,
+        attributes: { 'job.id': job.id, 'job.model': job.model_id },
+        error: undefined,
       });
     }
     const readyAt = job.run_at ? Date.parse(job.run_at) : NaN;
@@ -354,15 +390,20 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
     },
     attempt,
     flush() {
-      // Chained so two attempts ending together do not race for the buffer; the second usually
-      // finds it empty and sends nothing.
-      sending = sending.then(async () => {
+      // One request at a time, and at most one waiting behind it: attempts that end while a
+      // request is out all join the next one, which takes everything buffered when it starts
+      // (their spans included), instead of each sending a few spans of its own.
+      if (queued) return queued;
+      const next = sending.then(async () => {
+        queued = null;
         if (buffer.length === 0) return;
         const spans = buffer;
         buffer = [];
         await exportBatch(spans);
       });
-      return sending;
+      queued = next;
+      sending = next;
+      return next;
     },
   };
 }

@@ -261,6 +261,38 @@ describe("the worker's tracing settings", () => {
     assert.equal(read({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/custom', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })!.endpoint, 'http://collector:4318/custom');
   });
 
+  test('attempts that end while a request is out all join the one request behind it, and every span arrives', async () => {
+    const own = await new OtlpReceiver().start();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      // The receiver holds its answer to the first request until the test lets it go.
+      own.http.answer = (res) =>
+        void held.then(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{}');
+        });
+      const tracing = createTracing(readTracingConfig((name) => (name === 'OTEL_EXPORTER_OTLP_ENDPOINT' ? own.endpoint : undefined)), { now: Date.now, log: () => {} });
+      const finish = (i: number) => {
+        tracing.attempt({ id: `job-${i}`, model_id: FLASH, attempt: 1, max_attempts: 3, traceparent: `00-${hex(16)}-${hex(8)}-01` }, undefined, 'w').end('succeeded');
+        return tracing.flush();
+      };
+      const first = finish(0);
+      await until(() => own.http.received.length === 1, { label: 'the first request to arrive' });
+      const later = [finish(1), finish(2), finish(3)];
+      assert.ok(later.every((p) => p === later[0]), 'the flushes made while a request is out are one');
+      assert.equal(tracing.buffered, 3);
+      release();
+      await Promise.all([first, ...later]);
+      assert.equal(tracing.buffered, 0);
+      assert.deepEqual(own.bodies().map((body) => (body.match(/"name":"job\.attempt"/g) ?? []).length), [1, 3], 'one span, then the three that waited, in one request');
+      assert.deepEqual(own.spans().map((s) => s.attributes['job.id']), ['job-0', 'job-1', 'job-2', 'job-3']);
+    } finally {
+      release();
+      await own.stop();
+    }
+  });
+
   test('a malformed traceparent is no context at all', () => {
     assert.equal(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')?.sampled, true);
     assert.equal(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')?.sampled, false);
