@@ -1,4 +1,4 @@
--- What one job costs, part five: complete_jobs of one job costs no more than complete_job did.
+-- What one job costs, part five: complete_jobs of one job without the statements around its own.
 --
 -- 20261209300100_complete_jobs.sql made every completion a complete_jobs call. Batched, that
 -- halved the Postgres CPU per job; one job at a time, which is how jobs end when they end apart,
