@@ -48,6 +48,24 @@ describe('complete_jobs', () => {
     }
   });
 
+  test('one job: its row from the inputs, its result, its timeline row and two messages', async () => {
+    // One job's reply is built without a query (the usual case, the worker one job at a time).
+    await emptyQueue(t.db);
+    await createJob(t.db);
+    const [held] = await claim(t.db);
+    const eventsBefore = await count(`select count(*)::integer as n from public.job_events`);
+    const messagesBefore = await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`);
+    assert.deepEqual(await completeJobs([held!.id], [held!.lease_token], [image('one.png')]), [
+      { job_id: held!.id, outcome: 'succeeded', status: 'succeeded' },
+    ]);
+    const done = await getJob(t.db, held!.id);
+    assert.deepEqual([done.status, done.lease_token, (done as unknown as { result: unknown }).result], ['succeeded', null, image('one.png')]);
+    assert.equal(await count(`select count(*)::integer as n from public.job_events`) - eventsBefore, 1);
+    assert.equal(await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`) - messagesBefore, 2);
+    // The same pair again is fenced, its status read from the job.
+    assert.deepEqual(await completeJobs([held!.id], [held!.lease_token]), [{ job_id: held!.id, outcome: 'fenced', status: 'succeeded' }]);
+  });
+
   test('fences each pair on its own: only the job held under its token changes', async () => {
     const jobs = await jobsInEveryState(t.db);
     const ids = Object.values(jobs).map((j) => j.id);
