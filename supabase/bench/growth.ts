@@ -608,6 +608,6 @@ export default async function growthBenchmark() {
     steady_state_target_gb: 40,
     history: longHistory,
     history_jobs: HISTORY_JOBS,
-    stand_in_note: `${FLASH} via the local Gemini stand-in; its images are 256 px PNGs (Storage's bytes are outside the database)`,
+    stand_in_note: `${FLASH} via the local Gemini stand-in; its images are 1024x1024 PNGs, the model's default size (Storage's bytes are outside the database)`,
   };
 }
