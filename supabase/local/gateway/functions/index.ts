@@ -284,6 +284,18 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
       upstream.end(body);
     });
 
+  const exitedWithin = (instance: Instance, ms: number) =>
+    new Promise<void>((resolve) => {
+      if (instance.exited || instance.process.exitCode !== null || instance.process.signalCode !== null) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        instance.process.off('exit', done);
+        resolve();
+      }
+      instance.process.once('exit', done);
+    });
+
   /** Runs the request on an instance; a refused connection (it died in between) gets one fresh instance. */
   const dispatch = async (name: string, req: IncomingMessage, res: ServerResponse, path: string, body: Buffer) => {
     for (let attempt = 1; ; attempt++) {
@@ -297,6 +309,11 @@ export function createFunctionsService(ctx: GatewayContext, options: FunctionsOp
         const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED' && !res.headersSent;
         if (refused) instance.exited = true;
         if (refused && attempt === 1) continue;
+        // A connection cut mid-request is most often the process dying (a crash, an exit, the
+        // memory limit). Its exit can be handled a moment after the cut, and a request picked in
+        // between would be sent to the dying process; so the failure is answered only once the
+        // process is gone or has shown it is alive. It is not replayed: it may be what killed it.
+        if (!res.headersSent && !(error instanceof HttpError)) await exitedWithin(instance, 1_000);
         if (error instanceof HttpError) throw error;
         throw new HttpError(502, { code: 'WORKER_ERROR', message: `Function failed: ${(error as Error).message}` });
       } finally {
