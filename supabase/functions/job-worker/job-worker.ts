@@ -2,7 +2,7 @@ import { createAnswerBudget, MB } from './answer-budget.ts';
 import { createRequestedVerification, verifyModels, type VerificationReport } from './model-registry.ts';
 import { imagesRequested, runAttempt, type AttemptDeps, type AttemptReport } from './run-attempt.ts';
 import type { ClaimedJob } from './pipeline.ts';
-import { FLUSH_SPANS, type ClaimTiming } from './tracing.ts';
+import type { ClaimTiming } from './tracing.ts';
 
 /**
  * The worker process: what one edge-function instance does across the invocations it serves.
@@ -115,10 +115,11 @@ export function createJobWorker(deps: JobWorkerDeps): JobWorker {
       // The spans leave inside the work the invocation keeps alive: when this was the last
       // attempt running (counted here, synchronously, so of attempts ending in the same tick
       // the last one sends), so before idle() resolves and before the process can be stopped;
-      // or when enough are waiting to be worth a request. tracing.flush never rejects.
+      // or when enough are waiting, or have waited long enough, to be worth a request
+      // (tracing.due). tracing.flush never rejects.
       .finally(() => {
         attemptsRunning -= 1;
-        if (deps.tracing && (attemptsRunning === 0 || deps.tracing.buffered >= FLUSH_SPANS)) return deps.tracing.flush();
+        if (deps.tracing && (attemptsRunning === 0 || deps.tracing.due())) return deps.tracing.flush();
       })
       .then((report) => deps.onAttempt?.(report))
       .catch((error) => deps.log(`job ${job.id}: ${(error as Error).stack ?? error}`))

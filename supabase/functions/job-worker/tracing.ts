@@ -62,6 +62,12 @@ export interface Tracing {
   readonly enabled: boolean;
   /** Spans waiting for the next flush. */
   readonly buffered: number;
+  /**
+   * Whether what is buffered is worth a request while other attempts still run: FLUSH_SPANS
+   * waiting, or the oldest waiting for FLUSH_AFTER_MS (a busy process otherwise holds a trace
+   * back until enough others have gathered behind it).
+   */
+  due(): boolean;
   attempt(job: TracedJob, claim: ClaimTiming | undefined, workerId: string): AttemptTrace;
   /** Sends what is buffered; resolves when the receiver answered, failed or timed out. */
   flush(): Promise<void>;
@@ -75,6 +81,9 @@ export interface Tracing {
  */
 export const FLUSH_SPANS = 256;
 
+/** The longest a span waits in a busy process: the OpenTelemetry SDK batch processor's default delay. */
+export const FLUSH_AFTER_MS = 5_000;
+
 const NOOP_SPAN: SpanHandle = { spanId: '', set() {}, end() {} };
 const NOOP_ATTEMPT: AttemptTrace = {
   span: () => NOOP_SPAN,
@@ -82,7 +91,7 @@ const NOOP_ATTEMPT: AttemptTrace = {
   call() {},
   end() {},
 };
-export const noTracing: Tracing = { enabled: false, buffered: 0, attempt: () => NOOP_ATTEMPT, flush: () => Promise.resolve() };
+export const noTracing: Tracing = { enabled: false, buffered: 0, due: () => false, attempt: () => NOOP_ATTEMPT, flush: () => Promise.resolve() };
 
 export interface TracingConfig {
   /** The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces). */
@@ -263,6 +272,8 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
   if (!config) return noTracing;
   const send = deps.fetch ?? fetch;
   let buffer: FinishedSpan[] = [];
+  /** When the oldest span in the buffer was buffered. */
+  let bufferedSince = 0;
   let sending: Promise<void> = Promise.resolve();
   /** The flush waiting behind the request in progress, if any: later flushes join it. */
   let queued: Promise<void> | null = null;
@@ -271,6 +282,11 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
     attributes: otlpAttributes({ ...config.resource, 'service.name': config.serviceName, 'telemetry.sdk.language': 'js', 'telemetry.sdk.name': 'job-health' }),
   };
   const scope = { name: 'job-health/job-worker', version: '1' };
+
+  const keep = (span: FinishedSpan) => {
+    if (buffer.length === 0) bufferedSince = deps.now();
+    buffer.push(span);
+  };
 
   const exportBatch = async (spans: FinishedSpan[]) => {
     try {
@@ -309,7 +325,7 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
           if (ended) return;
           ended = true;
           if (error) attrs['error.type'] = error;
-          buffer.push({ traceId, spanId, parentSpanId, name, kind, start, end: Math.max(start, at ?? deps.now()), attributes: attrs, error });
+          keep({ traceId, spanId, parentSpanId, name, kind, start, end: Math.max(start, at ?? deps.now()), attributes: attrs, error });
         },
       };
     };
@@ -319,7 +335,7 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
     if (parent && job.attempt === 1 && startedByDatabase(parent.traceId, parent.spanId) && job.created_at) {
       // The root the database named (see startedByDatabase): the job's creation, exported once.
       const created = Date.parse(job.created_at);
-      buffer.push({
+      keep({
         traceId,
         spanId: parent.spanId,
         parentSpanId: undefined,
@@ -387,6 +403,9 @@ export function createTracing(config: TracingConfig | null, deps: TracingDeps): 
     enabled: true,
     get buffered() {
       return buffer.length;
+    },
+    due() {
+      return buffer.length >= FLUSH_SPANS || (buffer.length > 0 && deps.now() - bufferedSince >= FLUSH_AFTER_MS);
     },
     attempt,
     flush() {

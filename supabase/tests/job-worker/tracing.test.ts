@@ -6,7 +6,7 @@ import { runJobActionInTrace } from '../../../lib/admin-jobs/job-action-in-trace
 import { createJobInTrace } from '../../../lib/jobs/create-job-in-trace.ts';
 import { registerAppTracing } from '../../../lib/tracing/register.ts';
 import { createJobWorker } from '../../functions/job-worker/job-worker.ts';
-import { createTracing, parseTraceparent, readTracingConfig, sampled } from '../../functions/job-worker/tracing.ts';
+import { createTracing, FLUSH_AFTER_MS, FLUSH_SPANS, parseTraceparent, readTracingConfig, sampled } from '../../functions/job-worker/tracing.ts';
 import { signedInClient } from '../../../testkit/http/clients.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../../../testkit/http/otlp-receiver.ts';
 import { until } from '../../../testkit/wait.ts';
@@ -291,6 +291,31 @@ describe("the worker's tracing settings", () => {
       release();
       await own.stop();
     }
+  });
+
+  test('spans are due for a request once 256 wait or the oldest has waited 5 s, whichever comes first', async () => {
+    let now = 1_000_000;
+    const tracing = createTracing(readTracingConfig((name) => (name === 'OTEL_EXPORTER_OTLP_ENDPOINT' ? 'http://127.0.0.1:9/' : undefined)), {
+      now: () => now,
+      log: () => {},
+      fetch: async () => new Response('{}'),
+    });
+    const finish = (i: number) =>
+      tracing.attempt({ id: `job-${i}`, model_id: FLASH, attempt: 1, max_attempts: 3, traceparent: `00-${hex(16)}-${hex(8)}-01` }, undefined, 'w').end('succeeded');
+    assert.equal(tracing.due(), false, 'nothing buffered is never due');
+    finish(0);
+    now += FLUSH_AFTER_MS - 1;
+    finish(1);
+    assert.equal(tracing.due(), false);
+    now += 1;
+    assert.equal(tracing.due(), true, 'the oldest span has waited FLUSH_AFTER_MS');
+    await tracing.flush();
+    assert.equal(tracing.due(), false, 'the wait starts again with the next span');
+    finish(2);
+    now += FLUSH_AFTER_MS - 1;
+    assert.equal(tracing.due(), false);
+    while (tracing.buffered < FLUSH_SPANS) finish(tracing.buffered);
+    assert.equal(tracing.due(), true, 'FLUSH_SPANS waiting');
   });
 
   test('a malformed traceparent is no context at all', () => {
