@@ -103,14 +103,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log,
   };
 
-  const services = new Map<string, GatewayService>([
-    ['/rest/v1', createRestService(context)],
-    ['/auth/v1', createAuthService(context, options.auth)],
-    ['/realtime/v1', createRealtimeService(context)],
-    ['/storage/v1', createStorageService(context, options.storage)],
-    ['/functions/v1', createFunctionsService(context, options.functions)],
-  ]);
-  for (const [prefix, make] of Object.entries(options.services ?? {})) services.set(prefix, make(context));
+  // A service the options replace is never made: it would hold what it opened (a folder, a
+  // connection) with nothing left to close it.
+  const factories: Record<string, (ctx: GatewayContext) => GatewayService> = {
+    '/rest/v1': createRestService,
+    '/auth/v1': (ctx) => createAuthService(ctx, options.auth),
+    '/realtime/v1': createRealtimeService,
+    '/storage/v1': (ctx) => createStorageService(ctx, options.storage),
+    '/functions/v1': (ctx) => createFunctionsService(ctx, options.functions),
+    ...options.services,
+  };
+  const services = new Map(Object.entries(factories).map(([prefix, make]) => [prefix, make(context)] as const));
 
   const route = (pathname: string): [GatewayService, string] | undefined => {
     for (const [prefix, service] of services) {

@@ -18,8 +18,17 @@ export class DiskStore {
     fs.mkdirSync(root, { recursive: true });
   }
 
-  static defaultRoot(): string {
-    return process.env.STORAGE_ROOT ?? path.join(os.tmpdir(), 'jobhealth-storage');
+  /**
+   * A store of its own in the OS temp dir, for a gateway over a throwaway database (tests,
+   * benchmarks): its objects mean nothing once that database is dropped, so `discard` removes
+   * them. A shared folder here once kept every test run's images, tens of GB within a day.
+   */
+  static throwaway(): DiskStore {
+    return new DiskStore(fs.mkdtempSync(path.join(os.tmpdir(), 'jobhealth-storage-')));
+  }
+
+  discard(): Promise<void> {
+    return fs.promises.rm(this.root, { recursive: true, force: true });
   }
 
   newVersion(): string {

@@ -17,7 +17,10 @@ import type { StorageContext } from './storage-context.ts';
  * Supabase); bytes live on disk under `root`, named by version id.
  */
 export interface StorageOptions {
-  /** Where object bytes are kept; default $STORAGE_ROOT or a folder in the OS temp dir. */
+  /**
+   * Where object bytes are kept (the local stack: .local/storage). Without it, a folder of the
+   * gateway's own in the OS temp dir, removed when the gateway closes.
+   */
   root?: string;
   /** Upload cap in bytes before any bucket limit; Supabase's default is 50 MB. */
   maxUploadBytes?: number;
@@ -32,7 +35,7 @@ function routeNotFound(): never {
 export function createStorageService(ctx: GatewayContext, options: StorageOptions = {}): GatewayService {
   const storage: StorageContext = {
     gateway: ctx,
-    store: new DiskStore(options.root ?? DiskStore.defaultRoot()),
+    store: options.root ? new DiskStore(options.root) : DiskStore.throwaway(),
     maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
   };
 
@@ -110,6 +113,9 @@ export function createStorageService(ctx: GatewayContext, options: StorageOption
   };
 
   return {
+    async close() {
+      if (!options.root) await storage.store.discard();
+    },
     async handle(req, res, path, url) {
       try {
         await route(req, res, path, url);
