@@ -101,10 +101,6 @@ begin
                lease_token = null, lease_expires_at = null, finished_at = now(), updated_at = now()
           from input i
          where j.id = i.id and j.lease_token = i.lease_token
-           -- The same ids as a condition on jobs alone: on the generic plan, whatever the table's
-           -- statistics say (a table analysed while nearly empty, say), jobs is read through its
-           -- primary key, never scanned to meet the pairs in a hash join.
-           and j.id = any (p_job_ids)
         returning j.id, j.user_id, j.model_id, j.attempt, j.progress, j.stage, j.error_class, j.result, j.updated_at
       ), events as (
         insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role)
