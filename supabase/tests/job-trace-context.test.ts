@@ -55,6 +55,41 @@ describe('a job trace context', () => {
     });
   }
 
+  // The table's own rule (one of jobs_row_valid's), whatever writes the column: the 55-character
+  // shapes that only the field lengths or the separators get wrong are among them.
+  const notStored: [string, string][] = [
+    ['a 31-digit trace id and a 17-digit parent id', `00-${randomHex(16).slice(1)}-${randomHex(9).slice(1)}-01`],
+    ['upper-case hex', `00-${randomHex(16).toUpperCase()}-${randomHex(8)}-01`],
+    ['an unknown version', `01-${randomHex(16)}-${randomHex(8)}-01`],
+    ['a non-hex digit', `00-${randomHex(16).slice(1)}g-${randomHex(8)}-01`],
+    ['no dash before the parent id', `00-${randomHex(16)}x${randomHex(8)}-01`],
+    ['an empty flags field', `00-${randomHex(16)}-${randomHex(8)}--1`],
+    ['three flag digits', `00-${randomHex(16)}-${randomHex(8)}-011`],
+    ['an all-zero trace id', `00-${'0'.repeat(32)}-${randomHex(8)}-01`],
+    ['an all-zero parent id', `00-${randomHex(16)}-${'0'.repeat(16)}-01`],
+  ];
+  // One job for all of them (a user may have only so many queued).
+  let handWritten: Promise<{ id: string }> | undefined;
+  const handWrittenJob = () => (handWritten ??= createJob(t.db, 'bob'));
+  for (const [what, value] of notStored) {
+    test(`a traceparent with ${what} is refused by the jobs table itself`, async () => {
+      const job = await handWrittenJob();
+      await assert.rejects(t.db.query('update public.jobs set traceparent = $1 where id = $2', [value, job.id]), (error: { code?: string; constraint?: string }) => {
+        assert.equal(error.code, '23514');
+        assert.equal(error.constraint, 'jobs_row_valid');
+        return true;
+      });
+    });
+  }
+
+  test('a well-formed traceparent written by hand is stored as it is', async () => {
+    const job = await handWrittenJob();
+    const value = `00-${randomHex(16)}-${randomHex(8)}-00`;
+    await t.db.query('update public.jobs set traceparent = $1 where id = $2', [value, job.id]);
+    const { rows } = await t.db.query<{ traceparent: string }>('select traceparent from public.jobs where id = $1', [job.id]);
+    assert.equal(rows[0]!.traceparent, value);
+  });
+
   test("a client cannot put its job on another job's trace: the second job starts a trace of its own", async () => {
     const incoming = `00-${randomHex(16)}-${randomHex(8)}-01`;
     const alices = await createWithHeaders('alice', { traceparent: incoming });
