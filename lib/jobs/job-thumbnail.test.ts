@@ -196,9 +196,9 @@ describe('what the thumbnail is', () => {
 });
 
 describe('what a first view leaves behind', () => {
-  // V8 frees ArrayBuffers only by collecting garbage, and starts a full collection each time
-  // 64 MB of them pile up: what a view leaves decides how often views pay one (80-120 ms of CPU
-  // in the server, the route's CPU tail in `npm run bench thumbnail`). Unlike time, this count
+  // V8 frees ArrayBuffers only by collecting garbage, and starts a full collection when enough
+  // of them pile up: what a view leaves decides how often views pay one (80-120 ms of CPU in the
+  // server, the route's CPU tail in `npm run bench thumbnail`). Unlike time, this count
   // is the same on a busy machine. It includes the gateway's side, which runs in this process.
   v8.setFlagsFromString('--expose-gc');
   const collectGarbage = vm.runInNewContext('gc') as () => void;

@@ -82,9 +82,9 @@ function whyUnavailable(job: Job | null): ThumbnailAnswer | null {
  * An object's bytes, downloaded as the caller, joined once. Not download()'s Blob: undici joins
  * the body's chunks, copies them into the Blob, and the Blob's arrayBuffer() copies twice more.
  * Each copy is an ArrayBuffer that only a garbage collection frees, and V8 starts a full one
- * whenever 64 MB of them pile up: with a 700 KB image that was 4.8 MB per first view and a full
- * collection (80-120 ms of CPU) every dozen views, the thumbnail route's CPU tail. Read as a
- * stream and joined once, it is 2.7 MB (the HTTP client's own buffers are most of it).
+ * when enough of them pile up: with a 700 KB image that was 4.8 MB per first view, and a quarter
+ * of first views ran into a full collection (80-120 ms of CPU), the thumbnail route's CPU tail.
+ * Read as a stream and joined once, it is 2.7 MB (the HTTP client's own buffers are most of it).
  */
 async function downloadBytes(caller: DatabaseClient, bucket: string, path: string) {
   const { data: body, error } = await caller.storage.from(bucket).download(path).asStream();
