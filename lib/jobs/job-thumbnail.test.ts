@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import sharp from 'sharp';
 import type { DatabaseClient } from '@/lib/supabase/database';
 import type { JobResult } from '../../supabase/functions/_shared/job-result.ts';
-import { drawPromptImage } from '../../supabase/local/gemini/image.ts';
+import { drawPromptImage, promptImage } from '../../supabase/local/gemini/image.ts';
 import { claim, createJob, query } from '../../testkit/database/fixtures.ts';
 import { createTestClient, signedInClient } from '../../testkit/http/clients.ts';
 import { startTestStack, type TestStack } from '../../testkit/http/stack.ts';
@@ -189,5 +192,45 @@ describe('what the thumbnail is', () => {
     const answer = await jobThumbnail(users.alice, store, job.id);
     assert.equal(answer.status, 422);
     assert.match(answer.status === 422 ? answer.message : '', /^No thumbnail: the image could not be read/);
+  });
+});
+
+describe('what a first view leaves behind', () => {
+  // V8 frees ArrayBuffers only by collecting garbage, and starts a full collection when enough
+  // of them pile up: what a view leaves decides how often views pay one (80-120 ms of CPU in the
+  // server, the route's CPU tail in `npm run bench thumbnail`). Unlike time, this count
+  // is the same on a busy machine. It includes the gateway's side, which runs in this process.
+  v8.setFlagsFromString('--expose-gc');
+  const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+  /** ArrayBuffer bytes allocated during `work`, or null when a collection ran meanwhile (it frees some). */
+  async function arrayBuffersAllocated(work: () => Promise<unknown>): Promise<number | null> {
+    collectGarbage();
+    let collected = false;
+    const observer = new PerformanceObserver(() => (collected = true));
+    observer.observe({ entryTypes: ['gc'] });
+    const before = process.memoryUsage().arrayBuffers;
+    try {
+      await work();
+      const after = process.memoryUsage().arrayBuffers;
+      await new Promise((resolve) => setImmediate(resolve)); // the observer is told after the collection
+      return collected ? null : after - before;
+    } finally {
+      observer.disconnect();
+    }
+  }
+
+  test('a 1K image is downloaded and joined once: a first view allocates under five times its size in ArrayBuffers', async (t) => {
+    const png = new Uint8Array(Buffer.from(promptImage('a lighthouse at dusk', 1024, 1024).base64, 'base64'));
+    await jobThumbnail(users.alice, store, (await succeededJob(png)).id); // code loaded and compiled
+    let allocated: number | null = null;
+    for (let attempt = 0; attempt < 5 && allocated === null; attempt++) {
+      const job = await succeededJob(png);
+      allocated = await arrayBuffersAllocated(async () => assert.equal((await jobThumbnail(users.alice, store, job.id)).status, 200));
+    }
+    assert.notEqual(allocated, null, 'five views each ran into a garbage collection');
+    const measured = `${(allocated! / 1e6).toFixed(2)} MB of ArrayBuffers for a ${(png.length / 1e6).toFixed(2)} MB image`;
+    t.diagnostic(measured);
+    assert.ok(allocated! < 5 * png.length, measured);
   });
 });
