@@ -427,8 +427,10 @@ export async function measureTracingOverhead() {
 }
 
 /**
- * WORKER_BENCH_PARTS=tracing runs part 6 alone (about a minute instead of the whole benchmark),
- * for work on the exporter; its output then carries that part's figures only. Unset: every part.
+ * WORKER_BENCH_PARTS runs some parts alone, its output then carrying their figures only:
+ * "tracing" part 6 (about a minute instead of the whole benchmark), for work on the exporter;
+ * "rpc" part 1 with the live messages and round trips counted over it (about half a minute), for
+ * work on the claim, the completion and their messages. Unset: every part.
  */
 const PARTS = process.env.WORKER_BENCH_PARTS?.split(',').map((p) => p.trim()).filter(Boolean);
 
@@ -444,18 +446,8 @@ function tracingResult(tracing: Awaited<ReturnType<typeof measureTracingOverhead
   };
 }
 
-export default async function workerBenchmark() {
-  if (PARTS) {
-    const unknown = PARTS.filter((p) => p !== 'tracing');
-    if (unknown.length > 0 || PARTS.length === 0) throw new Error(`WORKER_BENCH_PARTS: only "tracing" runs alone (got ${PARTS.join(',')})`);
-    return { parts: PARTS, ...tracingResult(await measureTracingOverhead()) };
-  }
-  const rpc = await measureRpcRoundTrips();
-  const tracing = await measureTracingOverhead();
-  const { latency, cpu, idle } = await measureDenoWorker();
+function rpcResult(rpc: Awaited<ReturnType<typeof measureRpcRoundTrips>>) {
   const { calls, realtime, ...rpcTimes } = rpc;
-  const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
-  const memory4k = await measureWorkerBurst({ model: PRO, imageSize: '4K', jobs: 2 * DEFAULT_WORKER_SLOTS, sdkPeer: true });
   return {
     rpc_round_trips_per_job: calls.per_job_median,
     rpc_round_trips_per_job_detail: {
@@ -473,16 +465,36 @@ export default async function workerBenchmark() {
       target_bytes: 2000,
       measures: 'rows written to realtime.messages per job (create_job through REST, the worker, one slot), and the table\'s growth on disk (heap and indexes) per job',
     },
+    rpc_round_trips_ms: {
+      ...rpcTimes,
+      measures: 'wall time of the worker RPCs per job (claim share + budget + heartbeats + record + complete) through the gateway to Postgres: latency the worker waits out, not its CPU; Gemini excluded',
+    },
+  };
+}
+
+export default async function workerBenchmark() {
+  if (PARTS) {
+    const unknown = PARTS.filter((p) => p !== 'tracing' && p !== 'rpc');
+    if (unknown.length > 0 || PARTS.length === 0) throw new Error(`WORKER_BENCH_PARTS: only "tracing" and "rpc" run alone (got ${PARTS.join(',')})`);
+    return {
+      parts: PARTS,
+      ...(PARTS.includes('rpc') ? rpcResult(await measureRpcRoundTrips()) : {}),
+      ...(PARTS.includes('tracing') ? tracingResult(await measureTracingOverhead()) : {}),
+    };
+  }
+  const rpc = await measureRpcRoundTrips();
+  const tracing = await measureTracingOverhead();
+  const { latency, cpu, idle } = await measureDenoWorker();
+  const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
+  const memory4k = await measureWorkerBurst({ model: PRO, imageSize: '4K', jobs: 2 * DEFAULT_WORKER_SLOTS, sdkPeer: true });
+  return {
+    ...rpcResult(rpc),
     idle_invocations_per_hour: idle.invocations,
     idle_detail: {
       ...idle,
       hosted_sweep_seconds: 10,
       before_the_work_check: IDLE_SWEEPS,
       measures: 'worker invocations by the sweep over an empty queue during one simulated hour of the hosted 10 s sweep (360 sweeps of the local scheduler, 25 ms apart)',
-    },
-    rpc_round_trips_ms: {
-      ...rpcTimes,
-      measures: 'wall time of the worker RPCs per job (claim share + budget + heartbeats + record + complete) through the gateway to Postgres: latency the worker waits out, not its CPU; Gemini excluded',
     },
     worker_cpu: {
       ...cpu,
