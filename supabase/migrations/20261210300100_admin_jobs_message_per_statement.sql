@@ -18,7 +18,7 @@
 -- progress. The owner's topic and the queue signal are unchanged.
 -- The three writers are redefined, each otherwise as it was: private.jobs_broadcast and
 -- private.jobs_after_update (20261208260100_job_cost_message_payloads.sql) and
--- public.complete_jobs (20261209500100_complete_jobs_one_job_cost.sql).
+-- public.complete_jobs (20261209300100_complete_jobs.sql).
 set local lock_timeout = '5s';
 
 drop function private.job_changed_payload(uuid, text, text, text, integer, smallint, text, text, timestamptz);
@@ -170,8 +170,8 @@ begin
 end;
 $$;
 
--- complete_jobs: as in 20261209500100_complete_jobs_one_job_cost.sql (contract, own writes and
--- fallback in 20261209300100_complete_jobs.sql), staff's message one per statement.
+-- complete_jobs: as in 20261209300100_complete_jobs.sql (contract, own writes, fallback, generic
+-- plan), staff's message one per statement.
 create or replace function public.complete_jobs(p_job_ids uuid[], p_lease_tokens uuid[], p_results jsonb default null)
 returns table (job_id uuid, outcome text, status text)
 language plpgsql
