@@ -1,4 +1,5 @@
 import type { Page } from '@playwright/test';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges } from '../lib/admin-jobs/admin-job-change.ts';
 import { FLASH, PRO } from '../testkit/database/fixtures.ts';
 import { DEMO_USERS } from '../testkit/demo-users.ts';
 import { markPage, stillMarked } from './support/page-mark.ts';
@@ -130,8 +131,10 @@ test('a hidden tab leaves the admin topic and receives nothing; shown again it r
   const seen = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     watcher
-      .channel('admin:jobs', { config: { private: true } })
-      .on('broadcast', { event: 'job_changed' }, (message: { payload?: { id?: string } }) => void seen.add(String(message.payload?.id)))
+      .channel(ADMIN_JOBS_TOPIC, { config: { private: true } })
+      .on('broadcast', { event: ADMIN_JOBS_EVENT }, (message: { payload?: unknown }) => {
+        for (const change of parseAdminJobChanges(message.payload)) seen.add(change.id);
+      })
       .subscribe((status, error) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(error) : undefined));
   });
 

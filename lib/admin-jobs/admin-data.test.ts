@@ -14,7 +14,7 @@ import { fetchAdminJob } from './admin-job-query.ts';
 import { EXPLORER_PAGE_SIZE, parseExplorerFilters } from './explorer-filters.ts';
 import { runJobAction } from './job-action-mutation.ts';
 import { fetchJobRecords } from './job-records-query.ts';
-import { adminJobChangeSchema } from './admin-job-change.ts';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges } from './admin-job-change.ts';
 import { explorerPageQueryOptions, fetchExplorerPage, type ExplorerPage } from './jobs-explorer-query.ts';
 import { adminJobKeys } from './keys.ts';
 import { patchExplorerPages } from './use-admin-jobs-live.ts';
@@ -105,11 +105,15 @@ describe('job explorer', () => {
     while (!read) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual((await read).rows.map((r) => r.status), ['queued']);
 
-    // The owner cancels; the console applies the change (the row as the database now has it).
+    // The owner cancels; the console applies the change (the cancel's message as the database wrote it).
     const { error: cancelError } = await alice.rpc('cancel_jobs', { ids: [jobId], reason: 'crossing' });
     assert.equal(cancelError, null);
-    const { rows } = await stack.db.query('select id, model_id, status, attempt, progress, stage, error_class, updated_at from public.jobs where id = $1', [jobId]);
-    const change = adminJobChangeSchema.parse({ ...rows[0], old_status: 'queued', updated_at: rows[0].updated_at.toISOString() });
+    const { rows } = await stack.db.query('select payload from realtime.messages where topic = $1 and event = $2 order by inserted_at', [
+      ADMIN_JOBS_TOPIC,
+      ADMIN_JOBS_EVENT,
+    ]);
+    const change = rows.flatMap((r) => parseAdminJobChanges(r.payload)).filter((c) => c.id === jobId).at(-1)!;
+    assert.deepEqual([change.old_status, change.status], ['queued', 'cancelled']);
     patchExplorerPages(queryClient, new Map([[jobId, change]]));
     const row = () => queryClient.getQueryData<ExplorerPage>(adminJobKeys.list(filters))!.rows[0]!;
     assert.equal(row().status, 'cancelled');

@@ -2,12 +2,13 @@
 
 import { useChangeBatcher } from '@/lib/realtime/change-batcher';
 import { usePrivateTopic, type TopicStatus } from '@/lib/realtime/private-topic';
-import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChange, type AdminJobChange } from './admin-job-change';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges, type AdminJobChange } from './admin-job-change';
 
 /**
  * Subscribes to the private 'admin:jobs' topic while the calling component is mounted (System
- * Health, the job explorer, a job's page share the tab's one channel). onBatch receives coalesced
- * batches (at most ~4 a second; within a batch only the newest change per job); onResync is
+ * Health, the job explorer, a job's page share the tab's one channel). Each message carries the
+ * changes of one statement; onBatch receives them coalesced into batches (at most ~4 a second;
+ * within a batch only the newest change per job); onResync is
  * called on every join, so the consumer reads again what it shows (nothing committed between
  * its fetch and the join is lost); while the tab is hidden the channel is left (status 'paused').
  */
@@ -19,8 +20,8 @@ export function useAdminJobChanges(
   return usePrivateTopic(ADMIN_JOBS_TOPIC, {
     onMessage(event, payload) {
       if (event !== ADMIN_JOBS_EVENT) return;
-      const change = parseAdminJobChange(payload);
-      if (change) batcher.push(change);
+      // One message per statement: each job's change is merged on its own, as before.
+      for (const change of parseAdminJobChanges(payload)) batcher.push(change);
     },
     onJoin: () => options?.onResync?.(),
     onPause: () => batcher.flush(),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AdminJobChange } from '../admin-jobs/admin-job-change.ts';
-import { parseAdminJobChange } from '../admin-jobs/admin-job-change.ts';
+import { parseAdminJobChanges } from '../admin-jobs/admin-job-change.ts';
 import { createChangeBatcher, mergeChange } from './change-batcher.ts';
 import { manualTimers } from './manual-timers.ts';
 
@@ -75,11 +75,23 @@ describe('createChangeBatcher', () => {
   });
 });
 
-describe('parseAdminJobChange', () => {
-  test('accepts the broadcast payload and drops malformed ones', () => {
-    assert.ok(parseAdminJobChange(change(JOB_A, 'queued', null, 0)));
-    assert.equal(parseAdminJobChange({ ...change(JOB_A, 'queued', null, 0), status: 'exploded' }), null);
-    assert.equal(parseAdminJobChange({ id: 'not-a-uuid' }), null);
-    assert.equal(parseAdminJobChange(undefined), null);
+describe('parseAdminJobChanges', () => {
+  const at = Date.UTC(2026, 10, 23, 12, 0, 1, 234);
+  const entry = (id: string, status: string, oldStatus: string | null) => [id, 'flash', status, oldStatus, 1, 5, 'generating', null, at];
+
+  test("reads a statement's message as one change per job, in the row's shape", () => {
+    const changes = parseAdminJobChanges({ jobs: [entry(JOB_A, 'running', 'queued'), entry(JOB_B, 'queued', null)] });
+    assert.deepEqual(changes, [
+      { id: JOB_A, model_id: 'flash', status: 'running', old_status: 'queued', attempt: 1, progress: 5, stage: 'generating', error_class: null, updated_at: '2026-11-23T12:00:01.234Z' },
+      { id: JOB_B, model_id: 'flash', status: 'queued', old_status: null, attempt: 1, progress: 5, stage: 'generating', error_class: null, updated_at: '2026-11-23T12:00:01.234Z' },
+    ]);
+  });
+
+  test('drops a malformed message whole', () => {
+    assert.deepEqual(parseAdminJobChanges({ jobs: [entry(JOB_A, 'running', 'queued'), entry(JOB_B, 'exploded', null)] }), []);
+    assert.deepEqual(parseAdminJobChanges({ jobs: [entry('not-a-uuid', 'queued', null)] }), []);
+    assert.deepEqual(parseAdminJobChanges({ jobs: [entry(JOB_A, 'queued', null).slice(0, 8)] }), []);
+    assert.deepEqual(parseAdminJobChanges(change(JOB_A, 'queued', null, 0)), [], 'one job as an object is not the shape');
+    assert.deepEqual(parseAdminJobChanges(undefined), []);
   });
 });

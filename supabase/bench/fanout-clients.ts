@@ -5,6 +5,7 @@ import { closeClients, subscribe } from '../../testkit/realtime/channels.ts';
 import { createTestClient } from '../../testkit/http/clients.ts';
 import { serveParent } from './child-conversation.ts';
 import { wallClockMs } from './wall-clock.ts';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges } from '../../lib/admin-jobs/admin-job-change.ts';
 
 /**
  * One process of `npm run bench fanout`'s subscribers (started by fanout.ts with fork): a share
@@ -52,7 +53,7 @@ export type SubscriberReply =
 
 /** Private topic of a user's jobs, as the jobs trigger names it. */
 export const userTopic = (userId: string) => `user:${userId}:jobs`;
-export const STAFF_TOPIC = 'admin:jobs';
+export const STAFF_TOPIC = ADMIN_JOBS_TOPIC;
 const JOB_EVENT = 'job_changed';
 /** Joins in flight at once: a private join costs the server one RLS probe in Postgres. */
 const JOIN_CONCURRENCY = 25;
@@ -113,10 +114,15 @@ async function join(s: Subscriber, index: number, mode: FanoutMode | 'staff'): P
     await Promise.all([subscribe(channel), ready]);
     return channel;
   }
-  const topic = mode === 'staff' ? STAFF_TOPIC : userTopic(s.userId);
-  const channel = s.client
-    .channel(topic, { config: { private: true } })
-    .on('broadcast', { event: JOB_EVENT }, (m) => receive(index, m.payload as { id?: unknown }));
+  // Staff hear one message per statement, carrying each job's change.
+  const channel =
+    mode === 'staff'
+      ? s.client
+          .channel(STAFF_TOPIC, { config: { private: true } })
+          .on('broadcast', { event: ADMIN_JOBS_EVENT }, (m) => {
+            for (const change of parseAdminJobChanges(m.payload)) receive(index, change);
+          })
+      : s.client.channel(userTopic(s.userId), { config: { private: true } }).on('broadcast', { event: JOB_EVENT }, (m) => receive(index, m.payload as { id?: unknown }));
   await subscribe(channel);
   return channel;
 }

@@ -15,6 +15,7 @@ import { median as medianOrNull, round as roundTo } from '../../testkit/percenti
 import { signIn } from '../../testkit/browser/sign-in.ts';
 import { routeClientJs } from './client-js.ts';
 import { generateHealthHistory } from './health-history.ts';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges } from '../../lib/admin-jobs/admin-job-change.ts';
 
 /**
  * `npm run bench ui`: System Health in a real Chromium against a production build
@@ -325,8 +326,8 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
     let delivered = 0;
     await new Promise<void>((resolve, reject) => {
       admin
-        .channel('admin:jobs', { config: { private: true } })
-        .on('broadcast', { event: 'job_changed' }, () => void delivered++)
+        .channel(ADMIN_JOBS_TOPIC, { config: { private: true } })
+        .on('broadcast', { event: ADMIN_JOBS_EVENT }, (message) => void (delivered += parseAdminJobChanges(message.payload).length))
         .subscribe((status, error) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(error) : undefined));
     });
 

@@ -39,7 +39,10 @@ import { OtlpReceiver } from '../../testkit/http/otlp-receiver.ts';
  *    nothing included. The live messages of the same run (`realtime_messages_per_job`,
  *    `realtime_bytes_per_job`): rows written to realtime.messages over the jobs, by topic, and
  *    the table's growth on disk (heap and indexes) over the jobs. One slot claims one job at a
- *    time, so each job carries a whole queue signal: the most a job sends.
+ *    time, so each job carries a whole queue signal and whole admin:jobs messages: the most a
+ *    job sends. Beside it (`at_default_slots`) the same rounds with the worker at its deployed
+ *    slots, where a claim and a completion take several jobs and admin:jobs carries them in one
+ *    message.
  * 4. Peak RSS (`worker_memory`, `worker_memory_4k`) of the Deno worker process with a burst of
  *    real-size images (worker-memory.ts, which the worker memory check in the test suite
  *    shares): 50 jobs enqueued at once for a worker with 50 slots and 1K images, then 16 for
@@ -178,6 +181,7 @@ async function measureRpcRoundTrips() {
     }
     const seconds = (performance.now() - started) / 1000;
     const messagesAfter = await realtimeMessages(f);
+    const atDefaultSlots = await measureMessagesAtSlots(f, users, DEFAULT_WORKER_SLOTS);
     const perJobBudget = budgetCalls ? budgetMs / budgetCalls : 0;
     const budgetCallsPerJob = budgetCalls / costs.size;
     const callCounts = [...calls.values()].map((n) => n + budgetCallsPerJob);
@@ -214,11 +218,39 @@ async function measureRpcRoundTrips() {
         },
         bytes_per_job: Math.round((messagesAfter.bytes - messagesBefore.bytes) / ids.length),
         payload_bytes_per_job: Math.round((messagesAfter.payloadBytes - messagesBefore.payloadBytes) / ids.length),
+        at_default_slots: atDefaultSlots,
       },
     };
   } finally {
     await f.stop();
   }
+}
+
+/**
+ * The live messages per job when the worker runs at `slots` (its deployed default): the same
+ * rounds of 40 jobs created one at a time through create_job, drained by the worker's logic with
+ * its own pipeline, so claims and completions take several jobs per statement as they do deployed.
+ */
+async function measureMessagesAtSlots(f: WorkerFixture, users: readonly (keyof typeof DEMO_USERS)[], slots: number) {
+  const worker = createJobWorker({ ...f.deps, verifyAtStart: false, config: { ...f.config, concurrency: slots } });
+  const ids: string[] = [];
+  const before = await realtimeMessages(f);
+  while (ids.length < RPC_JOBS) {
+    for (let i = 0; i < 40 && ids.length < RPC_JOBS; i++) ids.push((await f.enqueue(users[ids.length % users.length]!)).id);
+    do {
+      await worker.invoke();
+      await worker.idle();
+    } while ((await f.db.query<{ n: number }>(`select count(*)::int as n from public.jobs where id = any($1) and status in ('queued', 'running')`, [ids])).rows[0]!.n > 0);
+  }
+  const after = await realtimeMessages(f);
+  const perJob = (n: number) => Math.round((n / ids.length) * 100) / 100;
+  return {
+    slots,
+    jobs: ids.length,
+    messages_per_job: perJob(after.messages - before.messages),
+    by_topic_per_job: { admin: perJob(after.admin - before.admin), user: perJob(after.user - before.user), queue: perJob(after.queue - before.queue) },
+    bytes_per_job: Math.round((after.bytes - before.bytes) / ids.length),
+  };
 }
 
 /** realtime.messages: rows by topic, the table's size on disk (heap, TOAST, indexes; every partition), payload bytes. */
@@ -427,8 +459,10 @@ export async function measureTracingOverhead() {
 }
 
 /**
- * WORKER_BENCH_PARTS=tracing runs part 6 alone (about a minute instead of the whole benchmark),
- * for work on the exporter; its output then carries that part's figures only. Unset: every part.
+ * WORKER_BENCH_PARTS runs some parts alone, its output then carrying their figures only:
+ * "tracing" part 6 (about a minute instead of the whole benchmark), for work on the exporter;
+ * "rpc" part 1 with the live messages and round trips counted over it (about half a minute), for
+ * work on the claim, the completion and their messages. Unset: every part.
  */
 const PARTS = process.env.WORKER_BENCH_PARTS?.split(',').map((p) => p.trim()).filter(Boolean);
 
@@ -444,18 +478,8 @@ function tracingResult(tracing: Awaited<ReturnType<typeof measureTracingOverhead
   };
 }
 
-export default async function workerBenchmark() {
-  if (PARTS) {
-    const unknown = PARTS.filter((p) => p !== 'tracing');
-    if (unknown.length > 0 || PARTS.length === 0) throw new Error(`WORKER_BENCH_PARTS: only "tracing" runs alone (got ${PARTS.join(',')})`);
-    return { parts: PARTS, ...tracingResult(await measureTracingOverhead()) };
-  }
-  const rpc = await measureRpcRoundTrips();
-  const tracing = await measureTracingOverhead();
-  const { latency, cpu, idle } = await measureDenoWorker();
+function rpcResult(rpc: Awaited<ReturnType<typeof measureRpcRoundTrips>>) {
   const { calls, realtime, ...rpcTimes } = rpc;
-  const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
-  const memory4k = await measureWorkerBurst({ model: PRO, imageSize: '4K', jobs: 2 * DEFAULT_WORKER_SLOTS, sdkPeer: true });
   return {
     rpc_round_trips_per_job: calls.per_job_median,
     rpc_round_trips_per_job_detail: {
@@ -471,18 +495,38 @@ export default async function workerBenchmark() {
       jobs: rpc.jobs,
       target_messages: 6,
       target_bytes: 2000,
-      measures: 'rows written to realtime.messages per job (create_job through REST, the worker, one slot), and the table\'s growth on disk (heap and indexes) per job',
+      measures: 'rows written to realtime.messages per job (create_job through REST, the worker, one slot: the most a job sends), and the table\'s growth on disk (heap and indexes) per job; at_default_slots: the same with the worker at its deployed slots, claims and completions taking several jobs per statement',
     },
+    rpc_round_trips_ms: {
+      ...rpcTimes,
+      measures: 'wall time of the worker RPCs per job (claim share + budget + heartbeats + record + complete) through the gateway to Postgres: latency the worker waits out, not its CPU; Gemini excluded',
+    },
+  };
+}
+
+export default async function workerBenchmark() {
+  if (PARTS) {
+    const unknown = PARTS.filter((p) => p !== 'tracing' && p !== 'rpc');
+    if (unknown.length > 0 || PARTS.length === 0) throw new Error(`WORKER_BENCH_PARTS: only "tracing" and "rpc" run alone (got ${PARTS.join(',')})`);
+    return {
+      parts: PARTS,
+      ...(PARTS.includes('rpc') ? rpcResult(await measureRpcRoundTrips()) : {}),
+      ...(PARTS.includes('tracing') ? tracingResult(await measureTracingOverhead()) : {}),
+    };
+  }
+  const rpc = await measureRpcRoundTrips();
+  const tracing = await measureTracingOverhead();
+  const { latency, cpu, idle } = await measureDenoWorker();
+  const memory = await measureWorkerBurst({ model: FLASH, slots: INFLIGHT_JOBS, jobs: INFLIGHT_JOBS, sdkPeer: true });
+  const memory4k = await measureWorkerBurst({ model: PRO, imageSize: '4K', jobs: 2 * DEFAULT_WORKER_SLOTS, sdkPeer: true });
+  return {
+    ...rpcResult(rpc),
     idle_invocations_per_hour: idle.invocations,
     idle_detail: {
       ...idle,
       hosted_sweep_seconds: 10,
       before_the_work_check: IDLE_SWEEPS,
       measures: 'worker invocations by the sweep over an empty queue during one simulated hour of the hosted 10 s sweep (360 sweeps of the local scheduler, 25 ms apart)',
-    },
-    rpc_round_trips_ms: {
-      ...rpcTimes,
-      measures: 'wall time of the worker RPCs per job (claim share + budget + heartbeats + record + complete) through the gateway to Postgres: latency the worker waits out, not its CPU; Gemini excluded',
     },
     worker_cpu: {
       ...cpu,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
+import { adminJobsMessagesFor, claim, createJob, emptyQueue, getJob, jobsInEveryState, testDbForFile, query, rejects, statuses } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 
@@ -96,7 +96,7 @@ describe('complete_job', () => {
       const job = await getJob(t.db, id);
       return {
         event: event.rows[0],
-        message: await message('admin:jobs'),
+        message: (await adminJobsMessagesFor(t.db, id)).at(-1)!,
         owner: await message(`user:${job.user_id}:jobs`),
         updated_at: job.updated_at,
       };
@@ -107,15 +107,17 @@ describe('complete_job', () => {
       from_status: 'running', to_status: 'succeeded', attempt: 1, actor_id: null, actor_role: 'worker', detail: {},
       model_id: a.model_id, user_id: a.user_id,
     });
-    assert.deepEqual({ ...own.message, updated_at: undefined }, { ...generic.message, updated_at: undefined });
-    assert.equal(own.message.payload.status, 'succeeded');
-    assert.equal(own.message.payload.old_status, 'running');
-    assert.equal(new Date(own.message.updated_at).getTime(), (own.updated_at as Date).getTime(), 'the payload carries the row as written');
+    // Staff's message: the same entry on both paths but for the job and the time.
+    const entry = (m: typeof own.message) => ({ ...m, payload: undefined, change: { ...m.change, id: undefined, updated_at: undefined } });
+    assert.deepEqual(entry(own.message), entry(generic.message));
+    assert.equal(own.message.change.status, 'succeeded');
+    assert.equal(own.message.change.old_status, 'running');
+    assert.equal(Date.parse(own.message.change.updated_at), Math.floor((own.updated_at as Date).getTime()), 'the entry carries the row as written');
     // The owner's message: the same on both paths, and it carries the result.
     assert.deepEqual({ ...own.owner, updated_at: undefined }, { ...generic.owner, updated_at: undefined });
     // No error and nothing refunded: those keys are left out (the pages read them as null and 0).
     assert.deepEqual(own.owner.payload, { status: 'succeeded', old_status: 'running', stage: 'done', progress: 100, attempt: 1, result });
-    assert.equal(own.owner.updated_at, own.message.updated_at);
+    assert.equal(Date.parse(own.owner.updated_at), Date.parse(own.message.change.updated_at));
   });
 
   test("the owner's message carries the result as stored: with its thumbnail, and without one", async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { claim, createJob, emptyQueue, getJob, jobsInEveryState, query, rejects, statuses, testDbForFile } from '../../testkit/database/fixtures.ts';
+import { adminJobsMessagesFor, claim, createJob, emptyQueue, getJob, jobsInEveryState, query, rejects, statuses, testDbForFile } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -22,7 +22,7 @@ describe('complete_jobs', () => {
     const held = await claim(t.db, 3);
     assert.equal(held.length, 3);
     const eventsBefore = await count(`select count(*)::integer as n from public.job_events`);
-    const messagesBefore = await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`);
+    const messagesBefore = await count(`select count(*)::integer as n from realtime.messages`);
     const rows = await completeJobs(
       held.map((j) => j.id),
       held.map((j) => j.lease_token),
@@ -32,9 +32,9 @@ describe('complete_jobs', () => {
     const done = await Promise.all(held.map((j) => getJob(t.db, j.id)));
     assert.deepEqual(done.map((j) => [j.status, j.progress, j.stage, j.lease_token]), held.map(() => ['succeeded', 100, 'done', null]));
     assert.deepEqual(done.map((j) => (j as unknown as { result: unknown }).result), [image('a.png'), null, image('c.png')]);
-    // Each job: one timeline row and its two messages, as complete_job writes for one.
+    // Each job: one timeline row and its owner's message; staff's one message carries all three.
     assert.equal(await count(`select count(*)::integer as n from public.job_events`) - eventsBefore, 3);
-    assert.equal(await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`) - messagesBefore, 6);
+    assert.equal(await count(`select count(*)::integer as n from realtime.messages`) - messagesBefore, 4);
     for (const job of made) {
       assert.equal(
         await count(`select count(*)::integer as n from public.job_events where job_id = $1 and from_status = 'running' and to_status = 'succeeded' and actor_role = 'worker'`, [job.id]),
@@ -42,9 +42,11 @@ describe('complete_jobs', () => {
       );
       assert.equal(
         await count(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1 and payload->>'status' = 'succeeded'`, [job.id]),
-        2,
-        'admin:jobs and the owner',
+        1,
+        'the owner',
       );
+      const staff = (await adminJobsMessagesFor(t.db, job.id)).filter((m) => m.change.status === 'succeeded');
+      assert.deepEqual(staff.map((m) => m.payload.jobs.length), [3], 'admin:jobs: one message for the three');
     }
   });
 
@@ -54,14 +56,14 @@ describe('complete_jobs', () => {
     await createJob(t.db);
     const [held] = await claim(t.db);
     const eventsBefore = await count(`select count(*)::integer as n from public.job_events`);
-    const messagesBefore = await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`);
+    const messagesBefore = await count(`select count(*)::integer as n from realtime.messages`);
     assert.deepEqual(await completeJobs([held!.id], [held!.lease_token], [image('one.png')]), [
       { job_id: held!.id, outcome: 'succeeded', status: 'succeeded' },
     ]);
     const done = await getJob(t.db, held!.id);
     assert.deepEqual([done.status, done.lease_token, (done as unknown as { result: unknown }).result], ['succeeded', null, image('one.png')]);
     assert.equal(await count(`select count(*)::integer as n from public.job_events`) - eventsBefore, 1);
-    assert.equal(await count(`select count(*)::integer as n from realtime.messages where event = 'job_changed'`) - messagesBefore, 2);
+    assert.equal(await count(`select count(*)::integer as n from realtime.messages`) - messagesBefore, 2, "the owner's and staff's");
     // The same pair again is fenced, its status read from the job.
     assert.deepEqual(await completeJobs([held!.id], [held!.lease_token]), [{ job_id: held!.id, outcome: 'fenced', status: 'succeeded' }]);
   });

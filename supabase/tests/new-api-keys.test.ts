@@ -11,6 +11,7 @@ import { DEMO_USERS } from '../../testkit/demo-users.ts';
 import { nowSeconds } from '../../testkit/http/tokens.ts';
 import { until } from '../../testkit/wait.ts';
 import { FLASH, jobRow, startWorkerFixture, type WorkerFixture } from './job-worker/worker-fixture.ts';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges } from '../../lib/admin-jobs/admin-job-change.ts';
 
 // A project with its legacy keys switched off (SUPABASE_LEGACY_KEYS=off), driven only with the
 // official client and the publishable and secret keys: what a new hosted project looks like.
@@ -92,14 +93,16 @@ describe('a project with only the new keys', () => {
     );
     const { client: admin } = await signedInClient(f.stack, 'admin');
     const broadcasts: string[] = [];
-    const topic = admin.channel('admin:jobs', { config: { private: true } }).on('broadcast', { event: 'job_changed' }, (m) => broadcasts.push(m.payload?.id ?? m.payload?.record?.id ?? 'x'));
+    const topic = admin
+      .channel(ADMIN_JOBS_TOPIC, { config: { private: true } })
+      .on('broadcast', { event: ADMIN_JOBS_EVENT }, (m) => broadcasts.push(...parseAdminJobChanges(m.payload).map((c) => c.id)));
     await new Promise<void>((resolve, reject) =>
       topic.subscribe((status, err) => (status === 'SUBSCRIBED' ? resolve() : status === 'CHANNEL_ERROR' ? reject(err) : undefined)),
     );
     const { data: job, error } = await alice.rpc('create_job', { p_model_id: FLASH, p_prompt: 'a heron at first light' });
     assert.equal(error, null);
     await until(() => changes.includes(job.id), { label: 'her postgres_changes insert' });
-    await until(() => broadcasts.length > 0, { label: 'the private admin broadcast' });
+    await until(() => broadcasts.includes(job.id), { label: 'the private admin broadcast' });
     await admin.removeAllChannels();
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseAdminJobChange } from '../../lib/admin-jobs/admin-job-change.ts';
+import { ADMIN_JOBS_EVENT, ADMIN_JOBS_TOPIC, parseAdminJobChanges, type AdminJobChange } from '../../lib/admin-jobs/admin-job-change.ts';
 import type { DatabaseClient } from '../../lib/supabase/database.ts';
 import { signedInClient } from '../../testkit/http/clients.ts';
 import { closeClients, subscribe } from '../../testkit/realtime/channels.ts';
@@ -11,7 +11,7 @@ import { FLASH } from '../../testkit/database/fixtures.ts';
 /**
  * The admin console's live feed end to end: the official client joins the private topic
  * 'admin:jobs' through the gateway's Realtime, and a job created through the REST API arrives
- * as a job_changed broadcast. End users are refused the topic.
+ * as a jobs_changed broadcast the console's parser reads. End users are refused the topic.
  */
 let stack: TestStack;
 const clients: DatabaseClient[] = [];
@@ -31,14 +31,16 @@ async function signedIn(user: keyof typeof DEMO_USERS): Promise<DatabaseClient> 
 }
 
 describe('admin:jobs over Realtime', () => {
-  test('an admin receives job_changed for a job alice creates through the API', async () => {
+  test('an admin receives jobs_changed for a job alice creates through the API', async () => {
     const admin = await signedIn('admin');
-    const received: Record<string, unknown>[] = [];
+    const received: AdminJobChange[] = [];
+    const payloads: Record<string, unknown>[] = [];
     let notify: (() => void) | undefined;
     const channel = admin
-      .channel('admin:jobs', { config: { private: true } })
-      .on('broadcast', { event: 'job_changed' }, (message) => {
-        received.push(message.payload as Record<string, unknown>);
+      .channel(ADMIN_JOBS_TOPIC, { config: { private: true } })
+      .on('broadcast', { event: ADMIN_JOBS_EVENT }, (message) => {
+        payloads.push(message.payload as Record<string, unknown>);
+        received.push(...parseAdminJobChanges(message.payload));
         notify?.();
       });
     await subscribe(channel);
@@ -48,10 +50,10 @@ describe('admin:jobs over Realtime', () => {
     assert.equal(error, null);
     const id = (job as { id: string }).id;
 
-    const arrived = (): Record<string, unknown> | undefined => received.find((p) => p.id === id);
+    const arrived = (): AdminJobChange | undefined => received.find((c) => c.id === id);
     if (!arrived()) {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no job_changed within 10 s')), 10_000);
+        const timer = setTimeout(() => reject(new Error('no jobs_changed within 10 s')), 10_000);
         notify = () => {
           if (arrived()) {
             clearTimeout(timer);
@@ -60,13 +62,13 @@ describe('admin:jobs over Realtime', () => {
         };
       });
     }
-    const payload = arrived()!;
-    assert.equal(payload.status, 'queued');
-    // A new job has no previous status: the key is left out (the console reads it as null).
-    assert.equal('old_status' in payload, false);
-    assert.equal(parseAdminJobChange(payload)?.old_status, null);
-    assert.equal('user_id' in payload, false, 'no receiver on admin:jobs reads the user');
-    assert.equal(payload.model_id, FLASH);
+    const change = arrived()!;
+    assert.equal(change.status, 'queued');
+    // A new job has no previous status.
+    assert.equal(change.old_status, null);
+    assert.equal(change.model_id, FLASH);
+    assert.equal(Date.parse(change.updated_at), Date.parse((job as { updated_at: string }).updated_at));
+    for (const payload of payloads) assert.deepEqual(Object.keys(payload), ['jobs'], 'no user, no prompt: only the entries');
   });
 
   test('alice may not join admin:jobs', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
-import { type Actor, as, claim, createJob, emptyQueue, testDbForFile, query } from '../../testkit/database/fixtures.ts';
+import { type Actor, adminJobsMessagesFor, as, claim, createJob, emptyQueue, testDbForFile, query } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 
@@ -19,7 +19,8 @@ function assertKeys(payload: Record<string, unknown>, always: string[], whenSet:
   }
 }
 
-async function messagesFor(jobId: string, topic = 'admin:jobs') {
+/** The owner's messages about a job, oldest first. */
+async function messagesFor(jobId: string, topic: string) {
   const { rows } = await t.db.query(
     `select topic, event, private, extension, payload from realtime.messages where payload->>'id' = $1 and topic = $2
       order by inserted_at, id`,
@@ -37,6 +38,10 @@ async function mayJoin(actor: Actor, topic: string): Promise<boolean> {
   }).catch(() => false);
 }
 
+async function adminMessageCount(): Promise<number> {
+  return (await t.db.query(`select count(*)::integer as n from realtime.messages where topic = 'admin:jobs'`)).rows[0].n;
+}
+
 /** Moves the job's last update two seconds back, so that its next progress is past the owner's once-a-second throttle. */
 async function ageJob(id: string) {
   await t.db.query(`update public.jobs set updated_at = now() - interval '2 seconds' where id = $1`, [id]);
@@ -48,33 +53,33 @@ describe('realtime', () => {
     assert.ok(rows.some((r) => r.schemaname === 'public' && r.tablename === 'jobs'));
   });
 
-  test('every change of status is broadcast to the private admin:jobs topic as a compact job_changed payload, without the user; progress is not', async () => {
+  test('every change of status is broadcast to the private admin:jobs topic as a compact entry, without the user; progress is not', async () => {
     const job = await createJob(t.db);
     const [running] = await claim(t.db);
     await ageJob(running!.id);
     await query(t.db, 'service', `select public.heartbeat_job($1, $2, 55, 'rendering')`, [running!.id, running!.lease_token]);
     await query(t.db, 'service', `select public.fail_job($1, $2, 'timeout', 'slow', false)`, [running!.id, running!.lease_token]);
 
-    const messages = await messagesFor(job.id);
+    const messages = await adminJobsMessagesFor(t.db, job.id);
     assert.deepEqual(
-      messages.map((m) => [m.payload.old_status, m.payload.status, m.payload.progress, m.payload.stage]),
+      messages.map((m) => [m.change.old_status, m.change.status, m.change.progress, m.change.stage, m.change.error_class]),
       [
-        [undefined, 'queued', 0, undefined],
-        ['queued', 'running', 0, 'claimed'],
-        ['running', 'failed', 55, 'failed'],
+        [null, 'queued', 0, null, null],
+        ['queued', 'running', 0, 'claimed', null],
+        ['running', 'failed', 55, 'failed', 'timeout'],
       ],
     );
+    const { rows } = await t.db.query('select attempt, updated_at from public.jobs where id = $1', [job.id]);
     for (const m of messages) {
-      assert.equal(m.topic, 'admin:jobs');
-      assert.equal(m.event, 'job_changed');
-      assert.equal(m.private, true);
-      assert.equal(m.extension, 'broadcast');
-      assertKeys(m.payload, ['attempt', 'id', 'model_id', 'progress', 'status', 'updated_at'], ['error_class', 'old_status', 'stage']);
-      assert.equal(m.payload.model_id, job.model_id);
+      assert.deepEqual([m.event, m.private, m.extension], ['jobs_changed', true, 'broadcast']);
+      assert.deepEqual(Object.keys(m.payload), ['jobs'], 'only the entries: no user, no prompt');
+      assert.equal(m.payload.jobs.length, 1);
+      assert.equal(m.payload.jobs[0]!.length, 9, '[id, model_id, status, old_status, attempt, progress, stage, error_class, updated_at]');
+      assert.equal(m.change.model_id, job.model_id);
     }
-    assert.equal(messages[0]!.payload.error_class, undefined);
-    assert.equal(messages[2]!.payload.error_class, 'timeout');
-    assert.ok(!('prompt' in messages[0]!.payload), 'the prompt is not broadcast');
+    // The last entry carries the row as written: its attempt and its updated_at, to the millisecond.
+    assert.equal(messages[2]!.change.attempt, rows[0].attempt);
+    assert.equal(Date.parse(messages[2]!.change.updated_at), Math.floor((rows[0].updated_at as Date).getTime()));
   });
 
   test("every job change also reaches the owner's private user:<id>:jobs topic, with what the pages show and nothing else", async () => {
@@ -169,14 +174,51 @@ describe('realtime', () => {
     assert.deepEqual(row.rows[0], { private: true, extension: 'broadcast' });
   });
 
-  test('a claim of many jobs broadcasts one message per job and topic', async () => {
+  test('a claim of many jobs writes one admin:jobs message carrying every change, and one owner message per job', async () => {
     await emptyQueue(t.db);
     const ids = [(await createJob(t.db)).id, (await createJob(t.db)).id, (await createJob(t.db)).id];
+    const before = await adminMessageCount();
     await claim(t.db, 3);
+    assert.equal(await adminMessageCount(), before + 1, 'one message for the statement');
+    const claimed = await Promise.all(ids.map(async (id) => (await adminJobsMessagesFor(t.db, id)).filter((m) => m.change.status === 'running')));
+    for (const messages of claimed) assert.equal(messages.length, 1);
+    assert.equal(new Set(claimed.map((m) => JSON.stringify(m[0]!.payload))).size, 1, 'the same message for all three');
+    assert.deepEqual(claimed[0]![0]!.payload.jobs.map((entry) => entry[0]).sort(), [...ids].sort());
     for (const id of ids) {
-      assert.equal((await messagesFor(id)).filter((m) => m.payload.status === 'running').length, 1);
       assert.equal((await messagesFor(id, `user:${DEMO_USERS.alice.id}:jobs`)).filter((m) => m.payload.status === 'running').length, 1);
     }
+  });
+
+  test('a completion of many jobs writes one admin:jobs message', async () => {
+    await emptyQueue(t.db);
+    for (let i = 0; i < 3; i++) await createJob(t.db);
+    const jobs = await claim(t.db, 3);
+    const before = await adminMessageCount();
+    const outcomes = await query(t.db, 'service', 'select * from public.complete_jobs($1::uuid[], $2::uuid[])', [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.lease_token),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.outcome), ['succeeded', 'succeeded', 'succeeded']);
+    assert.equal(await adminMessageCount(), before + 1);
+    for (const job of jobs) {
+      const [done] = (await adminJobsMessagesFor(t.db, job.id)).filter((m) => m.change.status === 'succeeded');
+      assert.deepEqual([done!.change.old_status, done!.change.progress, done!.change.stage], ['running', 100, 'done']);
+    }
+  });
+
+  test('a statement that changes more than 200 jobs splits its admin:jobs entries over messages of at most 200', async () => {
+    const before = await adminMessageCount();
+    await t.db.query(
+      `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
+       select $1, 'gemini-2.5-flash-image', 'bulk ' || g, 3, 0, now() + interval '1 hour' from generate_series(1, 450) g`,
+      [DEMO_USERS.bob.id],
+    );
+    assert.equal(await adminMessageCount(), before + 3);
+    const { rows } = await t.db.query(
+      `select jsonb_array_length(payload -> 'jobs') as n from realtime.messages where topic = 'admin:jobs' order by n desc limit 3`,
+    );
+    assert.deepEqual(rows.map((r) => r.n), [200, 200, 50]);
+    await emptyQueue(t.db);
   });
 
   test('only support and admin may join admin:jobs', async () => {
@@ -216,6 +258,7 @@ describe('realtime', () => {
       assert.deepEqual(events.rows.at(-1), { from_status: 'queued', to_status: 'running', actor_role: 'worker' });
       const sent = await client.query(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1 and payload->>'status' = 'running'`, [job.id]);
       assert.equal(sent.rows[0].n, 0);
+      assert.deepEqual((await adminJobsMessagesFor(client, job.id)).map((m) => m.change.status), ['queued']);
       // An illegal transition is still refused when the broadcast fails.
       await client.query('savepoint illegal');
       await client.query(`update public.jobs set status = 'succeeded', lease_token = null, lease_expires_at = null where id = $1`, [job.id]);
@@ -238,11 +281,9 @@ describe('realtime', () => {
       ]);
       // One warning each: the claim, the superuser's update rolled back above, the completion.
       assert.deepEqual(warnings, Array(3).fill(warnings[0]));
-      const sentDone = await client.query(
-        `select count(*)::integer as n from realtime.messages where payload->>'id' = $1 group by topic order by topic`,
-        [job.id],
-      );
-      assert.deepEqual(sentDone.rows, [{ n: 1 }, { n: 1 }], 'only the messages from before broadcasts failed (the job was created)');
+      const sentDone = await client.query(`select count(*)::integer as n from realtime.messages where payload->>'id' = $1`, [job.id]);
+      assert.equal(sentDone.rows[0].n, 1, "only the owner's message from before broadcasts failed (the job was created)");
+      assert.deepEqual((await adminJobsMessagesFor(client, job.id)).map((m) => m.change.status), ['queued'], "and staff's");
     } finally {
       client.off('notice', onNotice);
       await client.query('rollback');

@@ -242,6 +242,9 @@ describe('RLS matrix: functions', () => {
       assert.equal(await attempt(actor, `select private.valid_traceparent('x')`), '42501', actor);
       // What the retention pass calls: it queues any user's images for erasure.
       assert.equal(await attempt(actor, `select * from private.expire_result_images('-infinity', now(), 1)`), '42501', actor);
+      // The admin:jobs message's builders: only the jobs triggers and complete_jobs use them.
+      assert.equal(await attempt(actor, `select private.admin_job_entry(null, null, null, null, null, null, null, null, null)`), '42501', actor);
+      assert.equal(await attempt(actor, `select * from private.admin_jobs_payloads(array[]::jsonb[])`), '42501', actor);
     }
   });
 

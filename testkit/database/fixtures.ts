@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import pg from 'pg';
+import { ADMIN_JOBS_TOPIC, parseAdminJobChanges, type AdminJobChange } from '../../lib/admin-jobs/admin-job-change.ts';
 import { DEMO_USERS } from '../demo-users.ts';
 import { createTestDatabase, type TestDatabase } from './cluster.ts';
 
@@ -150,6 +151,26 @@ export async function createJob(db: pg.Pool, actor: Actor = 'alice', model = FLA
 
 export async function claim(db: pg.Pool, limit = 1, worker = 'worker-1', leaseSeconds = 60): Promise<Job[]> {
   return query<Job>(db, 'service', 'select * from public.claim_jobs($1, $2, $3)', [worker, limit, leaseSeconds]);
+}
+
+/** An admin:jobs message as written to realtime.messages, and the job's change in it as the console reads it. */
+export interface AdminJobsMessage {
+  event: string;
+  private: boolean;
+  extension: string;
+  payload: { jobs: unknown[][] };
+  change: AdminJobChange;
+}
+
+/** The admin:jobs messages that carry a job's change (one statement's changes each), oldest first. */
+export async function adminJobsMessagesFor(db: pg.Pool | pg.ClientBase, jobId: string): Promise<AdminJobsMessage[]> {
+  const { rows } = await db.query(
+    `select event, private, extension, payload from realtime.messages
+      where topic = $1 and payload -> 'jobs' @> jsonb_build_array(jsonb_build_array($2::text))
+      order by inserted_at, id`,
+    [ADMIN_JOBS_TOPIC, jobId],
+  );
+  return rows.map((row) => ({ ...row, change: parseAdminJobChanges(row.payload).find((c) => c.id === jobId)! }));
 }
 
 export async function getJob(db: pg.Pool, id: string): Promise<Job> {
