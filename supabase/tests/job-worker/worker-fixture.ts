@@ -129,6 +129,7 @@ export async function startWorkerFixture(
     log,
   };
   const db = stack.db;
+  let claimQueue: Promise<unknown> = Promise.resolve();
   return {
     stack,
     standIn,
@@ -147,15 +148,21 @@ export async function startWorkerFixture(
       ]);
       return job!;
     },
-    async claim(jobId) {
-      await db.query(
-        `update public.jobs set priority = case when id = $1 then 100 else 0 end
-          where status = 'queued' and (id = $1 or priority <> 0)`,
-        [jobId],
-      );
-      const [job] = await pipeline.claimJobs('test-worker', 1, config.leaseSeconds);
-      if (job?.id !== jobId) throw new Error(`expected to claim ${jobId}, got ${job?.id ?? 'nothing'}`);
-      return job;
+    claim(jobId) {
+      // Raising the job to the front and claiming it are two statements: claims made at once
+      // would raise each other's jobs in between, so they run one after another.
+      const claimed = claimQueue.then(async () => {
+        await db.query(
+          `update public.jobs set priority = case when id = $1 then 100 else 0 end
+            where status = 'queued' and (id = $1 or priority <> 0)`,
+          [jobId],
+        );
+        const [job] = await pipeline.claimJobs('test-worker', 1, config.leaseSeconds);
+        if (job?.id !== jobId) throw new Error(`expected to claim ${jobId}, got ${job?.id ?? 'nothing'}`);
+        return job;
+      });
+      claimQueue = claimed.catch(() => {});
+      return claimed;
     },
     async stop() {
       await standIn.close();
