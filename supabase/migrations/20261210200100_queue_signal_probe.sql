@@ -1,0 +1,113 @@
+-- The queue signal probes the queue instead of reading it.
+--
+-- A claim that takes jobs out of the queue signals queue:<model> while other jobs of the model
+-- still wait (20261208260100_job_cost_message_payloads.sql). That check was an EXISTS over the
+-- models at hand, which Postgres may turn into a join and plan by the table's statistics: after
+-- a vacuum marked most of jobs all-visible and with few queued jobs in the last sample, it read
+-- the whole queued-by-model index (every queued job and every claimed one not yet vacuumed) on
+-- every claim, 150 to 800 buffers a claim against 2 to 10 for a probe, measured with four
+-- claimers draining 3,000 jobs beside a long history (docs/benchmarks.md, Growth). Which plan it
+-- got changed with each vacuum and analyze, so a claim's cost grew with the queue's depth at
+-- random moments. The check is now a scalar subquery per model, ordered as the index is and
+-- stopping at its first row: it cannot become a join, and its only cheap plan is the probe.
+-- jobs_after_update is otherwise as it was.
+set local lock_timeout = '5s';
+
+-- Updates: as in 20261208260100_job_cost_message_payloads.sql, with the queue signal's probe.
+create or replace function private.jobs_after_update() returns trigger
+language plpgsql
+as $$
+declare
+  v_broadcast boolean := true;
+  v_broadcast_error text;
+  v_wake boolean;
+  v_models text[];
+begin
+  if current_setting('jobhealth.events_written', true) = 'on' then
+    return null;
+  end if;
+  -- The transition check, the timeline, the broadcasts and the wake-up decision in one
+  -- statement over one join of the transition tables; the queue signal, needed only when jobs
+  -- left the queue and others of their model still wait in it, in a second one. If it fails, it is run once more without
+  -- the broadcasts: if that succeeds, the broadcast was the cause and only a warning remains;
+  -- if it fails again, the cause was the transition itself and that error fails the statement.
+  loop
+    begin
+      with changed as (
+        select n.id, n.user_id, n.model_id, o.status as old_status, n.status, n.attempt, n.progress, n.stage,
+               n.worker_id, n.lease_expires_at, n.run_at, n.error_class, n.error_message, n.updated_at,
+               n.result, n.charge_seq, o.updated_at as old_updated_at
+          from new_jobs n join old_jobs o on o.id = n.id
+      ), events as (
+        insert into public.job_events (job_id, user_id, model_id, from_status, to_status, attempt, actor_id, actor_role, detail)
+        select c.id, c.user_id, c.model_id, c.old_status,
+               case when private.job_transition_allowed(c.old_status, c.status) then c.status
+                    else private.refuse_job_transition(c.old_status, c.status) end,
+               c.attempt,
+               nullif(current_setting('jobhealth.actor_id', true), '')::uuid,
+               coalesce(nullif(current_setting('jobhealth.actor_role', true), ''), 'database'),
+               -- Only what the transition is about: the lease for a claim, the error (and the
+               -- retry time) for a failure, and the staff member's reason when there is one.
+               jsonb_strip_nulls(case
+                 when c.status = 'running' then jsonb_build_object(
+                   'worker_id', c.worker_id, 'lease_expires_at', c.lease_expires_at,
+                   'reason', nullif(current_setting('jobhealth.reason', true), ''))
+                 when c.status = 'failed' or c.status = 'queued' and c.old_status = 'running' then jsonb_build_object(
+                   'run_at', case when c.status = 'queued' then c.run_at end,
+                   'error_class', c.error_class, 'error', left(c.error_message, 500),
+                   'reason', nullif(current_setting('jobhealth.reason', true), ''))
+                 else jsonb_build_object('reason', nullif(current_setting('jobhealth.reason', true), ''))
+               end)
+          from changed c
+         where c.status is distinct from c.old_status
+      ), messages as (
+        -- A running job's progress (no change of status): nothing for the staff, and for the
+        -- owner at most once a second per job (the job's previous update is the clock). Every
+        -- other change goes to both, as before (a deleted job's content, say). One INSERT.
+        insert into realtime.messages (topic, extension, event, private, payload)
+        select m.topic, 'broadcast', 'job_changed', true, m.payload
+          from changed c
+         cross join lateral (values
+           (c.status is distinct from c.old_status or c.status <> 'running',
+            'admin:jobs', private.job_changed_payload(c.id, c.model_id, c.status, c.old_status, c.attempt,
+                                                      c.progress, c.stage, c.error_class, c.updated_at)),
+           (c.status is distinct from c.old_status or c.status <> 'running'
+              or c.old_updated_at <= now() - interval '1 second',
+            'user:' || c.user_id || ':jobs', private.user_job_changed_payload(c.id, c.status, c.old_status, c.stage,
+               c.progress, c.attempt, c.error_class, c.result,
+               case when c.status in ('failed', 'cancelled') then private.job_refunded_credits(c.id, c.charge_seq) else 0 end,
+               c.updated_at))
+         ) m (send, topic, payload)
+         where v_broadcast and m.send
+      )
+      select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()),
+             array_agg(c.model_id) filter (where c.old_status = 'queued' and c.status <> 'queued')
+        into v_wake, v_models
+        from changed c;
+      if v_broadcast and v_models is not null then
+        -- One probe per model into the queued-by-model index, oldest first, stopping at the
+        -- first entry: a scalar subquery stays a per-model probe whatever the statistics say.
+        insert into realtime.messages (topic, extension, event, private, payload)
+        select 'queue:' || s.m, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', s.m)
+          from (select distinct unnest(v_models)) s (m)
+         where (select true from public.jobs q where q.status = 'queued' and q.model_id = s.m
+                 order by q.created_at limit 1);
+      end if;
+      exit;
+    exception when others then
+      if not v_broadcast then
+        raise;
+      end if;
+      v_broadcast := false;
+      v_broadcast_error := sqlerrm;
+    end;
+  end loop;
+  if v_broadcast_error is not null then
+    raise warning 'job broadcast failed: %', v_broadcast_error;
+  end if;
+  if v_wake then
+    perform pg_notify('job_dispatch', '');
+  end if;
+  return null;
+end;
+$$;
