@@ -2,15 +2,16 @@
 --
 -- A claim that takes jobs out of the queue signals queue:<model> while other jobs of the model
 -- still wait (20261208260100_job_cost_message_payloads.sql). That check was an EXISTS over the
--- models at hand, which Postgres may turn into a join and plan by the table's statistics: after
--- a vacuum marked most of jobs all-visible and with few queued jobs in the last sample, it read
--- the whole queued-by-model index (every queued job and every claimed one not yet vacuumed) on
--- every claim, 150 to 800 buffers a claim against 2 to 10 for a probe, measured with four
--- claimers draining 3,000 jobs beside a long history (docs/benchmarks.md, Growth). Which plan it
--- got changed with each vacuum and analyze, so a claim's cost grew with the queue's depth at
--- random moments. The check is now a scalar subquery per model, ordered as the index is and
--- stopping at its first row: it cannot become a join, and its only cheap plan is the probe.
--- jobs_after_update is otherwise as it was.
+-- models at hand, which Postgres may plan as a join over every queued job, and did whenever the
+-- statistics said the queue was nearly empty: jobs is analysed after a tenth of its rows change
+-- (200,000 changes on a 2-million-job history), so its statistics describe the queue at some
+-- moment days ago, and a queue that has since grown looks free to read whole. Beside such a
+-- history, with four claimers draining 3,000 jobs, every claim then read all of them (a hash join
+-- over the queued index, or a sort of it): 155 to 230 buffers a job against 11 on a database
+-- analysed minutes before (docs/benchmarks.md, Growth), a claim's cost growing with the backlog.
+-- The check is now a scalar subquery per model with LIMIT 1 and no ORDER BY: it cannot become a
+-- join, no plan for it sorts the queue first, and any index it walks stops at the first waiting
+-- job. jobs_after_update is otherwise as it was.
 set local lock_timeout = '5s';
 
 -- Updates: as in 20261208260100_job_cost_message_payloads.sql, with the queue signal's probe.
@@ -85,13 +86,13 @@ begin
         into v_wake, v_models
         from changed c;
       if v_broadcast and v_models is not null then
-        -- One probe per model into the queued-by-model index, oldest first, stopping at the
-        -- first entry: a scalar subquery stays a per-model probe whatever the statistics say.
+        -- A probe per model that stops at the first waiting job it finds, whichever index the
+        -- planner takes: a scalar subquery cannot become a join, and without an ORDER BY no
+        -- plan sorts (reads) the whole queue first.
         insert into realtime.messages (topic, extension, event, private, payload)
         select 'queue:' || s.m, 'broadcast', 'queue_moved', true, jsonb_build_object('model_id', s.m)
           from (select distinct unnest(v_models)) s (m)
-         where (select true from public.jobs q where q.status = 'queued' and q.model_id = s.m
-                 order by q.created_at limit 1);
+         where (select true from public.jobs q where q.status = 'queued' and q.model_id = s.m limit 1);
       end if;
       exit;
     exception when others then
