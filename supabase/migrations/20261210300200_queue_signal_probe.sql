@@ -1,7 +1,8 @@
 -- The queue signal probes the queue instead of reading it.
 --
 -- A claim that takes jobs out of the queue signals queue:<model> while other jobs of the model
--- still wait (20261208260100_job_cost_message_payloads.sql). That check was an EXISTS over the
+-- still wait (20261208260100_job_cost_message_payloads.sql,
+-- redefined last in 20261210300100_admin_jobs_message_per_statement.sql). That check was an EXISTS over the
 -- models at hand, which Postgres may plan as a join over every queued job, and did whenever the
 -- statistics said the queue was nearly empty: jobs is analysed after a tenth of its rows change
 -- (200,000 changes on a 2-million-job history), so its statistics describe the queue at some
@@ -14,7 +15,7 @@
 -- job. jobs_after_update is otherwise as it was.
 set local lock_timeout = '5s';
 
--- Updates: as in 20261208260100_job_cost_message_payloads.sql, with the queue signal's probe.
+-- Updates: as in 20261210300100_admin_jobs_message_per_statement.sql, with the queue signal's probe.
 create or replace function private.jobs_after_update() returns trigger
 language plpgsql
 as $$
@@ -23,15 +24,17 @@ declare
   v_broadcast_error text;
   v_wake boolean;
   v_models text[];
+  v_admin jsonb[];
 begin
   if current_setting('jobhealth.events_written', true) = 'on' then
     return null;
   end if;
-  -- The transition check, the timeline, the broadcasts and the wake-up decision in one
-  -- statement over one join of the transition tables; the queue signal, needed only when jobs
-  -- left the queue and others of their model still wait in it, in a second one. If it fails, it is run once more without
-  -- the broadcasts: if that succeeds, the broadcast was the cause and only a warning remains;
-  -- if it fails again, the cause was the transition itself and that error fails the statement.
+  -- The transition check, the timeline, the owners' messages and the wake-up decision in one
+  -- statement over one join of the transition tables; staff's message and the queue signal
+  -- (needed only when jobs left the queue and others of their model still wait in it) after it.
+  -- If it fails, it is run once more without the broadcasts: if that succeeds, the broadcast was
+  -- the cause and only a warning remains; if it fails again, the cause was the transition itself
+  -- and that error fails the statement.
   loop
     begin
       with changed as (
@@ -62,29 +65,32 @@ begin
           from changed c
          where c.status is distinct from c.old_status
       ), messages as (
-        -- A running job's progress (no change of status): nothing for the staff, and for the
-        -- owner at most once a second per job (the job's previous update is the clock). Every
-        -- other change goes to both, as before (a deleted job's content, say). One INSERT.
+        -- The owner: every change, but a running job's progress (no change of status) at most
+        -- once a second per job (the job's previous update is the clock). One INSERT.
         insert into realtime.messages (topic, extension, event, private, payload)
-        select m.topic, 'broadcast', 'job_changed', true, m.payload
+        select 'user:' || c.user_id || ':jobs', 'broadcast', 'job_changed', true,
+               private.user_job_changed_payload(c.id, c.status, c.old_status, c.stage,
+                 c.progress, c.attempt, c.error_class, c.result,
+                 case when c.status in ('failed', 'cancelled') then private.job_refunded_credits(c.id, c.charge_seq) else 0 end,
+                 c.updated_at)
           from changed c
-         cross join lateral (values
-           (c.status is distinct from c.old_status or c.status <> 'running',
-            'admin:jobs', private.job_changed_payload(c.id, c.model_id, c.status, c.old_status, c.attempt,
-                                                      c.progress, c.stage, c.error_class, c.updated_at)),
-           (c.status is distinct from c.old_status or c.status <> 'running'
-              or c.old_updated_at <= now() - interval '1 second',
-            'user:' || c.user_id || ':jobs', private.user_job_changed_payload(c.id, c.status, c.old_status, c.stage,
-               c.progress, c.attempt, c.error_class, c.result,
-               case when c.status in ('failed', 'cancelled') then private.job_refunded_credits(c.id, c.charge_seq) else 0 end,
-               c.updated_at))
-         ) m (send, topic, payload)
-         where v_broadcast and m.send
+         where v_broadcast
+           and (c.status is distinct from c.old_status or c.status <> 'running'
+                or c.old_updated_at <= now() - interval '1 second')
       )
       select bool_or(c.status = 'queued' and c.old_status <> 'queued' and c.run_at <= now()),
-             array_agg(c.model_id) filter (where c.old_status = 'queued' and c.status <> 'queued')
-        into v_wake, v_models
+             array_agg(c.model_id) filter (where c.old_status = 'queued' and c.status <> 'queued'),
+             -- Staff: every change but a running job's progress.
+             array_agg(private.admin_job_entry(c.id, c.model_id, c.status, c.old_status, c.attempt,
+                                               c.progress, c.stage, c.error_class, c.updated_at))
+               filter (where c.status is distinct from c.old_status or c.status <> 'running')
+        into v_wake, v_models, v_admin
         from changed c;
+      if v_broadcast and v_admin is not null then
+        insert into realtime.messages (topic, extension, event, private, payload)
+        select 'admin:jobs', 'broadcast', 'jobs_changed', true, p
+          from private.admin_jobs_payloads(v_admin) p;
+      end if;
       if v_broadcast and v_models is not null then
         -- A probe per model that stops at the first waiting job it finds, whichever index the
         -- planner takes: a scalar subquery cannot become a join, and without an ORDER BY no
