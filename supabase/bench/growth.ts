@@ -26,9 +26,10 @@ import { generateHealthHistory } from './health-history.ts';
  * 2. Steady state at a million jobs a day: the pruned bytes per job times 1e6 times each
  *    kind's default window; the kept bytes per job times 1e6 per day.
  * 3. A 60-day history (HISTORY_JOBS jobs, their events and calls) in a throwaway database:
- *    claim + complete throughput with it over without it (the median of alternating rounds
- *    against an empty database on the same cluster, and the claimers' backends' CPU per job
- *    the same way), job_health p95 over 24 h, 7 d and 90 d, the explorer's and the gallery's
+ *    claim + complete throughput with it over without it (the median of rounds against an
+ *    empty database on the same cluster, the side going first alternating, after both were
+ *    vacuumed and analysed, a checkpoint and an uncounted round each; the claimers' backends'
+ *    CPU per job and the pages read from outside the buffer cache per job the same way), job_health p95 over 24 h, 7 d and 90 d, the explorer's and the gallery's
  *    first page p95, each with its backend's CPU per call; then the retention pass run until
  *    it finds nothing (its duration and rows) while claimers run beside it, each claim timed:
  *    the longest claim during the pass (`prune_max_claim_wait_ms`) beside the longest claim of
@@ -229,10 +230,18 @@ async function bytesPerJob() {
 /**
  * THROUGHPUT_JOBS fresh jobs drained by CLAIMERS connections (claim 10, complete each): jobs per
  * second, and the claimers' backends' CPU per job (from /proc), which moves far less with the
- * machine's load than the wall clock does. `autovacuum` names what autovacuum was working on in
- * this database when the round started or ended (empty when nothing).
+ * machine's load than the wall clock does. `blocks_read_per_job`: the pages the round's tables and
+ * indexes had to read from outside the buffer cache, per job (pg_statio), which is where a long
+ * history's larger indexes show. `autovacuum` names what autovacuum was working on in this
+ * database when the round started or ended (empty when nothing).
  */
-async function throughput(url: string, db: pg.Pool): Promise<{ jobs_per_second: number; cpu_us_per_job: number | null; autovacuum: string[] }> {
+interface ThroughputRound {
+  jobs_per_second: number;
+  cpu_us_per_job: number | null;
+  blocks_read_per_job: number;
+  autovacuum: string[];
+}
+async function throughput(url: string, db: pg.Pool): Promise<ThroughputRound> {
   await db.query(
     `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
      select $1, $2, 'throughput ' || g, 3, 0, now() + interval '1 hour' from generate_series(1, $3::integer) g`,
@@ -244,6 +253,11 @@ async function throughput(url: string, db: pg.Pool): Promise<{ jobs_per_second: 
         where backend_type = 'autovacuum worker' and datname = current_database()`,
     )).rows.map((r) => r.q);
   const autovacuum = new Set(await vacuuming());
+  const blocksRead = async () =>
+    Number((await db.query<{ n: string }>(
+      `select coalesce(sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) + coalesce(toast_blks_read, 0)), 0) as n from pg_statio_user_tables`,
+    )).rows[0]!.n);
+  const readBefore = await blocksRead();
   const claimers = await Promise.all(Array.from({ length: CLAIMERS }, async () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
@@ -270,8 +284,14 @@ async function throughput(url: string, db: pg.Pool): Promise<{ jobs_per_second: 
     await Promise.all(claimers.map(({ c }) => c.end()));
   }
   const jobsPerSecond = Math.round(done / ((performance.now() - started) / 1000));
+  const read = (await blocksRead()) - readBefore;
   for (const q of await vacuuming()) autovacuum.add(q);
-  return { jobs_per_second: jobsPerSecond, cpu_us_per_job: cpuMs === null ? null : Math.round((cpuMs * 1000) / done), autovacuum: [...autovacuum] };
+  return {
+    jobs_per_second: jobsPerSecond,
+    cpu_us_per_job: cpuMs === null ? null : Math.round((cpuMs * 1000) / done),
+    blocks_read_per_job: round(read / done, 2),
+    autovacuum: [...autovacuum],
+  };
 }
 
 /**
@@ -423,26 +443,48 @@ async function history() {
   // Each round's ratio (history over empty) for the wall clock and for the claimers' CPU per
   // job; the median of each. At a load of 5 to 8 single rounds of the same two databases moved
   // between 0.7 and 1.4 by the clock, so the CPU ratio is printed beside it.
+  // The two sides start every comparison in the same state, or the ratio measures the states:
+  // - jobs vacuumed and analysed on both. A database copied from the template has never been
+  //   analysed, and its first round planned the claim's queue reads without statistics (720
+  //   buffers a job against 90); the history side, just generated or just pruned, has been. A
+  //   project's jobs table is kept so by autovacuum (after 10,000 dead versions);
+  // - a checkpoint, so neither side's rounds write out pages the history's generation, the
+  //   pass or its vacuum left dirty in the shared buffer cache;
+  // - a round on each side first that is not counted (new connections, caches);
+  // - the sides take turns going first, so neither always runs on the cache the other left.
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const ratio = async () => {
     // Dead row versions in jobs when the rounds start: each claimed and completed job leaves
     // some, and the queue's partial indexes keep their entries until a vacuum.
     const deadJobs = async (pool: pg.Pool) =>
       Number((await pool.query<{ n: string }>(`select n_dead_tup as n from pg_stat_user_tables where relid = 'public.jobs'::regclass`)).rows[0]!.n);
-    const jobsDeadAtStart = { empty: await deadJobs(emptyDb), history: await deadJobs(db) };
-    const rounds: { empty: Awaited<ReturnType<typeof throughput>>; history: Awaited<ReturnType<typeof throughput>> }[] = [];
+    const jobsDeadBeforeVacuum = { empty: await deadJobs(emptyDb), history: await deadJobs(db) };
+    for (const pool of [emptyDb, db]) await pool.query('vacuum (analyze) public.jobs');
+    await db.query('checkpoint');
+    await throughput(empty.url, emptyDb);
+    await throughput(database.url, db);
+    const rounds: { first: 'empty' | 'history'; empty: ThroughputRound; history: ThroughputRound }[] = [];
     for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
-      const e = await throughput(empty.url, emptyDb);
-      rounds.push({ empty: e, history: await throughput(database.url, db) });
+      if (i % 2 === 0) {
+        const e = await throughput(empty.url, emptyDb);
+        rounds.push({ first: 'empty', empty: e, history: await throughput(database.url, db) });
+      } else {
+        const h = await throughput(database.url, db);
+        rounds.push({ first: 'history', empty: await throughput(empty.url, emptyDb), history: h });
+      }
     }
-    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const cpu = rounds.every((r) => r.empty.cpu_us_per_job !== null && r.history.cpu_us_per_job !== null)
       ? round(median(rounds.map((r) => r.history.cpu_us_per_job! / r.empty.cpu_us_per_job!)), 2)
       : null;
     return {
-      jobs_dead_tuples_at_start: jobsDeadAtStart,
+      jobs_dead_tuples_before_vacuum: jobsDeadBeforeVacuum,
       rounds,
       median_ratio: round(median(rounds.map((r) => r.history.jobs_per_second / r.empty.jobs_per_second)), 2),
       median_cpu_per_job_ratio: cpu,
+      median_blocks_read_per_job: {
+        empty: median(rounds.map((r) => r.empty.blocks_read_per_job)),
+        history: median(rounds.map((r) => r.history.blocks_read_per_job)),
+      },
     };
   };
   try {
@@ -515,8 +557,8 @@ async function history() {
       rows_before: rowsBefore,
       rows_after: rowsAfter,
       claim_complete_rounds: {
-        with_history: { jobs_dead_tuples_at_start: throughputBefore.jobs_dead_tuples_at_start, rounds: throughputBefore.rounds },
-        after_prune: { jobs_dead_tuples_at_start: throughputAfter.jobs_dead_tuples_at_start, rounds: throughputAfter.rounds },
+        with_history: { jobs_dead_tuples_before_vacuum: throughputBefore.jobs_dead_tuples_before_vacuum, rounds: throughputBefore.rounds },
+        after_prune: { jobs_dead_tuples_before_vacuum: throughputAfter.jobs_dead_tuples_before_vacuum, rounds: throughputAfter.rounds },
       },
       throughput_ratio_with_history: throughputBefore.median_ratio,
       throughput_ratio_after_prune: throughputAfter.median_ratio,
@@ -524,6 +566,9 @@ async function history() {
       // same cost; above 1 the history makes each job dearer).
       cpu_per_job_ratio_with_history: throughputBefore.median_cpu_per_job_ratio,
       cpu_per_job_ratio_after_prune: throughputAfter.median_cpu_per_job_ratio,
+      // Pages read from outside the buffer cache per claimed and completed job (median of the rounds).
+      blocks_read_per_job_with_history: throughputBefore.median_blocks_read_per_job,
+      blocks_read_per_job_after_prune: throughputAfter.median_blocks_read_per_job,
       throughput_ratio_target: 0.9,
       reads_before_prune: readsBefore,
       reads_after_prune: readsAfter,

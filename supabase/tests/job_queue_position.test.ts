@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
+import pg from 'pg';
 import { DEMO_USERS } from '../../testkit/demo-users.ts';
-import { type Actor, claim, createJob, emptyQueue, FLASH, jobsInEveryState, testDbForFile, PRO, query, rejects } from '../../testkit/database/fixtures.ts';
+import { type Actor, as, claim, createJob, emptyQueue, FLASH, jobsInEveryState, testDbForFile, PRO, query, rejects } from '../../testkit/database/fixtures.ts';
 
 const t = testDbForFile();
 // Each test starts from an empty queue and no latency history.
@@ -240,6 +241,54 @@ describe('the queue signal', () => {
     const afterCancel = await now();
     await query(t.db, 'alice', `select * from public.cancel_jobs(array[$1]::uuid[], 'not needed')`, [last.id]);
     assert.deepEqual(await signals(afterCancel), [], 'the last waiting job left: nobody to move');
+  });
+
+  test("a claim's check for waiting jobs reads the front of the queue, never the whole of it, whatever plan stale statistics lead the planner to", async () => {
+    // Statistics taken while the queue was empty, then 2,000 waiting jobs, and the planner kept
+    // from nested loops and merge joins: a check written as EXISTS over the claimed models becomes
+    // a hash join over every queued job, and one ordered by age sorts them all, the plans stale
+    // statistics chose beside a long history (docs/benchmarks.md, Growth).
+    await t.db.query('analyze public.jobs');
+    await bobsQueuedJobs(2000);
+    let since = new Date();
+    // A connection of its own: a session keeps the trigger's plans once made, and this one must
+    // plan them under the settings below.
+    const client = new pg.Client({ connectionString: t.database.url });
+    await client.connect();
+    const plans: { 'Query Text': string; Plan: PlanNode }[] = [];
+    const onNotice = (notice: { message?: string }) => {
+      const text = notice.message ?? '';
+      if (text.includes('queue_moved')) plans.push(JSON.parse(text.slice(text.indexOf('{'))));
+    };
+    try {
+      // auto_explain shows the plans of the statements the trigger runs inside the claim.
+      await client.query(`load 'auto_explain'`);
+      for (const setting of [
+        'auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_analyze = on',
+        'auto_explain.log_timing = off', `auto_explain.log_format = 'json'`, `auto_explain.log_level = 'notice'`,
+        'enable_nestloop = off', 'enable_mergejoin = off',
+      ]) await client.query(`set ${setting}`);
+      client.on('notice', onNotice);
+      since = await now();
+      const claimed = await as(client, 'service', async (c) => (await c.query(`select id from public.claim_jobs('worker-1', 1, 60)`)).rows);
+      assert.equal(claimed.length, 1);
+    } finally {
+      client.off('notice', onNotice);
+      await client.end();
+    }
+    const signal = plans.find((p) => p['Query Text'].includes('insert into realtime.messages'));
+    assert.ok(signal, `the queue signal's plan (${plans.length} plans seen)`);
+    const scans: PlanNode[] = [];
+    const walk = (node: PlanNode) => {
+      if (node['Relation Name'] === 'jobs') scans.push(node);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(signal.Plan);
+    assert.ok(scans.length > 0, JSON.stringify(signal.Plan));
+    for (const scan of scans) {
+      assert.ok((scan['Actual Rows'] ?? 0) <= 1, `a scan of jobs returned ${scan['Actual Rows']} rows: ${JSON.stringify(signal.Plan)}`);
+    }
+    assert.deepEqual((await signals(since)).map((m) => m.topic), [`queue:${FLASH}`]);
   });
 
   test('any signed-in user may join a queue topic; anon may not; nobody may send on it', async () => {
