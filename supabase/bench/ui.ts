@@ -246,6 +246,10 @@ export default async function uiBenchmark(): Promise<Record<string, unknown>> {
       await runNext(['build'], env).done;
     } finally {
       fs.rmSync(path.dirname(PEER_ROUTE.file), { recursive: true, force: true });
+      // So do the route types the build generated for it, which tsconfig.json includes (Next adds
+      // every dist dir's types there): left behind, they failed `npm run typecheck` after a run.
+      fs.rmSync(path.join(repoRoot, DIST_DIR, 'types'), { recursive: true, force: true });
+      fs.rmSync(path.join(repoRoot, DIST_DIR, 'dev', 'types'), { recursive: true, force: true });
     }
     const buildSeconds = round((performance.now() - buildStarted) / 1000);
     const adminClientJs = routeClientJs(path.join(repoRoot, DIST_DIR), '/admin');
