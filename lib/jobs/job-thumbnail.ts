@@ -70,6 +70,9 @@ export async function jobThumbnail(caller: DatabaseClient, store: ThumbnailStore
 
 const inFlight = new Map<string, Promise<ThumbnailAnswer>>();
 
+/** A signal nobody aborts: it only keeps Next.js from teeing a download (downloadBytes). */
+const NOT_MEMOIZED = new AbortController().signal;
+
 function whyUnavailable(job: Job | null): ThumbnailAnswer | null {
   if (!job) return { status: 404, message: 'No such job.' };
   if (job.content_deleted_at) return { status: 410, message: 'This job was deleted.' };
@@ -85,9 +88,13 @@ function whyUnavailable(job: Job | null): ThumbnailAnswer | null {
  * when enough of them pile up: with a 700 KB image that was 4.8 MB per first view, and a quarter
  * of first views ran into a full collection (80-120 ms of CPU), the thumbnail route's CPU tail.
  * Read as a stream and joined once, it is 2.7 MB (the HTTP client's own buffers are most of it).
+ * Of those, 0.7 MB were Next.js's: it wraps fetch to memoize a page's GET requests and, in a
+ * route handler too (where it memoizes nothing), tees every GET response's body; a teed byte
+ * stream copies each chunk for the branch nobody reads. A request with a signal is left alone
+ * (Next.js's documented opt-out of memoization), so the download carries one that never aborts.
  */
 async function downloadBytes(caller: DatabaseClient, bucket: string, path: string) {
-  const { data: body, error } = await caller.storage.from(bucket).download(path).asStream();
+  const { data: body, error } = await caller.storage.from(bucket).download(path, {}, { signal: NOT_MEMOIZED }).asStream();
   if (!body) return { data: null, error };
   const chunks: Uint8Array[] = [];
   let size = 0;
