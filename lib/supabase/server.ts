@@ -31,14 +31,15 @@ export const createClient = cache(async () => {
 
 /**
  * The signed-in caller for a route handler that sends several requests as them (the gallery
- * thumbnail: the job, the stored thumbnail, the image, the job again), or null without a valid
- * session. The cookie client above asks its auth client for the session before every request it
- * sends, and each time @supabase/ssr decodes the base64url session cookie again, a code point at
- * a time: about 90 KB of garbage per request for a signed-in user's cookie, 430 KB of a
- * thumbnail's 1.75 MB. Here the session is read once (an expiring one is refreshed and its
- * cookies written, as getClaims() would), its token verified against the project's signing keys
- * (fetched once per process, no Auth round trip), and the client returned sends that token and
- * holds nothing else of the session: it cannot refresh, sign out or be handed to another request.
+ * thumbnail: the job, the stored thumbnail, the image, the job again), or null without a session
+ * whose token verifies. The cookie client above asks its auth client for the session before every
+ * request it sends, and each time @supabase/ssr decodes the base64url session cookie again, a
+ * code point at a time: about 90 KB of garbage per read of a signed-in user's cookie, six reads
+ * in a thumbnail's first view (docs/end-users.md has the measurements). Here the session is read
+ * once (an expiring one is refreshed and its cookies written, as getClaims() would do), its token
+ * verified against the project's signing keys (fetched once per process, no Auth round trip),
+ * and the client returned sends that token and holds nothing else of the session: it cannot
+ * refresh it or sign out. One per request, like the cookie client.
  */
 export async function createCallerClient(): Promise<DatabaseClient | null> {
   const cookieClient = await createClient();
