@@ -22,6 +22,26 @@ test.use({ geminiLatency: { p50: 12_000, p99: 12_000 } });
 
 const JOB_URL = /\/jobs\/([0-9a-f-]{36})$/;
 
+/**
+ * The page's session cookie (as @supabase/ssr writes it: base64url JSON, possibly in chunks) with
+ * its access token's claims passed through `change` (the token as it was when `change` returns
+ * them unchanged) and the signature left as it was.
+ */
+async function sessionCookieWithClaims(page: Page, change: (claims: { app_metadata?: object }) => object): Promise<string> {
+  const chunks = (await page.context().cookies())
+    .filter((cookie) => /-auth-token(\.\d+)?$/.test(cookie.name))
+    .sort((a, b) => Number(a.name.split('.').pop()) - Number(b.name.split('.').pop()));
+  expect(chunks.length, 'the page has a session cookie').toBeGreaterThan(0);
+  const value = chunks.map((cookie) => cookie.value).join('');
+  const session = JSON.parse(Buffer.from(value.replace(/^base64-/, ''), 'base64url').toString());
+  const [header, payload, signature] = session.access_token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  const changed = change(claims);
+  const body = changed === claims ? payload : Buffer.from(JSON.stringify(changed)).toString('base64url');
+  session.access_token = [header, body, signature].join('.');
+  return `${chunks[0]!.name.replace(/\.\d+$/, '')}=base64-${Buffer.from(JSON.stringify(session)).toString('base64url')}`;
+}
+
 /** The balance in the header, once it has loaded. */
 async function balanceOf(page: Page): Promise<number> {
   const balance = page.getByText(/^Credits: /);
@@ -144,7 +164,7 @@ test('the gallery shows a finished job\'s thumbnail without a reload, and a runn
   await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(1344);
 });
 
-test('a thumbnail that cannot be made: the card shows the full image instead', async ({ alicePage: page, tag, stack }) => {
+test('a thumbnail that cannot be made: the card shows the full image instead', async ({ alicePage: page, tag, stack, playwright, baseURL }) => {
   const prompt = `${tag}-gallery: too large to thumbnail`;
   const jobId = await createJobInUi(page, prompt);
   await expect(page.getByLabel('Stage', { exact: true })).toHaveText('Done');
@@ -161,6 +181,18 @@ test('a thumbnail that cannot be made: the card shows the full image instead', a
   const refused = await page.request.get(`/jobs/${jobId}/thumbnail`);
   expect(refused.status()).toBe(422);
   expect((await refused.json()).error).toMatch(/larger than 18000000 pixels/);
+  // The route answers a verified session only: without one, or with a token altered in the
+  // cookie (the role claim raised, the signature kept), it refuses before it reads anything. The
+  // same cookie rewritten with its claims untouched is still alice's: the forgery is what fails.
+  const answerWith = async (cookie?: string) => {
+    const context = await playwright.request.newContext({ baseURL, extraHTTPHeaders: cookie ? { cookie } : {} });
+    const status = (await context.get(`/jobs/${jobId}/thumbnail`)).status();
+    await context.dispose();
+    return status;
+  };
+  expect(await answerWith()).toBe(401);
+  expect(await answerWith(await sessionCookieWithClaims(page, (claims) => claims))).toBe(422);
+  expect(await answerWith(await sessionCookieWithClaims(page, (claims) => ({ ...claims, app_metadata: { ...claims.app_metadata, role: 'admin' } })))).toBe(401);
   await expect(image).toHaveAttribute('src', /\.png\?token=/);
   await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.naturalWidth), { message: 'the full image has loaded' }).toBe(5000);
   // The job itself is untouched.

@@ -101,9 +101,12 @@ describe('who gets a thumbnail', () => {
     assert.equal(await stored(thumbnailPath(fresh)), false);
   });
 
-  test('no session: 401', async () => {
-    const anonymous = createTestClient(stack, stack.publishableKey);
-    assert.equal((await jobThumbnail(anonymous, store, job.id)).status, 401);
+  // The route passes null when the request has no session whose token verifies
+  // (createCallerClient); e2e/end-user.spec.ts sends it one without cookies and one forged.
+  test('no verified session: 401, and nothing is stored', async () => {
+    const fresh = await succeededJob();
+    assert.deepEqual(await jobThumbnail(null, store, fresh.id), { status: 401, message: 'Sign in to see this image.' });
+    assert.equal(await stored(thumbnailPath(fresh)), false);
   });
 });
 

@@ -36,9 +36,10 @@ export function storageThumbnailStore(client: () => DatabaseClient): ThumbnailSt
 }
 
 /**
- * A job's gallery thumbnail, for the caller whose client this is. Everything the caller reads
- * goes through their own session: the job through RLS (owners their own, support and admin all),
- * the stored thumbnail and the original image through Storage's read policy. So the secret key
+ * A job's gallery thumbnail, for the caller whose client this is (null: nobody is signed in, or
+ * the session did not verify; createCallerClient in lib/supabase/server.ts). Everything the
+ * caller reads goes through their own session: the job through RLS (owners their own, support
+ * and admin all), the stored thumbnail and the original image through Storage's read policy. So the secret key
  * only ever writes a thumbnail of an image the caller has just proved they may read.
  *
  * The thumbnail is made once: the first view finds no object, downloads the image, makes the
@@ -46,9 +47,8 @@ export function storageThumbnailStore(client: () => DatabaseClient): ThumbnailSt
  * gallery's batch signing, finds it in Storage. Views of the same job at once in this process
  * share one making.
  */
-export async function jobThumbnail(caller: DatabaseClient, store: ThumbnailStore, jobId: string, options: { maxInputPixels?: number } = {}): Promise<ThumbnailAnswer> {
-  const { data: claims } = await caller.auth.getClaims();
-  if (!claims) return { status: 401, message: 'Sign in to see this image.' };
+export async function jobThumbnail(caller: DatabaseClient | null, store: ThumbnailStore, jobId: string, options: { maxInputPixels?: number } = {}): Promise<ThumbnailAnswer> {
+  if (!caller) return { status: 401, message: 'Sign in to see this image.' };
   const job = await fetchJob(caller, jobId);
   const unavailable = whyUnavailable(job);
   if (unavailable) return unavailable;
@@ -84,7 +84,9 @@ function whyUnavailable(job: Job | null): ThumbnailAnswer | null {
  * Each copy is an ArrayBuffer that only a garbage collection frees, and V8 starts a full one
  * when enough of them pile up: with a 700 KB image that was 4.8 MB per first view, and a quarter
  * of first views ran into a full collection (80-120 ms of CPU), the thumbnail route's CPU tail.
- * Read as a stream and joined once, it is 2.7 MB (the HTTP client's own buffers are most of it).
+ * Read as a stream and joined once, it is 2.15 MB, most of it the HTTP client's own buffers
+ * (Next.js's fetch would tee the download for 0.7 MB more; the route's caller client opts out,
+ * lib/supabase/server.ts).
  */
 async function downloadBytes(caller: DatabaseClient, bucket: string, path: string) {
   const { data: body, error } = await caller.storage.from(bucket).download(path).asStream();

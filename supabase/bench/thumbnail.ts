@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { constants as perfConstants } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { createServerClient } from '@supabase/ssr';
 import sharp from 'sharp';
 import { repoRoot } from '../local/config.ts';
@@ -34,7 +36,9 @@ import { procMemoryMb } from '../tests/job-worker/worker-memory.ts';
  *   views; the server process's CPU over each request, the sum of every thread's
  *   se.sum_exec_runtime from /proc/<pid>/task/<tid>/sched (the kernel's nanosecond count:
  *   /proc/<pid>/stat counts 10 ms ticks). Beside it, the whole sequence from /proc/<pid>/stat,
- *   which also counts threads that have ended: the two agreeing says no work was missed.
+ *   which also counts threads that have ended: the two agreeing says no work was missed. And
+ *   which views ran into a full garbage collection (the CPU tail): a PerformanceObserver loaded
+ *   into the server with --import logs each collection, the same for both ways.
  * - Peak RSS: then a burst of GALLERY_PAGE_SIZE first views at once (a page of new images opened),
  *   the process's high-water mark (VmHWM) over its life.
  * The machine's load average is in the JSON: on a shared machine, read the figures with it.
@@ -51,6 +55,8 @@ const DIST_DIR = '.next-bench';
 // What Chrome sends for an <img>: the optimizer picks its output format from it.
 const ACCEPT = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
 const TICK_MS = 10;
+// Loaded into the server for both ways: it logs every garbage collection (thumbnail-gc-log.mjs).
+const GC_LOG_PRELOAD = pathToFileURL(path.join(repoRoot, 'supabase/bench/thumbnail-gc-log.mjs')).href;
 
 type Way = 'route' | 'next_image';
 type Job = { id: string; signedUrl: string };
@@ -133,16 +139,48 @@ async function view(app: RunningNextApp, way: Way, job: Job, cookie: string) {
   return { body, contentType: response.headers.get('content-type') };
 }
 
+/**
+ * The collections the server logged whose pause began inside one of the views' windows (epoch
+ * ms): how many views ran into a full collection (mark-compact, the CPU tail) and how many
+ * scavenges the views paid.
+ */
+function collectionsDuring(gcLog: string, windows: [number, number][]) {
+  const within = (at: number) => windows.findIndex(([start, end]) => at >= start && at <= end);
+  const views = new Set<number>();
+  let full = 0;
+  let scavenges = 0;
+  const lines = fs.existsSync(gcLog) ? fs.readFileSync(gcLog, 'utf8').trim().split('\n') : [];
+  for (const line of lines.filter(Boolean)) {
+    const [kind, at] = line.split(' ').map(Number);
+    const view = within(at!);
+    if (view < 0) continue;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      full++;
+      views.add(view);
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  }
+  return { views: windows.length, views_with_full_collection: views.size, full_collections: full, scavenges };
+}
+
 async function measureWay(way: Way, env: Record<string, string>, jobs: Job[], cookie: string, sequential: number) {
   fs.rmSync(path.join(repoRoot, DIST_DIR, 'cache', 'images'), { recursive: true, force: true });
-  const app = await startNextApp({ port: await freePort(), env, mode: 'start', readyTimeoutMs: 5 * 60_000 });
+  const gcDir = fs.mkdtempSync(path.join(os.tmpdir(), 'thumbnail-gc-'));
+  const gcLog = path.join(gcDir, 'gc.log');
+  const app = await startNextApp({
+    port: await freePort(),
+    env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${GC_LOG_PRELOAD}`.trim(), JOBHEALTH_BENCH_GC_LOG: gcLog },
+    mode: 'start',
+    readyTimeoutMs: 5 * 60_000,
+  });
   const pid = app.child.pid!;
+  const epochMs = () => performance.timeOrigin + performance.now();
   try {
     let next = 0;
     for (let i = 0; i < WARM_UP; i++) await view(app, way, jobs[next++]!, cookie);
     const cpuMs: number[] = [];
     const wallMs: number[] = [];
     let output: { bytes: number; width?: number; height?: number; format?: string; content_type: string | null } | undefined;
+    const windows: [number, number][] = [];
     const processBefore = processCpuMs(pid);
     for (let i = 0; i < sequential; i++) {
       const started = performance.now();
@@ -150,6 +188,7 @@ async function measureWay(way: Way, env: Record<string, string>, jobs: Job[], co
       const { body, contentType } = await view(app, way, jobs[next++]!, cookie);
       cpuMs.push(threadsCpuMs(pid) - before);
       wallMs.push(performance.now() - started);
+      windows.push([performance.timeOrigin + started, epochMs()]);
       if (!output) {
         const meta = await sharp(body).metadata();
         output = { bytes: body.length, width: meta.width, height: meta.height, format: meta.format, content_type: contentType };
@@ -163,6 +202,8 @@ async function measureWay(way: Way, env: Record<string, string>, jobs: Job[], co
     return {
       output,
       cpu_ms_per_thumbnail: summary(cpuMs),
+      // Read after the burst: the server reports a collection a moment after it ran.
+      gc_during_views: collectionsDuring(gcLog, windows),
       cpu_ms_sum_by_threads: round(cpuMs.reduce((a, b) => a + b, 0), 1),
       cpu_ms_sum_by_process_stat: processMs,
       wall_ms_per_thumbnail: summary(wallMs, 1),
@@ -173,6 +214,7 @@ async function measureWay(way: Way, env: Record<string, string>, jobs: Job[], co
     };
   } finally {
     await app.stop();
+    fs.rmSync(gcDir, { recursive: true, force: true });
   }
 }
 
@@ -207,8 +249,10 @@ export default async function thumbnailBenchmark() {
         peer_next_image_optimizer: peer,
       };
       console.log(
-        `${size} ${width}x${height}: route CPU p50 ${route.cpu_ms_per_thumbnail.p50} ms, p95 ${route.cpu_ms_per_thumbnail.p95} ms, peak RSS ${route.peak_rss_mb} MB` +
-          ` | /_next/image CPU p50 ${peer.cpu_ms_per_thumbnail.p50} ms, p95 ${peer.cpu_ms_per_thumbnail.p95} ms, peak RSS ${peer.peak_rss_mb} MB`,
+        `${size} ${width}x${height}: route CPU p50 ${route.cpu_ms_per_thumbnail.p50} ms, p95 ${route.cpu_ms_per_thumbnail.p95} ms, ` +
+          `full GC in ${route.gc_during_views.views_with_full_collection}/${sequential} views, peak RSS ${route.peak_rss_mb} MB` +
+          ` | /_next/image CPU p50 ${peer.cpu_ms_per_thumbnail.p50} ms, p95 ${peer.cpu_ms_per_thumbnail.p95} ms, ` +
+          `full GC in ${peer.gc_during_views.views_with_full_collection}/${sequential} views, peak RSS ${peer.peak_rss_mb} MB`,
       );
     }
     const p95At1K = (results.image_1K as { route: { cpu_ms_per_thumbnail: { p95: number } } }).route.cpu_ms_per_thumbnail.p95;

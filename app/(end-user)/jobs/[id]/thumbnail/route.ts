@@ -1,5 +1,5 @@
 import { jobThumbnail, storageThumbnailStore } from '@/lib/jobs/job-thumbnail';
-import { createClient } from '@/lib/supabase/server';
+import { createCallerClient } from '@/lib/supabase/server';
 import { createSecretClient } from '@/lib/supabase/secret';
 
 // sharp is a native module: the Node.js runtime, never the edge one.
@@ -13,7 +13,7 @@ export const runtime = 'nodejs';
  */
 export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const answer = await jobThumbnail(await createClient(), storageThumbnailStore(createSecretClient), id);
+  const answer = await jobThumbnail(await createCallerClient(), storageThumbnailStore(createSecretClient), id);
   if (answer.status !== 200) {
     return Response.json({ error: answer.message }, { status: answer.status, headers: { 'Cache-Control': 'private, no-store' } });
   }
