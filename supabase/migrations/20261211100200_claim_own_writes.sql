@@ -14,6 +14,8 @@
 -- If those writes fail, the claim is made again as a plain UPDATE and the trigger writes them, as
 -- complete_jobs falls back. The claimed rows are returned after the block (RETURN QUERY inside it
 -- would keep rows the block's rollback took back).
+-- The role is checked by an assignment instead of PERFORM (a PERFORM runs a SELECT through the
+-- executor), and the claimed rows are returned one by one from the array without a statement.
 -- Everything else is as in 20261207500100_job_cost_claim_and_record.sql: the contract, the role
 -- check, the picking, the budget, the lease.
 set local lock_timeout = '5s';
@@ -29,10 +31,11 @@ set search_path = ''
 as $$
 declare
   v_claimed public.jobs[];
+  v_job public.jobs;
   v_own_writes boolean := true;
   v_ignored text;
 begin
-  perform private.require_role(array['service_role'], 'claim_jobs');
+  v_ignored := private.require_role(array['service_role'], 'claim_jobs');
   if p_worker_id is null or btrim(p_worker_id) = '' or length(p_worker_id) > 200 then
     raise exception 'worker id is required (at most 200 characters)' using errcode = '22023';
   end if;
@@ -200,6 +203,11 @@ begin
       v_own_writes := false;
     end;
   end loop;
-  return query select * from unnest(v_claimed);
+  -- The claimed rows, each returned without a statement.
+  if v_claimed is not null then
+    foreach v_job in array v_claimed loop
+      return next v_job;
+    end loop;
+  end if;
 end;
 $$;
