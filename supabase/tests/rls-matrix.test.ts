@@ -245,6 +245,9 @@ describe('RLS matrix: functions', () => {
       // The admin:jobs message's builders: only the jobs triggers and complete_jobs use them.
       assert.equal(await attempt(actor, `select private.admin_job_entry(null, null, null, null, null, null, null, null, null)`), '42501', actor);
       assert.equal(await attempt(actor, `select * from private.admin_jobs_payloads(array[]::jsonb[])`), '42501', actor);
+      // The timeline detail and the queue signal: only the jobs trigger and claim_jobs use them.
+      assert.equal(await attempt(actor, `select private.job_event_detail(null, null, null, null, null, null, null)`), '42501', actor);
+      assert.equal(await attempt(actor, `select * from private.queue_moved_signals(array['gemini-2.5-flash-image'])`), '42501', actor);
     }
   });
 
