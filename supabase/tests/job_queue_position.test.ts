@@ -291,6 +291,65 @@ describe('the queue signal', () => {
     assert.deepEqual((await signals(since)).map((m) => m.topic), [`queue:${FLASH}`]);
   });
 
+  test("a claim reads the front of each model's queue, never the whole of it, whatever plan stale statistics lead the planner to", async () => {
+    // Statistics taken beside a finished history with a short queue (100 jobs of each model),
+    // then 4,000 waiting: one scan over both models' queued jobs in claim order was planned as a
+    // read and a sort of all of them, the plan the growth benchmark's history side ran
+    // (docs/benchmarks.md, Growth).
+    const history = await t.db.connect();
+    try {
+      await history.query('set session_replication_role = replica');
+      await history.query(
+        `insert into public.jobs (user_id, model_id, prompt, status, max_attempts, credits_cost, deadline_at, finished_at)
+         select $1, $2, 'history', 'succeeded', 3, 1, now(), now() from generate_series(1, 50000)`,
+        [DEMO_USERS.bob.id, FLASH],
+      );
+    } finally {
+      await history.query('set session_replication_role = origin');
+      history.release();
+    }
+    await bobsQueuedJobs(100);
+    await bobsQueuedJobs(100, `now() - interval '1 hour'`, PRO);
+    await t.db.query('analyze public.jobs');
+    await bobsQueuedJobs(3000, `now() - interval '30 minutes'`);
+    await bobsQueuedJobs(1000, `now() - interval '30 minutes'`, PRO);
+    const client = new pg.Client({ connectionString: t.database.url });
+    await client.connect();
+    const plans: { 'Query Text': string; Plan: PlanNode }[] = [];
+    const onNotice = (notice: { message?: string }) => {
+      const text = notice.message ?? '';
+      if (text.includes('ready_pick')) plans.push(JSON.parse(text.slice(text.indexOf('{'))));
+    };
+    const { rows: front } = await t.db.query<{ id: string }>(
+      `select id from public.jobs where status = 'queued' order by priority desc, run_at, id limit 10`,
+    );
+    let claimed: { id: string }[];
+    try {
+      await client.query(`load 'auto_explain'`);
+      for (const setting of [
+        'auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_analyze = on',
+        'auto_explain.log_timing = off', `auto_explain.log_format = 'json'`, `auto_explain.log_level = 'notice'`,
+      ]) await client.query(`set ${setting}`);
+      client.on('notice', onNotice);
+      claimed = await as(client, 'service', async (c) => (await c.query(`select id from public.claim_jobs('worker-1', 10, 60) order by priority desc, run_at, id`)).rows);
+    } finally {
+      client.off('notice', onNotice);
+      await client.end();
+    }
+    assert.equal(plans.length, 1, 'the claim statement\'s plan');
+    const scans: PlanNode[] = [];
+    const walk = (node: PlanNode) => {
+      if (node['Relation Name'] === 'jobs') scans.push(node);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(plans[0]!.Plan);
+    assert.ok(scans.length > 0, JSON.stringify(plans[0]!.Plan));
+    for (const scan of scans) {
+      assert.ok((scan['Actual Rows'] ?? 0) <= 10, `a scan of jobs returned ${scan['Actual Rows']} rows: ${JSON.stringify(plans[0]!.Plan)}`);
+    }
+    assert.deepEqual(claimed.map((j) => j.id), front.map((j) => j.id), 'the front ten of the queue, both models together');
+  });
+
   test('any signed-in user may join a queue topic; anon may not; nobody may send on it', async () => {
     const access = async (role: string, claims: object) =>
       (

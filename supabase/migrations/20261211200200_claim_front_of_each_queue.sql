@@ -1,0 +1,176 @@
+-- The claim reads the front of each model's queue, whatever the statistics say.
+--
+-- claim_jobs picked the next jobs with one scan over every ready model's queued jobs, ordered by
+-- claim order, and Postgres chose how from jobs' statistics. On a 2-million-job history they are
+-- taken once 200,000 rows change, so they describe the queue at some moment long past: taken
+-- with a short queue, they led to a plan that read every queued job of the ready models and
+-- sorted them, for each claim of 10. The growth benchmark's rounds of 6,000 jobs then spent
+-- 0.7 to 0.8 ms of a claim's wall time per job against 0.2 to 0.3 on an empty database, and 1.3
+-- times its Postgres CPU per job, with the same buffers (the queue's rows sit together, so each
+-- page was read once and its rows many times); an empty database's own autoanalyze, catching
+-- its queue short, did the same to it for some rounds (docs/benchmarks.md, Growth).
+--
+-- jobs_queued_model_idx now holds the claim order after the model, (model_id, priority desc,
+-- run_at, id), and the claim takes each ready model's front through it, at most p_limit jobs a
+-- model: an ordered scan of one model's jobs in the index's own order has no cheaper rival, so
+-- every plan stops after p_limit entries. The budgeted claim and the half-open probe, which
+-- already ask per model, use it too. The index keeps serving what it served (a model's queued
+-- jobs: the queue signal's probe, the sweep's check), and costs no more writes than before
+-- (the same rows, the queued ones). claim_jobs is otherwise as in
+-- 20261207500100_job_cost_claim_and_record.sql.
+set local lock_timeout = '5s';
+
+drop index public.jobs_queued_model_idx;
+create index jobs_queued_model_idx on public.jobs (model_id, priority desc, run_at, id) where status = 'queued';
+
+-- claim_jobs(p_worker_id text, p_limit integer default 1, p_lease_seconds integer default 60,
+--            p_with_budget boolean default false) returns setof public.jobs
+-- As in 20261123000600_claims_and_leases.sql (one statement, FOR UPDATE SKIP LOCKED, fresh
+-- lease token, models skipped while disabled, paused, under a Retry-After or open, one probe
+-- per half-open model), and with p_with_budget each claimed job also takes one token of its
+-- model's budget (the token bucket of acquire_model_budget): a model yields at most as many
+-- jobs as it has whole tokens, and its jobs start at stage 'generating', 5 % (the worker calls
+-- the model at once). The budget rows of the models with ready work are locked in model
+-- order for the rest of the transaction (two claimers of one model take turns for microseconds,
+-- as two acquire_model_budget calls did; the order rules out a deadlock between claimers).
+-- Errors: 42501 not service_role; 22023 bad limit (1..500), lease (5..3600 s) or worker id.
+create or replace function public.claim_jobs(
+  p_worker_id text, p_limit integer default 1, p_lease_seconds integer default 60, p_with_budget boolean default false
+) returns setof public.jobs
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.require_role(array['service_role'], 'claim_jobs');
+  if p_worker_id is null or btrim(p_worker_id) = '' or length(p_worker_id) > 200 then
+    raise exception 'worker id is required (at most 200 characters)' using errcode = '22023';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 500 then
+    raise exception 'limit must be between 1 and 500' using errcode = '22023';
+  end if;
+  if p_lease_seconds is null or p_lease_seconds < 5 or p_lease_seconds > 3600 then
+    raise exception 'lease must be between 5 and 3600 seconds' using errcode = '22023';
+  end if;
+  perform private.set_actor('worker');
+
+  -- An open circuit becomes half-open after its cool-down. Touches a row only at that moment.
+  update public.model_health
+     set circuit_state = 'half_open', half_open_at = now(), updated_at = now()
+   where circuit_state = 'open' and opened_at <= now() - private.circuit_cooldown();
+
+  if p_with_budget then
+    return query
+    with budget as (
+      select m.id,
+             least(m.rate_per_minute::double precision,
+                   h.budget_tokens + extract(epoch from now() - h.budget_refilled_at) * m.rate_per_minute / 60.0) as tokens,
+             case when h.circuit_state = 'closed' then p_limit
+                  when not exists (
+                    select 1 from public.jobs r
+                     where r.model_id = m.id and r.status = 'running' and r.attempted_at >= h.half_open_at) then 1
+                  else 0 end as slots
+        from public.models m join public.model_health h on h.model_id = m.id
+       where m.enabled and not m.paused and h.circuit_state in ('closed', 'half_open')
+         and (h.retry_after_until is null or h.retry_after_until <= now())
+         and exists (select 1 from public.jobs q where q.status = 'queued' and q.run_at <= now() and q.model_id = m.id)
+       order by m.id
+         for update of h
+    ), picked as (
+      select p.id, b.id as model_id
+        from budget b
+       cross join lateral (
+         select j.id, j.priority, j.run_at from public.jobs j
+          where j.status = 'queued' and j.run_at <= now() and j.model_id = b.id
+          order by j.priority desc, j.run_at, j.id
+          limit least(b.slots, floor(b.tokens)::integer)
+            for update skip locked) p
+       order by p.priority desc, p.run_at, p.id
+       limit p_limit
+    ), spent as (
+      update public.model_health h
+         set budget_tokens = b.tokens - s.n, budget_refilled_at = now()
+        from (select model_id, count(*) as n from picked group by model_id) s
+        join budget b on b.id = s.model_id
+       where h.model_id = s.model_id
+    )
+    update public.jobs j
+       set status = 'running',
+           attempt = j.attempt + 1,
+           lease_token = extensions.gen_random_uuid(),
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+           worker_id = p_worker_id,
+           attempted_at = now(),
+           -- The worker calls Gemini at once with the budget it holds: the owner sees it start.
+           progress = 5,
+           stage = 'generating',
+           updated_at = now()
+      from picked
+     where j.id = picked.id
+    returning j.*;
+    return;
+  end if;
+
+  return query
+  with ready_models as (
+    select m.id
+      from public.models m join public.model_health h on h.model_id = m.id
+     where m.enabled and not m.paused and h.circuit_state = 'closed'
+       and (h.retry_after_until is null or h.retry_after_until <= now())
+  ), probe_models as (
+    select m.id
+      from public.models m join public.model_health h on h.model_id = m.id
+     where m.enabled and not m.paused and h.circuit_state = 'half_open'
+       and (h.retry_after_until is null or h.retry_after_until <= now())
+       and not exists (
+         select 1 from public.jobs r
+          where r.model_id = m.id and r.status = 'running' and r.attempted_at >= h.half_open_at)
+  ), ready_pick as (
+    -- The front of each ready model's queue through jobs_queued_model_idx, in claim order, at
+    -- most p_limit jobs a model, then the best p_limit of those. Each scan stops at p_limit
+    -- whatever the statistics say; a scan over every ready model's jobs at once could be
+    -- planned (and was, with statistics taken when the queue was short) as a read and a sort
+    -- of the whole queue. Locks taken on a model's jobs beyond the first p_limit overall are
+    -- held until commit, as in the budgeted form above.
+    select p.id
+      from ready_models rm
+     cross join lateral (
+       select j.id, j.priority, j.run_at from public.jobs j
+        where j.status = 'queued' and j.run_at <= now() and j.model_id = rm.id
+        order by j.priority desc, j.run_at, j.id
+        limit p_limit
+          for update skip locked) p
+     order by p.priority desc, p.run_at, p.id
+     limit p_limit
+  ), probe_pick as (
+    select p.id
+      from probe_models pm
+     cross join lateral (
+       select j.id from public.jobs j
+        where j.status = 'queued' and j.run_at <= now() and j.model_id = pm.id
+        order by j.priority desc, j.run_at, j.id
+        limit 1
+          for update skip locked) p
+  ), picked as (
+    select id from ready_pick
+    union all
+    select id from probe_pick
+    limit p_limit
+  )
+  update public.jobs j
+     set status = 'running',
+         attempt = j.attempt + 1,
+         lease_token = extensions.gen_random_uuid(),
+         lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+         worker_id = p_worker_id,
+         attempted_at = now(),
+         progress = 0,
+         stage = 'claimed',
+         updated_at = now()
+    from picked
+   where j.id = picked.id
+  returning j.*;
+end;
+$$;
+revoke all on function public.claim_jobs(text, integer, integer, boolean) from public, anon, authenticated;
+grant execute on function public.claim_jobs(text, integer, integer, boolean) to service_role;
