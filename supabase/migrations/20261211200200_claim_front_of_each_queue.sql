@@ -10,18 +10,24 @@
 -- page was read once and its rows many times); an empty database's own autoanalyze, catching
 -- its queue short, did the same to it for some rounds (docs/benchmarks.md, Growth).
 --
--- jobs_queued_model_idx now holds the claim order after the model, (model_id, priority desc,
+-- jobs_queue_by_model_idx holds the claim order after the model, (model_id, priority desc,
 -- run_at, id), and the claim takes each ready model's front through it, at most p_limit jobs a
 -- model: an ordered scan of one model's jobs in the index's own order has no cheaper rival, so
 -- every plan stops after p_limit entries. The budgeted claim and the half-open probe, which
--- already ask per model, use it too. The index keeps serving what it served (a model's queued
--- jobs: the queue signal's probe, the sweep's check), and costs no more writes than before
--- (the same rows, the queued ones). claim_jobs is otherwise as in
+-- already ask per model, use it too. It replaces jobs_queued_model_idx (model_id, created_at),
+-- whose users only ask for a model's queued jobs (the queue signal's probe, the sweep's check)
+-- and are served by the new one as well, so enqueues write no more index entries than before. claim_jobs is otherwise as in
 -- 20261207500100_job_cost_claim_and_record.sql.
 set local lock_timeout = '5s';
 
-drop index public.jobs_queued_model_idx;
-create index jobs_queued_model_idx on public.jobs (model_id, priority desc, run_at, id) where status = 'queued';
+-- Built in place, holding off writes to jobs while it reads the table (CONCURRENTLY cannot run
+-- in a migration's transaction, .squawk.toml); the index holds only the queued jobs, but the
+-- build reads every row. A project with production rows builds it by hand with CREATE INDEX
+-- CONCURRENTLY first (same name; this then finds it) and drops the old one the same way.
+-- squawk-ignore require-concurrent-index-creation
+create index if not exists jobs_queue_by_model_idx on public.jobs (model_id, priority desc, run_at, id) where status = 'queued';
+-- squawk-ignore require-concurrent-index-deletion
+drop index if exists public.jobs_queued_model_idx;
 
 -- claim_jobs(p_worker_id text, p_limit integer default 1, p_lease_seconds integer default 60,
 --            p_with_budget boolean default false) returns setof public.jobs
@@ -126,7 +132,7 @@ begin
          select 1 from public.jobs r
           where r.model_id = m.id and r.status = 'running' and r.attempted_at >= h.half_open_at)
   ), ready_pick as (
-    -- The front of each ready model's queue through jobs_queued_model_idx, in claim order, at
+    -- The front of each ready model's queue through jobs_queue_by_model_idx, in claim order, at
     -- most p_limit jobs a model, then the best p_limit of those. Each scan stops at p_limit
     -- whatever the statistics say; a scan over every ready model's jobs at once could be
     -- planned (and was, with statistics taken when the queue was short) as a read and a sort
