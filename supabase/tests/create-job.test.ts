@@ -32,6 +32,24 @@ describe('create_job', () => {
     assert.deepEqual(events, [{ from_status: null, to_status: 'queued', actor_id: DEMO_USERS.alice.id, actor_role: 'user' }]);
   });
 
+  test("a job's id is a UUID version 7: its creation's millisecond first, so new jobs sort after older ones", async () => {
+    const before = Date.now();
+    const first = await createJob(t.db, 'alice');
+    const second = await createJob(t.db, 'alice');
+    const after = Date.now();
+    for (const { id } of [first, second]) {
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'version 7, variant 10');
+      const ms = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      assert.ok(ms >= before - 1000 && ms <= after + 1000, `the id's clock ${ms} is the creation's (${before}..${after})`);
+    }
+    // Within one millisecond the order is the random bits'; across milliseconds it is time's.
+    assert.ok(first.id.slice(0, 13) <= second.id.slice(0, 13), 'a later job sorts with or after an earlier one');
+    const { rows } = await t.db.query<{ distinct_ids: number }>(
+      'select count(distinct private.uuid_v7())::integer as distinct_ids from generate_series(1, 10000)',
+    );
+    assert.equal(rows[0]!.distinct_ids, 10000, 'ids made in the same millisecond still differ');
+  });
+
   test('staff may create jobs for themselves too', async () => {
     await query(t.db, 'admin', `select public.grant_credits($1, 5, 'test credits')`, [DEMO_USERS.admin.id]);
     const job = await createJob(t.db, 'admin');

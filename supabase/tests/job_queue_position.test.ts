@@ -51,6 +51,62 @@ async function bobsQueuedJobs(n: number, runAt = `now() - interval '1 hour'`, mo
   );
 }
 
+/** `n` succeeded jobs of bob's, written without triggers as a restore would: a finished history. */
+async function finishedHistory(n: number) {
+  const client = await t.db.connect();
+  try {
+    await client.query('set session_replication_role = replica');
+    await client.query(
+      `insert into public.jobs (user_id, model_id, prompt, status, max_attempts, credits_cost, deadline_at, finished_at)
+       select $1, $2, 'history', 'succeeded', 3, 1, now(), now() from generate_series(1, $3::integer)`,
+      [DEMO_USERS.bob.id, FLASH, n],
+    );
+  } finally {
+    await client.query('set session_replication_role = origin');
+    client.release();
+  }
+}
+
+/**
+ * A claim of `limit` on a connection of its own (a session keeps the plans it made, and this one
+ * must plan under `settings`), with auto_explain showing the plans of the statements it runs,
+ * the trigger's included: the claimed ids and the plans whose text contains `marker`.
+ */
+async function claimExplained(limit: number, marker: string, settings: string[] = []) {
+  const client = new pg.Client({ connectionString: t.database.url });
+  await client.connect();
+  const plans: { 'Query Text': string; Plan: PlanNode }[] = [];
+  const onNotice = (notice: { message?: string }) => {
+    const text = notice.message ?? '';
+    if (text.includes(marker)) plans.push(JSON.parse(text.slice(text.indexOf('{'))));
+  };
+  try {
+    await client.query(`load 'auto_explain'`);
+    for (const setting of [
+      'auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_analyze = on',
+      'auto_explain.log_timing = off', `auto_explain.log_format = 'json'`, `auto_explain.log_level = 'notice'`, ...settings,
+    ]) await client.query(`set ${setting}`);
+    client.on('notice', onNotice);
+    const claimed = await as(client, 'service', async (c) =>
+      (await c.query<{ id: string }>(`select id from public.claim_jobs('worker-1', $1, 60) order by priority desc, run_at, id`, [limit])).rows);
+    return { claimed, plans };
+  } finally {
+    client.off('notice', onNotice);
+    await client.end();
+  }
+}
+
+/** Every scan of jobs in a plan. */
+function jobScans(plan: PlanNode): PlanNode[] {
+  const scans: PlanNode[] = [];
+  const walk = (node: PlanNode) => {
+    if (node['Relation Name'] === 'jobs') scans.push(node);
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(plan);
+  return scans;
+}
+
 describe('job_queue_position', () => {
   test('counts the jobs of the same model a worker claims first, in claim order', async () => {
     const first = await createJob(t.db, 'bob');
@@ -109,18 +165,7 @@ describe('job_queue_position', () => {
     // A production-shaped table: mostly finished history (written without triggers, as a
     // restore would), a short queue of its model ahead of the job, a long one behind it, and a
     // paused model's backlog older than all of them.
-    const client = await t.db.connect();
-    try {
-      await client.query('set session_replication_role = replica');
-      await client.query(
-        `insert into public.jobs (user_id, model_id, prompt, status, max_attempts, credits_cost, deadline_at, finished_at)
-         select $1, $2, 'history', 'succeeded', 3, 1, now(), now() from generate_series(1, 50000)`,
-        [DEMO_USERS.bob.id, FLASH],
-      );
-    } finally {
-      await client.query('set session_replication_role = origin');
-      client.release();
-    }
+    await finishedHistory(50000);
     await bobsQueuedJobs(20000, `now() - interval '2 hours'`, PRO);
     await bobsQueuedJobs(50);
     const mine = await createJob(t.db, 'alice');
@@ -250,45 +295,41 @@ describe('the queue signal', () => {
     // statistics chose beside a long history (docs/benchmarks.md, Growth).
     await t.db.query('analyze public.jobs');
     await bobsQueuedJobs(2000);
-    let since = new Date();
-    // A connection of its own: a session keeps the trigger's plans once made, and this one must
-    // plan them under the settings below.
-    const client = new pg.Client({ connectionString: t.database.url });
-    await client.connect();
-    const plans: { 'Query Text': string; Plan: PlanNode }[] = [];
-    const onNotice = (notice: { message?: string }) => {
-      const text = notice.message ?? '';
-      if (text.includes('queue_moved')) plans.push(JSON.parse(text.slice(text.indexOf('{'))));
-    };
-    try {
-      // auto_explain shows the plans of the statements the trigger runs inside the claim.
-      await client.query(`load 'auto_explain'`);
-      for (const setting of [
-        'auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_analyze = on',
-        'auto_explain.log_timing = off', `auto_explain.log_format = 'json'`, `auto_explain.log_level = 'notice'`,
-        'enable_nestloop = off', 'enable_mergejoin = off',
-      ]) await client.query(`set ${setting}`);
-      client.on('notice', onNotice);
-      since = await now();
-      const claimed = await as(client, 'service', async (c) => (await c.query(`select id from public.claim_jobs('worker-1', 1, 60)`)).rows);
-      assert.equal(claimed.length, 1);
-    } finally {
-      client.off('notice', onNotice);
-      await client.end();
-    }
+    const since = await now();
+    const { claimed, plans } = await claimExplained(1, 'queue_moved', ['enable_nestloop = off', 'enable_mergejoin = off']);
+    assert.equal(claimed.length, 1);
     const signal = plans.find((p) => p['Query Text'].includes('insert into realtime.messages'));
     assert.ok(signal, `the queue signal's plan (${plans.length} plans seen)`);
-    const scans: PlanNode[] = [];
-    const walk = (node: PlanNode) => {
-      if (node['Relation Name'] === 'jobs') scans.push(node);
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk(signal.Plan);
+    const scans = jobScans(signal.Plan);
     assert.ok(scans.length > 0, JSON.stringify(signal.Plan));
     for (const scan of scans) {
       assert.ok((scan['Actual Rows'] ?? 0) <= 1, `a scan of jobs returned ${scan['Actual Rows']} rows: ${JSON.stringify(signal.Plan)}`);
     }
     assert.deepEqual((await signals(since)).map((m) => m.topic), [`queue:${FLASH}`]);
+  });
+
+  test("a claim reads the front of each model's queue, never the whole of it, whatever plan stale statistics lead the planner to", async () => {
+    // Statistics taken beside a finished history with a short queue (100 jobs of each model),
+    // then 4,000 waiting: one scan over both models' queued jobs in claim order was planned as a
+    // read and a sort of all of them, the plan the growth benchmark's history side ran
+    // (docs/benchmarks.md, Growth).
+    await finishedHistory(50000);
+    await bobsQueuedJobs(100);
+    await bobsQueuedJobs(100, `now() - interval '1 hour'`, PRO);
+    await t.db.query('analyze public.jobs');
+    await bobsQueuedJobs(3000, `now() - interval '30 minutes'`);
+    await bobsQueuedJobs(1000, `now() - interval '30 minutes'`, PRO);
+    const { rows: front } = await t.db.query<{ id: string }>(
+      `select id from public.jobs where status = 'queued' order by priority desc, run_at, id limit 10`,
+    );
+    const { claimed, plans } = await claimExplained(10, 'ready_pick');
+    assert.equal(plans.length, 1, 'the claim statement\'s plan');
+    const scans = jobScans(plans[0]!.Plan);
+    assert.ok(scans.length > 0, JSON.stringify(plans[0]!.Plan));
+    for (const scan of scans) {
+      assert.ok((scan['Actual Rows'] ?? 0) <= 10, `a scan of jobs returned ${scan['Actual Rows']} rows: ${JSON.stringify(plans[0]!.Plan)}`);
+    }
+    assert.deepEqual(claimed.map((j) => j.id), front.map((j) => j.id), 'the front ten of the queue, both models together');
   });
 
   test('any signed-in user may join a queue topic; anon may not; nobody may send on it', async () => {

@@ -240,6 +240,7 @@ describe('RLS matrix: functions', () => {
       // The job trace context's helpers: only the insert trigger uses them.
       assert.equal(await attempt(actor, `select private.new_traceparent()`), '42501', actor);
       assert.equal(await attempt(actor, `select private.valid_traceparent('x')`), '42501', actor);
+      assert.equal(await attempt(actor, `select private.uuid_v7()`), '42501', actor);
       // What the retention pass calls: it queues any user's images for erasure.
       assert.equal(await attempt(actor, `select * from private.expire_result_images('-infinity', now(), 1)`), '42501', actor);
       // The admin:jobs message's builders: only the jobs triggers and complete_jobs use them.
