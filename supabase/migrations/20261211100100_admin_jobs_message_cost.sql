@@ -63,17 +63,26 @@ $$;
 
 -- The queue signal for the models whose jobs a statement took out of the queue (each listed once):
 -- one queue:<model> message (topic and payload) per model while other jobs of it still wait. A probe per model that
--- stops at the first waiting job it finds, whichever index the planner takes: a scalar subquery
--- cannot become a join, and without an ORDER BY no plan sorts (reads) the whole queue first
--- (20261210300200_queue_signal_probe.sql). One definition for the jobs trigger and claim_jobs;
--- set-returning and inlined where it is called with no subquery in its argument.
+-- stops at the first waiting job it finds: a scalar subquery, which cannot become a join
+-- (20261210300200_queue_signal_probe.sql), in the order of the model's queue index
+-- (jobs_queue_by_model_idx, 20261211200200_claim_front_of_each_queue.sql), so that no plan but
+-- that index's first entry is cheap. Without an order, LIMIT 1 made a sequential scan look free
+-- whenever the statistics saw many jobs waiting, and it read the table from its start, where the
+-- jobs claimed since the last vacuum sit: 434 pages a claim, midway through a burst of 20,000
+-- (the queue benchmark one at a time). A plan that reads the queue and sorts it costs the whole
+-- queue however short the statistics say it is, against one entry of the index. One definition
+-- for the jobs trigger and claim_jobs; set-returning and inlined where it is called with no
+-- subquery in its argument.
 create function private.queue_moved_signals(p_models text[])
 returns table (topic text, payload jsonb)
 language sql stable
 as $$
   select 'queue:' || m, jsonb_build_object('model_id', m)
     from unnest(p_models) m
-   where (select true from public.jobs q where q.status = 'queued' and q.model_id = m limit 1)
+   where (select true from public.jobs q
+           where q.status = 'queued' and q.model_id = m
+           order by q.priority desc, q.run_at, q.id
+           limit 1)
 $$;
 
 -- Inserts: as in 20261210300100_admin_jobs_message_per_statement.sql, the messages in one INSERT.
