@@ -68,6 +68,27 @@ async function finishedHistory(n: number) {
 }
 
 /**
+ * A table that holds only a backlog of `n` of bob's FLASH jobs, enqueued in one statement (the
+ * table emptied without triggers first), and statistics taken over it.
+ */
+async function oneModelBacklog(n: number) {
+  const client = await t.db.connect();
+  try {
+    await client.query('set session_replication_role = replica');
+    await client.query('delete from public.jobs');
+    await client.query('set session_replication_role = origin');
+    await client.query(
+      `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
+       select $1, $2, 'backlog ' || g, 3, 1, now() + interval '1 hour' from generate_series(1, $3::integer) g`,
+      [DEMO_USERS.bob.id, FLASH, n],
+    );
+    await client.query('analyze public.jobs');
+  } finally {
+    client.release();
+  }
+}
+
+/**
  * A claim of `limit` on a connection of its own (a session keeps the plans it made, and this one
  * must plan under `settings`), with auto_explain showing the plans of the statements it runs,
  * the trigger's included: the claimed ids and the plans whose text contains `marker`.
@@ -312,6 +333,20 @@ describe('the queue signal', () => {
     assert.deepEqual((await signals(since)).map((m) => m.topic), [`queue:${FLASH}`]);
   });
 
+  test("a claim's check for waiting jobs walks the model's queue index, not the table, when the statistics see a long queue", async () => {
+    // With many waiting jobs in the statistics, LIMIT 1 without an order made a sequential scan
+    // look free, and it read the table from its start, where the jobs claimed since the last
+    // vacuum sit (the queue benchmark one at a time: 434 pages a claim midway through a burst).
+    await oneModelBacklog(4000);
+    const { claimed, plans } = await claimExplained(1, 'queue_moved');
+    assert.equal(claimed.length, 1);
+    const signal = plans.find((p) => p['Query Text'].includes('insert into realtime.messages'));
+    assert.ok(signal, `the queue signal's plan (${plans.length} plans seen)`);
+    const probes = jobScans(signal.Plan).filter((scan) => scan['Index Name'] !== 'jobs_pkey');
+    assert.ok(probes.length > 0, JSON.stringify(signal.Plan));
+    for (const scan of probes) assert.equal(scan['Index Name'], 'jobs_queue_by_model_idx', JSON.stringify(signal.Plan));
+  });
+
   test("a claim reads the front of each model's queue, never the whole of it, whatever plan stale statistics lead the planner to", async () => {
     // Statistics taken beside a finished history with a short queue (100 jobs of each model),
     // then 4,000 waiting: one scan over both models' queued jobs in claim order was planned as a
@@ -339,21 +374,7 @@ describe('the queue signal', () => {
     // model ready with nothing waiting: an index in claim order without the model costs the
     // planner the same as the model's own, and scanning it for the idle model walked the whole
     // backlog, filtering every entry out.
-    const client = await t.db.connect();
-    try {
-      // Nothing else in the table: the statistics see one model's jobs only.
-      await client.query('set session_replication_role = replica');
-      await client.query('delete from public.jobs');
-      await client.query('set session_replication_role = origin');
-      await client.query(
-        `insert into public.jobs (user_id, model_id, prompt, max_attempts, credits_cost, deadline_at)
-         select $1, $2, 'backlog ' || g, 3, 1, now() + interval '1 hour' from generate_series(1, 4000) g`,
-        [DEMO_USERS.bob.id, FLASH],
-      );
-      await client.query('analyze public.jobs');
-    } finally {
-      client.release();
-    }
+    await oneModelBacklog(4000);
     const { claimed, plans } = await claimExplained(1, 'ready_pick');
     assert.equal(claimed.length, 1);
     const scans = jobScans(plans[0]!.Plan);
