@@ -97,7 +97,13 @@ begin
             from public.models m join public.model_health h on h.model_id = m.id
            where m.enabled and not m.paused and h.circuit_state in ('closed', 'half_open')
              and (h.retry_after_until is null or h.retry_after_until <= now())
-             and exists (select 1 from public.jobs q where q.status = 'queued' and q.run_at <= now() and q.model_id = m.id)
+             -- A probe in the order of the model's queue index, as the queue signal's
+             -- (private.queue_moved_signals): unordered, it could be a sequential scan from the
+             -- table's start whenever the statistics saw many jobs waiting.
+             and (select true from public.jobs q
+                   where q.status = 'queued' and q.model_id = m.id and q.run_at <= now()
+                   order by q.priority desc, q.run_at, q.id
+                   limit 1)
            order by m.id
              for update of h
         ), picked as (
