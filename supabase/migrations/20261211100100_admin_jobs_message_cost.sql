@@ -20,7 +20,7 @@
 -- staff's and the queue signal) and complete_jobs (the owners' and staff's).
 -- What is sent, to whom and when is unchanged: the same rows, the same payloads.
 -- Two rules the jobs trigger spelled inline become functions of their own, so that claim_jobs
--- can write the same rows (20261211100200_claim_own_writes.sql): a timeline row's detail
+-- can write the same rows (20261211200200_claim_front_of_each_queue.sql): a timeline row's detail
 -- (private.job_event_detail) and the queue signal's probe (private.queue_moved_signals).
 -- Redefined, each otherwise as it was: private.admin_job_entry, private.jobs_broadcast and
 -- public.complete_jobs (20261210300100_admin_jobs_message_per_statement.sql) and

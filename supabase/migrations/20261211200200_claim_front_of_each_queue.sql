@@ -1,4 +1,22 @@
--- The claim reads the front of each model's queue, whatever the statistics say.
+-- What one job costs, part eight: claim_jobs writes its own timeline rows and messages, and reads
+-- the front of each model's queue, whatever the statistics say.
+--
+-- A claim's UPDATE fired the jobs_after_update statement trigger, which started a second
+-- statement of its own (a PL/pgSQL call, the transition tables captured and joined, the
+-- transition check) to write what the claim already knows: every claimed job went from queued to
+-- running, under this worker's lease. In callgrind that trigger was the largest single piece of
+-- a job claimed and completed one at a time (docs/benchmarks.md, "The claim and the completion,
+-- piece by piece"). complete_jobs already writes its own rows and makes the trigger stand down
+-- (jobhealth.events_written, 20261209300100_complete_jobs.sql); claim_jobs now does the same:
+-- the timeline rows (private.job_event_detail, the trigger's detail), the owners' job_changed
+-- (private.user_job_changed_payload), staff's jobs_changed (private.admin_job_entry and
+-- private.admin_jobs_payloads) and the queue signal (private.queue_moved_signals), all in one
+-- INSERT after the UPDATE, each row shape from the function the trigger uses.
+-- If those writes fail, the claim is made again as a plain UPDATE and the trigger writes them, as
+-- complete_jobs falls back. The claimed rows are returned after the block (RETURN QUERY inside it
+-- would keep rows the block's rollback took back).
+-- The role is checked by an assignment instead of PERFORM (a PERFORM runs a SELECT through the
+-- executor), and the claimed rows are returned one by one from the array without a statement.
 --
 -- claim_jobs picked the next jobs with one scan over every ready model's queued jobs, ordered by
 -- claim order, and Postgres chose how from jobs' statistics. On a 2-million-job history they are
@@ -23,7 +41,8 @@
 -- nothing waiting that walked the whole queue of the others: 1,556 buffers a claim of one job
 -- against 62, one job at a time at a third of the rate. job_queue_position counts the jobs ahead
 -- through the new index too, its own model's only. So enqueues write one index entry fewer.
--- claim_jobs is otherwise as in 20261211100200_claim_own_writes.sql.
+-- Everything else is as in 20261207500100_job_cost_claim_and_record.sql: the contract, the role
+-- check, the budget, the lease.
 set local lock_timeout = '5s';
 
 -- Built in place, holding off writes to jobs while it reads the table (CONCURRENTLY cannot run
@@ -37,8 +56,9 @@ drop index if exists public.jobs_queued_model_idx;
 -- squawk-ignore require-concurrent-index-deletion
 drop index if exists public.jobs_claim_idx;
 
--- claim_jobs: as in 20261211100200_claim_own_writes.sql (contract above it in
--- 20261207500100_job_cost_claim_and_record.sql), each ready model's front taken on its own, on
+-- claim_jobs: the contract above it in 20261207500100_job_cost_claim_and_record.sql; the claimed
+-- jobs' timeline rows and messages written by the claim itself; each ready model's front taken
+-- on its own, on
 -- generic plans (plan_cache_mode): with p_limit inside each model's scan, PL/pgSQL judged the
 -- generic plan dearer than the custom ones and planned the claim again on every call, some
 -- 0.6 ms of a claim of one job (the queue benchmark one at a time: 885 against 1,169 jobs/s in
